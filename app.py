@@ -1,0 +1,27 @@
+"""The application factory: config, logging, error handlers, blueprints. Nothing else."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+import config
+import errors
+import requestlog
+from blueprints import dispatcher
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    errors.register(app)
+    requestlog.register(app)
+    app.register_blueprint(dispatcher.bp, url_prefix="/openai/v1", name="openai_v1")
+    app.register_blueprint(dispatcher.bp, url_prefix="/openai", name="openai")
+    app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    return app

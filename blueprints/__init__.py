@@ -1,0 +1,1 @@
+"""HTTP layer: the dispatcher blueprint and one package per provider."""

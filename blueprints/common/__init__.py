@@ -1,0 +1,1 @@
+"""Helpers every provider package shares: upstream HTTP, credentials, file store, streams."""

@@ -1,0 +1,60 @@
+"""Client authentication and the provider key each upstream call uses.
+
+Passthrough (no `DEEPINTSHIELD_API_KEYS`): the client's bearer key *is* the provider key.
+Gateway-key mode: the client must present one of `DEEPINTSHIELD_API_KEYS` (constant-time compare)
+and the gateway uses its own `<PROVIDER>_API_KEY`. Keys never appear in logs, errors or responses.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import current_app, g, request
+
+from errors import APIError
+
+_PROVIDER_KEY_SETTINGS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def gateway_keys_enabled() -> bool:
+    return bool(current_app.config["API_KEYS"])
+
+
+def authenticate() -> None:
+    """Before each API request: in gateway-key mode, reject clients without a valid key."""
+    keys = current_app.config["API_KEYS"]
+    if not keys:
+        return
+    token = bearer_token().encode()
+    # Compare against every key so the time taken does not say which one nearly matched.
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(token, key.encode())
+    if not matched:
+        raise APIError(401, "Invalid or missing gateway API key.", code="invalid_api_key",
+                       headers={"WWW-Authenticate": "Bearer"})
+    g.gateway_client = True
+
+
+def provider_key(provider: str) -> str:
+    """The key to send to `provider` for this request."""
+    if gateway_keys_enabled():
+        key = current_app.config.get(_PROVIDER_KEY_SETTINGS[provider], "")
+        if not key:
+            raise APIError(
+                400,
+                f"The gateway has no {provider} key configured ({_PROVIDER_KEY_SETTINGS[provider]}).",
+                param="provider", code="provider_not_configured",
+            )
+        return key
+    key = bearer_token()
+    if not key:
+        raise APIError(401, "Missing bearer API key for the provider.", code="missing_api_key",
+                       headers={"WWW-Authenticate": "Bearer"})
+    return key

@@ -1,0 +1,71 @@
+"""boto3 clients (one per service and region per worker) and AWS error mapping."""
+
+from __future__ import annotations
+
+import functools
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+from errors import APIError, UpstreamError
+
+MB = 1024 * 1024
+# Measured in style.md §7: threads read up to 10 parts ahead; without them memory stays ~ one part.
+UPLOAD = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=8 * MB, use_threads=False)
+
+# AWS error code -> the status the client gets.
+AWS_STATUS = {
+    "ValidationException": 400,
+    "InvalidRequest": 400,
+    "InvalidArgument": 400,
+    "InvalidBucketName": 400,
+    "AccessDeniedException": 403,
+    "AccessDenied": 403,
+    "ResourceNotFoundException": 404,
+    "NoSuchKey": 404,
+    "NoSuchBucket": 404,
+    "NoSuchUpload": 404,
+    "404": 404,
+    "NotFound": 404,
+    "ConflictException": 409,
+    "ServiceQuotaExceededException": 429,
+    "ThrottlingException": 429,
+    "SlowDown": 429,
+    "TooManyRequestsException": 429,
+    "InternalServerException": 502,
+    "ServiceUnavailableException": 503,
+}
+
+
+@functools.cache
+def client(service: str, region: str | None = None):
+    """A boto3 client for `service` in `region`, created on first use in this worker.
+
+    boto3 reads `AWS_ENDPOINT_URL_<SERVICE>` itself, so tests and S3-compatible stores work.
+    """
+    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=120)
+    return boto3.client(service, region_name=region, config=config)
+
+
+def aws_error(error: Exception, provider: str = "bedrock", *, creates: bool = False) -> APIError:
+    """The client-facing error for a boto3 exception."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code = str(details.get("Code", "Unknown"))
+        status = AWS_STATUS.get(code)
+        if status is None:
+            http = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 502)
+            status = http if http in (400, 401, 403, 404, 429) else 502
+        if status == 409:
+            # the SDK retries 409s; an AWS conflict is final
+            return UpstreamError(provider, 400, details.get("Message") or code, code=code, retryable=False)
+        return UpstreamError(provider, status, details.get("Message") or code, code=code,
+                             retryable=False if creates and status >= 500 else None)
+    if isinstance(error, EndpointConnectionError):
+        return UpstreamError(provider, 502, "unreachable", code="upstream_unreachable")
+    if isinstance(error, BotoCoreError):
+        return UpstreamError(provider, 502, type(error).__name__, code="upstream_error",
+                             retryable=False if creates else None)
+    raise error

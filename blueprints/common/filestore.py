@@ -1,0 +1,233 @@
+"""The gateway's own file store, for files a provider cannot hold or give back.
+
+Anthropic batches take no file input and Gemini never returns an uploaded file's bytes, so the
+gateway keeps those files itself. This is the only state it holds.
+
+Layout (same for both backends), under the root (`DEEPINTSHIELD_FILE_STORE`):
+
+    <namespace>/<key>.jsonl   the bytes, exactly as the client sent them
+    <namespace>/<key>.json    metadata: {"filename", "purpose", "bytes", "created_at", ...}
+
+`namespace` is the provider. Generated keys sort newest first (inverted millisecond clock, then
+random hex), so a listing in key order is `order=desc` and `after=<key>` is a plain start-after.
+A local directory works across the gunicorn workers of one machine (writes land by atomic rename);
+`s3://bucket/prefix` serves several instances.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import secrets
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import current_app
+
+from blueprints.common import aws
+from blueprints.common.streams import ChunkReader
+from errors import NotFound
+
+CHUNK = 64 * 1024
+_MAX_MS = 16**12 - 1
+_KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+@dataclass
+class StoredFile:
+    key: str
+    filename: str
+    purpose: str
+    bytes: int
+    created_at: int
+    extra: dict = field(default_factory=dict)
+
+    def meta(self) -> dict:
+        return {"filename": self.filename, "purpose": self.purpose, "bytes": self.bytes,
+                "created_at": self.created_at, **self.extra}
+
+    @classmethod
+    def from_meta(cls, key: str, meta: dict) -> StoredFile:
+        meta = dict(meta)
+        return cls(key, meta.pop("filename"), meta.pop("purpose"), int(meta.pop("bytes")),
+                   int(meta.pop("created_at")), meta)
+
+
+def new_key(now_ms: int | None = None) -> str:
+    """A fresh key that sorts before every older one."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return f"{_MAX_MS - now_ms:012x}{secrets.token_hex(6)}"
+
+
+def _check_key(key: str) -> str:
+    if not _KEY.fullmatch(key):
+        raise NotFound(f"No such file: {key!r}.")
+    return key
+
+
+class LocalStore:
+    def __init__(self, root: str) -> None:
+        self.root = Path(root)
+
+    def _dir(self, namespace: str) -> Path:
+        path = self.root / namespace
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def put(self, namespace: str, key: str, chunks: Iterable[bytes], filename: str, purpose: str,
+            extra: dict | None = None) -> StoredFile:
+        folder = self._dir(namespace)
+        size = 0
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", delete=False) as tmp:
+            try:
+                for chunk in chunks:
+                    tmp.write(chunk)
+                    size += len(chunk)
+            except BaseException:
+                tmp.close()
+                os.unlink(tmp.name)
+                raise
+        os.replace(tmp.name, folder / f"{_check_key(key)}.jsonl")
+        stored = StoredFile(key, filename, purpose, size, int(time.time()), dict(extra or {}))
+        self._write_meta(folder, key, stored.meta())
+        return stored
+
+    def _write_meta(self, folder: Path, key: str, meta: dict) -> None:
+        with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".meta-", delete=False) as tmp:
+            json.dump(meta, tmp)
+        os.replace(tmp.name, folder / f"{key}.json")
+
+    def get(self, namespace: str, key: str) -> StoredFile:
+        path = self.root / namespace / f"{_check_key(key)}.json"
+        try:
+            return StoredFile.from_meta(key, json.loads(path.read_text()))
+        except FileNotFoundError:
+            raise NotFound(f"No such file: {key!r}.") from None
+
+    def open(self, namespace: str, key: str) -> Iterator[bytes]:
+        self.get(namespace, key)
+        try:
+            handle = open(self.root / namespace / f"{key}.jsonl", "rb")  # noqa: SIM115 closed below
+        except FileNotFoundError:
+            raise NotFound(f"The stored copy of {key!r} is gone.") from None
+        return _read(handle)
+
+    def list(self, namespace: str, after: str | None, limit: int) -> tuple[list[StoredFile], bool]:
+        folder = self.root / namespace
+        if not folder.is_dir():
+            return [], False
+        keys = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json") and not p.name.startswith("."))
+        if after:
+            keys = [k for k in keys if k > after]
+        page = []
+        for key in keys[: limit + 1]:
+            try:
+                page.append(self.get(namespace, key))
+            except NotFound:  # deleted meanwhile by another worker
+                continue
+        return page[:limit], len(page) > limit
+
+    def delete(self, namespace: str, key: str) -> bool:
+        folder = self.root / namespace
+        try:
+            (folder / f"{_check_key(key)}.json").unlink()
+        except FileNotFoundError:
+            return False
+        (folder / f"{key}.jsonl").unlink(missing_ok=True)
+        return True
+
+
+class S3Store:
+    def __init__(self, url: str) -> None:
+        bucket, _, prefix = url[len("s3://"):].partition("/")
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+
+    def _key(self, namespace: str, key: str, suffix: str) -> str:
+        return "/".join(p for p in (self.prefix, namespace, f"{_check_key(key)}{suffix}") if p)
+
+    @property
+    def s3(self):
+        return aws.client("s3")
+
+    def put(self, namespace: str, key: str, chunks: Iterable[bytes], filename: str, purpose: str,
+            extra: dict | None = None) -> StoredFile:
+        reader = ChunkReader(chunks)
+        try:
+            self.s3.upload_fileobj(reader, self.bucket, self._key(namespace, key, ".jsonl"), Config=aws.UPLOAD)
+        except Exception as error:
+            if isinstance(error, (aws.ClientError, aws.BotoCoreError)):
+                raise aws.aws_error(error, "file store") from error
+            raise
+        stored = StoredFile(key, filename, purpose, reader.size, int(time.time()), dict(extra or {}))
+        self.s3.put_object(Bucket=self.bucket, Key=self._key(namespace, key, ".json"),
+                           Body=json.dumps(stored.meta()).encode(), ContentType="application/json")
+        return stored
+
+    def get(self, namespace: str, key: str) -> StoredFile:
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=self._key(namespace, key, ".json"))["Body"]
+        except aws.ClientError as error:
+            if aws.AWS_STATUS.get(error.response["Error"]["Code"]) == 404:
+                raise NotFound(f"No such file: {key!r}.") from None
+            raise aws.aws_error(error, "file store") from error
+        with body:
+            return StoredFile.from_meta(key, json.loads(body.read()))
+
+    def open(self, namespace: str, key: str) -> Iterator[bytes]:
+        self.get(namespace, key)
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=self._key(namespace, key, ".jsonl"))["Body"]
+        except aws.ClientError as error:
+            if aws.AWS_STATUS.get(error.response["Error"]["Code"]) == 404:
+                raise NotFound(f"The stored copy of {key!r} is gone.") from None
+            raise aws.aws_error(error, "file store") from error
+        return _read(body)
+
+    def list(self, namespace: str, after: str | None, limit: int) -> tuple[list[StoredFile], bool]:
+        prefix = "/".join(p for p in (self.prefix, namespace) if p) + "/"
+        kwargs = {"Bucket": self.bucket, "Prefix": prefix}
+        if after:
+            kwargs["StartAfter"] = prefix + f"{_check_key(after)}.jsonl"
+        page: list[StoredFile] = []
+        for listing in self.s3.get_paginator("list_objects_v2").paginate(**kwargs):
+            for item in listing.get("Contents", []):
+                name = item["Key"][len(prefix):]
+                if not name.endswith(".json"):
+                    continue
+                try:
+                    page.append(self.get(namespace, name[:-5]))
+                except NotFound:
+                    continue
+                if len(page) > limit:
+                    return page[:limit], True
+        return page, False
+
+    def delete(self, namespace: str, key: str) -> bool:
+        try:
+            self.get(namespace, key)
+        except NotFound:
+            return False
+        self.s3.delete_object(Bucket=self.bucket, Key=self._key(namespace, key, ".json"))
+        self.s3.delete_object(Bucket=self.bucket, Key=self._key(namespace, key, ".jsonl"))
+        return True
+
+
+def _read(handle) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+@functools.cache
+def _store_for(location: str) -> LocalStore | S3Store:
+    return S3Store(location) if location.startswith("s3://") else LocalStore(location)
+
+
+def store() -> LocalStore | S3Store:
+    """The file store configured for this app."""
+    return _store_for(current_app.config["FILE_STORE"])

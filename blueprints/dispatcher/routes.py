@@ -1,0 +1,197 @@
+"""Routes for files and batches. Each view: read params, pick the provider, load, call, dump.
+
+IDs may arrive with raw `/` from old SDKs (`batches/xyz`, job ARNs), so ID routes use `<path:>`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from types import ModuleType
+
+from flask import Blueprint, Response, g, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from blueprints.common import auth
+from blueprints.dispatcher import ids
+from blueprints.dispatcher.forms import unflatten
+from blueprints.dispatcher.uploads import read_upload
+from errors import APIError, BadRequest, first_error_path
+from schemas.batch import BatchListSchema, BatchSchema
+from schemas.file import FileDeletedSchema, FileListSchema, FileObjectSchema
+from schemas.requests import (
+    BatchQuerySchema,
+    CreateBatchSchema,
+    FileQuerySchema,
+    ResourceQuerySchema,
+    UploadFormSchema,
+)
+
+log = logging.getLogger("deepintshield")
+
+bp = Blueprint("openai_api", __name__)
+bp.before_request(auth.authenticate)
+
+
+def operations(provider: str) -> ModuleType:
+    """The operations module of a provider package."""
+    return importlib.import_module(f"blueprints.{provider}.operations")
+
+
+def _query_params() -> dict:
+    return unflatten(request.args.items(multi=True))
+
+
+def _body_params() -> dict:
+    """The JSON body, if any: bodiless POST/DELETE with a JSON content type are fine."""
+    if not request.content_length and not request.headers.get("Transfer-Encoding"):
+        return {}
+    body = request.get_json(silent=True)
+    if body is None:
+        if request.mimetype == "application/json" or not request.mimetype:
+            raise BadRequest("The request body is not valid JSON.")
+        raise BadRequest(f"Expected a JSON body, got {request.mimetype!r}.")
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return body
+
+
+def _take_provider(params: dict) -> str | None:
+    provider = params.pop("provider", None)
+    if provider is None or provider == "":
+        return None
+    if provider not in ids.PROVIDERS:
+        raise BadRequest(
+            f"Unknown provider {provider!r}; use one of {', '.join(ids.PROVIDERS)}.",
+            param="provider", code="unknown_provider",
+        )
+    return provider
+
+
+def _use(provider: str) -> ModuleType:
+    g.provider = provider
+    return operations(provider)
+
+
+def _render(schema: Schema, result: dict, *, created: bool = False) -> Response:
+    """Validate a provider's OpenAI-shaped result and serialize it.
+
+    A result that fails the schema is the provider mapping's fault (502), except after a create:
+    the upstream object exists, so the client gets it anyway rather than a 5xx it would retry.
+    """
+    try:
+        loaded = schema.load(result)
+    except ValidationError as error:
+        path, message = first_error_path(error.normalized_messages())
+        if not created:
+            raise APIError(502, f"The {g.get('provider')} reply does not map onto an OpenAI object: "
+                                f"{path}: {message}", type="upstream_error") from None
+        log.warning("created object failed its schema: %s: %s", path, message)
+        loaded = result
+    return jsonify(schema.dump(loaded))
+
+
+# Files
+
+
+@bp.post("/files")
+def create_file() -> Response:
+    fields, upload = read_upload(request)
+    params = {**_query_params(), **unflatten(fields)}
+    provider = _take_provider(params) or ids.DEFAULT_PROVIDER
+    new = UploadFormSchema().load(params)
+    return _render(FileObjectSchema(), _use(provider).create_file(new, upload), created=True)
+
+
+@bp.get("/files")
+def list_files() -> Response:
+    params = _query_params()
+    provider = _take_provider(params) or ids.DEFAULT_PROVIDER
+    query = FileQuerySchema().load(params)
+    return _render(FileListSchema(), _page(_use(provider).list_files(query)))
+
+
+def _file_call(file_id: str, params: dict) -> tuple[ids.ResourceId, object]:
+    named = _take_provider(params)
+    ref = ids.decode_file(file_id, named)
+    options = ResourceQuerySchema().load(params)
+    return ref, options
+
+
+@bp.get("/files/<path:file_id>")
+def retrieve_file(file_id: str) -> Response:
+    ref, options = _file_call(file_id, _query_params())
+    return _render(FileObjectSchema(), _use(ref.provider).retrieve_file(ref, options))
+
+
+@bp.delete("/files/<path:file_id>")
+def delete_file(file_id: str) -> Response:
+    ref, options = _file_call(file_id, {**_query_params(), **_body_params()})
+    return _render(FileDeletedSchema(), _use(ref.provider).delete_file(ref, options))
+
+
+@bp.get("/files/<path:file_id>/content")
+def file_content(file_id: str) -> Response:
+    ref, options = _file_call(file_id, _query_params())
+    content = _use(ref.provider).file_content(ref, options)
+    response = Response(content.chunks, content_type=content.content_type, direct_passthrough=True)
+    if content.length is not None:
+        response.content_length = content.length
+    if content.filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{content.filename}"'
+    if content.on_close:
+        response.call_on_close(content.on_close)
+    return response
+
+
+# Batches
+
+
+@bp.post("/batches")
+def create_batch() -> Response:
+    params = {**_query_params(), **_body_params()}
+    named = _take_provider(params)
+    new = CreateBatchSchema().load(params)
+    provider = named
+    if provider is None:
+        # A file the gateway issued for another provider names its provider.
+        provider = ids.decode_file(new.input_file_id).provider if new.input_file_id else ids.DEFAULT_PROVIDER
+    return _render(BatchSchema(), _use(provider).create_batch(new), created=True)
+
+
+@bp.get("/batches")
+def list_batches() -> Response:
+    params = _query_params()
+    provider = _take_provider(params) or ids.DEFAULT_PROVIDER
+    query = BatchQuerySchema().load(params)
+    return _render(BatchListSchema(), _page(_use(provider).list_batches(query)))
+
+
+def _batch_call(batch_id: str, params: dict) -> tuple[ids.ResourceId, object]:
+    named = _take_provider(params)
+    ref = ids.decode_batch(batch_id, named)
+    return ref, ResourceQuerySchema().load(params)
+
+
+@bp.get("/batches/<path:batch_id>")
+def retrieve_batch(batch_id: str) -> Response:
+    ref, options = _batch_call(batch_id, _query_params())
+    return _render(BatchSchema(), _use(ref.provider).retrieve_batch(ref, options))
+
+
+@bp.post("/batches/<path:batch_id>/cancel")
+def cancel_batch(batch_id: str) -> Response:
+    ref, options = _batch_call(batch_id, {**_query_params(), **_body_params()})
+    return _render(BatchSchema(), _use(ref.provider).cancel_batch(ref, options))
+
+
+def _page(result: dict) -> dict:
+    """Fill a provider's `{"data", "has_more"}` page with OpenAI's list fields."""
+    data = result["data"]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": bool(result.get("has_more")),
+    }

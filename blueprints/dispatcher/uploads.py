@@ -1,0 +1,127 @@
+"""Pass-through multipart parsing of `POST /files`: fields first, then the file as a chunk stream.
+
+Reads `request.stream` with Werkzeug's sans-IO `MultipartDecoder` before anything touches
+`request.form`/`files`, so the upload is never spooled whole: the small fields are collected, and
+the file part's bytes are handed on as they arrive. The OpenAI SDK sends plain fields first and the
+file last. A client that sends the file before `purpose` gets it spooled to a temporary file (the
+only way to know the purpose first); a field after the file part is a 400.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+
+from flask import Request
+from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+
+from blueprints.common.streams import Upload
+from errors import BadRequest
+
+CHUNK = 64 * 1024
+MAX_FIELD_BYTES = 1024 * 1024
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+
+
+class _Parser:
+    def __init__(self, request: Request) -> None:
+        mimetype, options = parse_options_header(request.headers.get("Content-Type", ""))
+        boundary = options.get("boundary")
+        if mimetype != "multipart/form-data" or not boundary:
+            raise BadRequest("Uploads must be multipart/form-data with a boundary.", param="file")
+        self.stream = request.stream
+        self.decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=MAX_FIELD_BYTES)
+        self.done = False
+
+    def events(self) -> Iterator:
+        while True:
+            event = self.decoder.next_event()
+            if isinstance(event, NeedData):
+                if self.done:
+                    raise BadRequest("The multipart body ended before its closing boundary.", param="file")
+                data = self.stream.read(CHUNK)
+                self.done = not data
+                self.decoder.receive_data(data or None)
+                continue
+            yield event
+            if isinstance(event, Epilogue):
+                return
+
+
+def read_upload(request: Request) -> tuple[list[tuple[str, str]], Upload]:
+    """The form fields (as `(name, value)` pairs) and the not-yet-read file part."""
+    parser = _Parser(request)
+    events = parser.events()
+    fields: list[tuple[str, str]] = []
+    for event in events:
+        if isinstance(event, Field):
+            fields.append((event.name, _field_value(events, event.name)))
+        elif isinstance(event, File):
+            if event.name != "file":
+                raise BadRequest(f"Unexpected file part {event.name!r}; send the file as 'file'.", param=event.name)
+            if any(name == "purpose" for name, _ in fields):
+                chunks = _file_chunks(events)
+            else:
+                chunks = _spool_then_collect(events, fields)
+                next(chunks)  # runs the spool: the fields after the file are now in `fields`
+            upload = Upload(
+                filename=event.filename or "upload",
+                content_type=event.headers.get("Content-Type", "application/octet-stream"),
+                chunks=chunks,
+                size_hint=request.content_length,
+            )
+            return fields, upload
+        elif isinstance(event, Epilogue):
+            break
+    raise BadRequest("The upload has no 'file' part.", param="file")
+
+
+def _field_value(events: Iterator, name: str) -> str:
+    value = bytearray()
+    for event in events:
+        if not isinstance(event, Data):
+            raise BadRequest(f"Malformed form field {name!r}.", param=name)
+        value += event.data
+        if not event.more_data:
+            break
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        raise BadRequest(f"Form field {name!r} is not UTF-8.", param=name) from None
+
+
+def _file_data(events: Iterator) -> Iterator[bytes]:
+    """The file part's bytes, up to the end of that part."""
+    for event in events:
+        if not isinstance(event, Data):
+            return
+        if event.data:
+            yield event.data
+        if not event.more_data:
+            return
+
+
+def _file_chunks(events: Iterator) -> Iterator[bytes]:
+    """The file part's bytes; then checks that nothing but the end of the body follows."""
+    yield from _file_data(events)
+    for event in events:
+        if isinstance(event, (Field, File)):
+            raise BadRequest("Form fields must come before the file part (as the OpenAI SDK sends them).",
+                             param=event.name)
+
+
+def _spool_then_collect(events: Iterator, fields: list) -> Iterator[bytes | None]:
+    """Spool the file, read the fields after it, then replay the file. Yields None first."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        for chunk in _file_data(events):
+            spool.write(chunk)
+        for event in events:
+            if isinstance(event, Field):
+                fields.append((event.name, _field_value(events, event.name)))
+            elif isinstance(event, File):
+                raise BadRequest("Send exactly one file part.", param=event.name)
+        spool.seek(0)
+        yield None
+        while chunk := spool.read(CHUNK):
+            yield chunk

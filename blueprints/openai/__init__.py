@@ -1,0 +1,3 @@
+"""The OpenAI provider: files and batches passed through to OpenAI's own API."""
+
+NAME = "openai"

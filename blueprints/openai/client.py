@@ -1,0 +1,33 @@
+"""Calls to OpenAI's Files and Batch API (`OPENAI_BASE_URL`)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import requests
+from flask import current_app, request
+
+from blueprints.common import auth, http
+
+NAME = "openai"
+# Headers a client may set that OpenAI honours; passed on as given.
+_FORWARDED = ("OpenAI-Organization", "OpenAI-Project")
+
+
+def url(*segments: str) -> str:
+    """Upstream URL; each segment is percent-encoded so an ID can never add a path level."""
+    return "/".join([current_app.config["OPENAI_BASE_URL"], *(quote(s, safe="") for s in segments)])
+
+
+def headers(**extra: str) -> dict[str, str]:
+    result = {"Authorization": f"Bearer {auth.provider_key(NAME)}"}
+    for name in _FORWARDED:
+        if name in request.headers:
+            result[name] = request.headers[name]
+    result.update(extra)
+    return result
+
+
+def call(method: str, *segments: str, creates: bool = False, **kwargs) -> requests.Response:
+    kwargs["headers"] = headers(**kwargs.pop("headers", {}))
+    return http.call(NAME, method, url(*segments), creates=creates, **kwargs)

@@ -1,0 +1,68 @@
+"""Every gateway setting with its default, read from the environment once per app."""
+
+from __future__ import annotations
+
+import os
+
+MB = 1024 * 1024
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def _list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def from_environment() -> dict:
+    """The settings for `create_app`, taken from the process environment."""
+    return {
+        # Client keys. Empty: passthrough mode, the client's bearer key is the provider key.
+        "API_KEYS": _list("DEEPINTSHIELD_API_KEYS"),
+        # Provider keys used only when API_KEYS is set.
+        "OPENAI_API_KEY": os.environ.get("OPENAI_API_KEY", ""),
+        "ANTHROPIC_API_KEY": os.environ.get("ANTHROPIC_API_KEY", ""),
+        "GEMINI_API_KEY": os.environ.get("GEMINI_API_KEY", ""),
+        # Upstream base URLs, so tests and staging can point elsewhere.
+        "OPENAI_BASE_URL": os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1").rstrip("/"),
+        "ANTHROPIC_BASE_URL": os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com").rstrip("/"),
+        "GEMINI_BASE_URL": os.environ.get(
+            "GEMINI_BASE_URL", "https://generativelanguage.googleapis.com"
+        ).rstrip("/"),
+        # (connect, read) seconds for every upstream call.
+        "UPSTREAM_TIMEOUT": (
+            _float("DEEPINTSHIELD_CONNECT_TIMEOUT", 5.0),
+            _float("DEEPINTSHIELD_READ_TIMEOUT", 120.0),
+        ),
+        "UPSTREAM_RETRIES": _int("DEEPINTSHIELD_UPSTREAM_RETRIES", 3),
+        # OpenAI's own upload limit; Werkzeug answers 413 past it without reading the body.
+        "MAX_CONTENT_LENGTH": _int("DEEPINTSHIELD_MAX_UPLOAD_BYTES", 512 * MB),
+        # Where the gateway keeps files a provider cannot give back (Anthropic, Gemini copies):
+        # a local directory or s3://bucket/prefix.
+        "FILE_STORE": os.environ.get("DEEPINTSHIELD_FILE_STORE", "./data/files"),
+        # Anthropic
+        "ANTHROPIC_VERSION": os.environ.get("DEEPINTSHIELD_ANTHROPIC_VERSION", "2023-06-01"),
+        "ANTHROPIC_DEFAULT_MAX_TOKENS": _int("DEEPINTSHIELD_ANTHROPIC_DEFAULT_MAX_TOKENS", 4096),
+        "ANTHROPIC_MAX_BATCH_REQUESTS": _int("DEEPINTSHIELD_ANTHROPIC_MAX_BATCH_REQUESTS", 100_000),
+        "ANTHROPIC_MAX_BATCH_BYTES": _int("DEEPINTSHIELD_ANTHROPIC_MAX_BATCH_BYTES", 256 * MB),
+        # Gemini
+        "GEMINI_JSONL_MIME_TYPES": _list("DEEPINTSHIELD_GEMINI_JSONL_MIME_TYPES")
+        or ["jsonl", "application/jsonl", "application/json", "text/plain"],
+        # Bedrock
+        "BEDROCK_ROLE_ARN": os.environ.get("DEEPINTSHIELD_BEDROCK_ROLE_ARN", ""),
+        "BEDROCK_MIN_RECORDS": _int("DEEPINTSHIELD_BEDROCK_MIN_RECORDS", 100),
+        "BEDROCK_REGION": os.environ.get("DEEPINTSHIELD_BEDROCK_REGION")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1",
+        "BEDROCK_DEFAULT_BUCKET": os.environ.get("DEEPINTSHIELD_BEDROCK_BUCKET", ""),
+        "BEDROCK_DEFAULT_PREFIX": os.environ.get("DEEPINTSHIELD_BEDROCK_PREFIX", "deepintshield"),
+        "BEDROCK_ALLOWED_BUCKETS": _list("DEEPINTSHIELD_BEDROCK_ALLOWED_BUCKETS"),
+    }

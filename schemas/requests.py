@@ -1,0 +1,212 @@
+"""What clients may send: upload form, batch body, list queries, and the gateway-only fields.
+
+Each schema loads into a small dataclass the provider operations take. `provider` is taken out by
+the dispatcher before loading. The other gateway-only fields (`storage_config`, `model`,
+`output_s3_uri`, `role_arn`, `requests`) are consumed here and never forwarded upstream. Unknown
+keys are a 400 naming the key (`unknown = RAISE`): a misspelt `provder` must not silently route to
+OpenAI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+
+UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+BATCH_ENDPOINTS = (
+    "/v1/responses",
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/completions",
+    "/v1/moderations",
+    "/v1/images/generations",
+    "/v1/images/edits",
+    "/v1/videos",
+)
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    region: str | None = None
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Gateway-only fields a request may carry, whatever the operation."""
+
+    storage: S3Location | None = None
+    model: str | None = None
+    output_s3_uri: str | None = None
+    role_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpiresAfter:
+    anchor: str
+    seconds: int
+
+
+@dataclass(frozen=True)
+class NewFile:
+    purpose: str
+    expires_after: ExpiresAfter | None
+    options: Options
+
+
+@dataclass(frozen=True)
+class FileQuery:
+    purpose: str | None
+    limit: int | None
+    order: str
+    after: str | None
+    options: Options
+
+
+@dataclass(frozen=True)
+class NewBatch:
+    input_file_id: str
+    endpoint: str
+    completion_window: str
+    metadata: dict[str, str] | None
+    output_expires_after: ExpiresAfter | None
+    requests: list[dict] | None
+    options: Options = field(default_factory=Options)
+
+
+@dataclass(frozen=True)
+class BatchQuery:
+    limit: int
+    after: str | None
+    options: Options
+
+
+class S3Schema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    bucket = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))
+    region = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z]{2}(-[a-z]+)+-\d$"))
+    prefix = fields.String(load_default="", validate=validate.Regexp(r"^[A-Za-z0-9!_*'().+=,@/-]{0,512}$"))
+
+    @post_load
+    def make(self, data: dict, **kwargs) -> S3Location:
+        return S3Location(data["bucket"], data["region"], data["prefix"].strip("/"))
+
+
+class StorageConfigSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    s3 = fields.Nested(S3Schema, required=True)
+
+
+class ExpiresAfterSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    anchor = fields.String(required=True, validate=validate.Equal("created_at"))
+    seconds = fields.Integer(required=True, validate=validate.Range(min=3600, max=2_592_000))
+
+    @post_load
+    def make(self, data: dict, **kwargs) -> ExpiresAfter:
+        return ExpiresAfter(**data)
+
+
+class GatewaySchema(Schema):
+    """The gateway-only fields every request may carry."""
+
+    class Meta:
+        unknown = RAISE  # our request bodies: a misspelt key is a 400, not silently ignored
+
+    storage_config = fields.Nested(StorageConfigSchema, load_default=None)
+    model = fields.String(load_default=None, validate=validate.Length(min=1, max=256))
+    output_s3_uri = fields.String(
+        load_default=None, validate=validate.Regexp(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
+    )
+    role_arn = fields.String(load_default=None, validate=validate.Regexp(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"))
+
+    @staticmethod
+    def options(data: dict) -> Options:
+        storage = data.pop("storage_config", None)
+        return Options(
+            storage=storage["s3"] if storage else None,
+            model=data.pop("model", None),
+            output_s3_uri=data.pop("output_s3_uri", None),
+            role_arn=data.pop("role_arn", None),
+        )
+
+
+class ResourceQuerySchema(GatewaySchema):
+    """Query (or body) of retrieve, delete, content and cancel."""
+
+    @post_load
+    def make(self, data: dict, **kwargs) -> Options:
+        return self.options(data)
+
+
+class UploadFormSchema(GatewaySchema):
+    purpose = fields.String(required=True, validate=validate.OneOf(UPLOAD_PURPOSES))
+    expires_after = fields.Nested(ExpiresAfterSchema, load_default=None)
+
+    @post_load
+    def make(self, data: dict, **kwargs) -> NewFile:
+        return NewFile(data["purpose"], data["expires_after"], self.options(data))
+
+
+class FileQuerySchema(GatewaySchema):
+    purpose = fields.String(load_default=None)
+    limit = fields.Integer(load_default=None, validate=validate.Range(min=1, max=10_000))
+    order = fields.String(load_default="desc", validate=validate.OneOf(("asc", "desc")))
+    after = fields.String(load_default=None, validate=validate.Length(min=1))
+
+    @post_load
+    def make(self, data: dict, **kwargs) -> FileQuery:
+        return FileQuery(data["purpose"], data["limit"], data["order"], data["after"], self.options(data))
+
+
+class BatchQuerySchema(GatewaySchema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    after = fields.String(load_default=None, validate=validate.Length(min=1))
+
+    @post_load
+    def make(self, data: dict, **kwargs) -> BatchQuery:
+        return BatchQuery(data["limit"], data["after"], self.options(data))
+
+
+def _check_metadata(metadata: dict | None) -> None:
+    if metadata is None:
+        return
+    if len(metadata) > 16:
+        raise ValidationError("at most 16 pairs", "metadata")
+    for key, value in metadata.items():
+        if len(key) > 64 or len(value) > 512:
+            raise ValidationError(f"key {key!r}: keys ≤ 64 chars, values ≤ 512 chars", "metadata")
+
+
+class CreateBatchSchema(GatewaySchema):
+    input_file_id = fields.String(required=True)  # "" is allowed: Anthropic inline `requests`
+    endpoint = fields.String(required=True, validate=validate.OneOf(BATCH_ENDPOINTS))
+    completion_window = fields.String(required=True, validate=validate.Equal("24h"))
+    metadata = fields.Dict(keys=fields.String(), values=fields.String(), load_default=None, allow_none=True)
+    output_expires_after = fields.Nested(ExpiresAfterSchema, load_default=None, allow_none=True)
+    requests = fields.List(fields.Dict(), load_default=None, allow_none=True)
+
+    @validates_schema
+    def check(self, data: dict, **kwargs) -> None:
+        _check_metadata(data.get("metadata"))
+
+    @post_load
+    def make(self, data: dict, **kwargs) -> NewBatch:
+        options = self.options(data)
+        return NewBatch(
+            input_file_id=data["input_file_id"],
+            endpoint=data["endpoint"],
+            completion_window=data["completion_window"],
+            metadata=data["metadata"],
+            output_expires_after=data["output_expires_after"],
+            requests=data["requests"],
+            options=options,
+        )

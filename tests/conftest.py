@@ -1,0 +1,79 @@
+"""Fixtures: a fresh app per test, its test client, the upstream mock, and the real OpenAI SDK
+against the app served on a loopback port."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx2 as httpx
+import pytest
+import responses
+from openai import OpenAI
+from werkzeug.serving import make_server
+
+from app import create_app
+from blueprints.common import aws, filestore, http
+
+OPENAI_BASE = "https://openai.fake/v1"
+ANTHROPIC_BASE = "https://anthropic.fake"
+GEMINI_BASE = "https://gemini.fake"
+
+
+@pytest.fixture
+def test_config(tmp_path) -> dict:
+    return {
+        "TESTING": True,
+        "API_KEYS": [],
+        "OPENAI_BASE_URL": OPENAI_BASE,
+        "ANTHROPIC_BASE_URL": ANTHROPIC_BASE,
+        "GEMINI_BASE_URL": GEMINI_BASE,
+        "FILE_STORE": str(tmp_path / "files"),
+        "UPSTREAM_RETRIES": 2,
+        "UPSTREAM_TIMEOUT": (2.0, 10.0),
+    }
+
+
+@pytest.fixture
+def app(test_config):
+    http.session.cache_clear()
+    aws.client.cache_clear()
+    filestore._store_for.cache_clear()
+    yield create_app(test_config)
+    http.session.cache_clear()
+    aws.client.cache_clear()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def gateway(app):
+    """The app served on 127.0.0.1 in a background thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def sdk(gateway):
+    """The real OpenAI SDK, strict response validation on, no retries."""
+    with OpenAI(
+        base_url=f"{gateway}/openai",
+        api_key="sk-test-key",
+        max_retries=0,
+        timeout=30,
+        http_client=httpx.Client(),
+        _strict_response_validation=True,
+    ) as client:
+        yield client

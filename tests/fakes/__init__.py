@@ -1,0 +1,1 @@
+"""Stateful fakes of the providers' APIs, moto-style: a backend with the rules, thin HTTP callbacks."""

@@ -1,0 +1,236 @@
+"""A stateful fake of OpenAI's Files and Batch API (providers.md §A), served through `responses`.
+
+Backend first (state and rules), then thin HTTP callbacks. Batches advance one step per retrieve:
+validating -> in_progress -> finalizing -> completed; completion writes a real batch-output file
+(and an error file for lines whose body asks for model "fail"). Like the real API, unknown form or
+body fields are a 400 "Unrecognized request argument", so a leaked gateway field fails a test.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import re
+
+import responses
+from werkzeug.wrappers import Request
+
+STEPS = ["validating", "in_progress", "finalizing", "completed"]
+UPLOAD_FIELDS = {"purpose", "file", "expires_after[anchor]", "expires_after[seconds]"}
+BATCH_FIELDS = {"input_file_id", "endpoint", "completion_window", "metadata", "output_expires_after"}
+
+
+class FakeError(Exception):
+    def __init__(self, status: int, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.param = status, message, param
+
+
+class FakeOpenAI:
+    def __init__(self, base: str = "https://openai.fake/v1", clock_start: int = 1_700_000_000) -> None:
+        self.base = base
+        self.files: dict[str, dict] = {}
+        self.batches: dict[str, dict] = {}
+        self.keys_seen: set[str] = set()
+        self.calls: list[tuple[str, str]] = []
+        self._clock = itertools.count(clock_start)
+        self._ids = itertools.count(1)
+
+    # backend
+
+    def now(self) -> int:
+        return next(self._clock)
+
+    def add_file(self, content: bytes, filename: str, purpose: str) -> dict:
+        file_id = f"file-{next(self._ids):06d}abc"
+        self.files[file_id] = {
+            "id": file_id, "object": "file", "bytes": len(content), "created_at": self.now(),
+            "filename": filename, "purpose": purpose, "status": "processed",
+            "expires_at": None, "status_details": None, "_content": content,
+        }
+        return self.files[file_id]
+
+    def get_file(self, file_id: str) -> dict:
+        if file_id not in self.files:
+            raise FakeError(404, f"No such File object: {file_id}", "id")
+        return self.files[file_id]
+
+    def create_batch(self, body: dict) -> dict:
+        unknown = set(body) - BATCH_FIELDS
+        if unknown:
+            raise FakeError(400, f"Unrecognized request argument supplied: {sorted(unknown)[0]}")
+        source = self.get_file(body.get("input_file_id", ""))
+        if source["purpose"] != "batch":
+            raise FakeError(400, "The input file must have purpose batch", "input_file_id")
+        batch_id = f"batch_{next(self._ids):06d}xyz"
+        now = self.now()
+        self.batches[batch_id] = {
+            "id": batch_id, "object": "batch", "endpoint": body["endpoint"], "errors": None,
+            "input_file_id": source["id"], "completion_window": body["completion_window"],
+            "status": "validating", "output_file_id": None, "error_file_id": None,
+            "created_at": now, "in_progress_at": None, "expires_at": now + 86400, "finalizing_at": None,
+            "completed_at": None, "failed_at": None, "expired_at": None, "cancelling_at": None,
+            "cancelled_at": None, "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "metadata": body.get("metadata"), "model": None, "usage": None,
+        }
+        return self.batches[batch_id]
+
+    def poll_batch(self, batch_id: str) -> dict:
+        batch = self.get_batch(batch_id)
+        if batch["status"] == "cancelling":
+            batch.update(status="cancelled", cancelled_at=self.now())
+        elif batch["status"] in STEPS[:-1]:
+            batch["status"] = STEPS[STEPS.index(batch["status"]) + 1]
+            batch[f"{batch['status']}_at"] = self.now()
+            if batch["status"] == "completed":
+                self._complete(batch)
+        return batch
+
+    def get_batch(self, batch_id: str) -> dict:
+        if batch_id not in self.batches:
+            raise FakeError(404, f"No batch found with id '{batch_id}'.", "id")
+        return self.batches[batch_id]
+
+    def cancel_batch(self, batch_id: str) -> dict:
+        batch = self.get_batch(batch_id)
+        if batch["status"] in ("completed", "failed", "expired", "cancelled"):
+            raise FakeError(400, f"Cannot cancel a batch with status '{batch['status']}'.")
+        batch.update(status="cancelling", cancelling_at=self.now())
+        return batch
+
+    def _complete(self, batch: dict) -> None:
+        lines = self.files[batch["input_file_id"]]["_content"].decode().splitlines()
+        output, errors = [], []
+        for number, raw in enumerate(line for line in lines if line.strip()):
+            request = json.loads(raw)
+            body = request["body"]
+            if body.get("model") == "fail":
+                errors.append({"id": f"batch_req_{number}", "custom_id": request["custom_id"], "response": {
+                    "status_code": 400, "request_id": f"req_{number}",
+                    "body": {"error": {"message": "The model `fail` does not exist", "type": "invalid_request_error",
+                                       "param": "model", "code": "model_not_found"}}}, "error": None})
+                continue
+            question = body["messages"][-1]["content"]
+            output.append({"id": f"batch_req_{number}", "custom_id": request["custom_id"], "response": {
+                "status_code": 200, "request_id": f"req_{number}", "body": {
+                    "id": f"chatcmpl-{number}", "object": "chat.completion", "created": batch["created_at"],
+                    "model": body["model"], "choices": [{"index": 0, "message": {
+                        "role": "assistant", "content": f"Answer to: {question}"},
+                        "logprobs": None, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}}, "error": None})
+        batch["output_file_id"] = self.add_file(_jsonl(output), f"{batch['id']}_output.jsonl", "batch_output")["id"]
+        if errors:
+            batch["error_file_id"] = self.add_file(_jsonl(errors), f"{batch['id']}_error.jsonl", "batch_output")["id"]
+        batch["request_counts"] = {"total": len(output) + len(errors), "completed": len(output), "failed": len(errors)}
+        batch["model"] = next((json.loads(x)["body"]["model"] for x in lines if x.strip()), None)
+
+    # HTTP layer
+
+    def register(self, rsps: responses.RequestsMock) -> None:
+        base = re.escape(self.base)
+        routes = [
+            ("POST", rf"{base}/files$", self._upload),
+            ("GET", rf"{base}/files(\?.*)?$", self._list_files),
+            ("GET", rf"{base}/files/([^/?]+)/content$", self._content),
+            ("GET", rf"{base}/files/([^/?]+)$", self._retrieve_file),
+            ("DELETE", rf"{base}/files/([^/?]+)$", self._delete_file),
+            ("POST", rf"{base}/batches$", self._create_batch),
+            ("GET", rf"{base}/batches(\?.*)?$", self._list_batches),
+            ("GET", rf"{base}/batches/([^/?]+)$", self._retrieve_batch),
+            ("POST", rf"{base}/batches/([^/?]+)/cancel$", self._cancel),
+        ]
+        for method, pattern, handler in routes:
+            rsps.add_callback(method, re.compile(pattern), callback=self._wrap(handler, pattern))
+
+    def _wrap(self, handler, pattern):
+        def callback(request):
+            self.calls.append((request.method, request.path_url))
+            auth = request.headers.get("Authorization", "")
+            if not auth.startswith("Bearer ") or len(auth) <= 7:
+                return _error(FakeError(401, "You didn't provide an API key."))
+            self.keys_seen.add(auth[7:])
+            match = re.match(pattern, request.url)
+            try:
+                return 200, {"Content-Type": "application/json"}, json.dumps(handler(request, *match.groups()))
+            except _Raw as raw:
+                return 200, {"Content-Type": "application/octet-stream"}, raw.content
+            except FakeError as error:
+                return _error(error)
+        return callback
+
+    def _upload(self, request):
+        body = request.body if isinstance(request.body, bytes) else b"".join(request.body)
+        form_request = Request.from_values(input_stream=io.BytesIO(body), content_length=len(body),
+                                           content_type=request.headers["Content-Type"], method="POST")
+        fields = set(form_request.form) | set(form_request.files)
+        unknown = fields - UPLOAD_FIELDS
+        if unknown:
+            raise FakeError(400, f"Unrecognized request argument supplied: {sorted(unknown)[0]}")
+        upload = form_request.files["file"]
+        return _public(self.add_file(upload.read(), upload.filename, form_request.form["purpose"]))
+
+    def _list_files(self, request, _query=None):
+        params = dict(request.params)
+        items = sorted(self.files.values(), key=lambda f: f["created_at"], reverse=params.get("order") != "asc")
+        if "purpose" in params:
+            items = [f for f in items if f["purpose"] == params["purpose"]]
+        return _paged(items, params, default_limit=10000)
+
+    def _retrieve_file(self, request, file_id):
+        return _public(self.get_file(file_id))
+
+    def _delete_file(self, request, file_id):
+        self.get_file(file_id)
+        del self.files[file_id]
+        return {"id": file_id, "object": "file", "deleted": True}
+
+    def _content(self, request, file_id):
+        raise _Raw(self.get_file(file_id)["_content"])
+
+    def _create_batch(self, request):
+        return self.create_batch(json.loads(request.body))
+
+    def _list_batches(self, request, _query=None):
+        items = sorted(self.batches.values(), key=lambda b: b["created_at"], reverse=True)
+        return _paged(items, dict(request.params), default_limit=20)
+
+    def _retrieve_batch(self, request, batch_id):
+        return self.poll_batch(batch_id)
+
+    def _cancel(self, request, batch_id):
+        if request.body:
+            raise FakeError(400, "Cancel takes no body.")
+        return self.cancel_batch(batch_id)
+
+
+class _Raw(Exception):
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+
+def _public(item: dict) -> dict:
+    return {k: v for k, v in item.items() if not k.startswith("_")}
+
+
+def _paged(items: list[dict], params: dict, default_limit: int) -> dict:
+    if "after" in params:
+        ids = [item["id"] for item in items]
+        if params["after"] not in ids:
+            raise FakeError(400, f"Invalid 'after': {params['after']}", "after")
+        items = items[ids.index(params["after"]) + 1:]
+    limit = int(params.get("limit", default_limit))
+    page = [_public(item) for item in items[:limit]]
+    return {"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
+            "last_id": page[-1]["id"] if page else None, "has_more": len(items) > limit}
+
+
+def _jsonl(lines: list[dict]) -> bytes:
+    return "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+
+def _error(error: FakeError):
+    types = {401: "invalid_request_error", 404: "invalid_request_error"}
+    return error.status, {"Content-Type": "application/json"}, json.dumps({"error": {
+        "message": error.message, "type": types.get(error.status, "invalid_request_error"),
+        "param": error.param, "code": None}})

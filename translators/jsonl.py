@@ -1,0 +1,188 @@
+"""Streaming JSONL: split byte chunks into lines, and check batch input files line by line.
+
+Everything here holds one line at a time, so a 200 MB file costs one line of memory (plus the set
+of `custom_id`s seen, which the uniqueness rule needs).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+
+from errors import BadRequest
+
+# Formats a batch input line may be in. Providers choose which ones they accept.
+OPENAI = "openai"          # {"custom_id", "method", "url", "body"}
+ANTHROPIC = "anthropic"    # {"custom_id", "params"}
+GEMINI = "gemini"          # {"key", "request"}
+BEDROCK = "bedrock"        # {"recordId", "modelInput"}
+
+CHAT_COMPLETIONS = "/v1/chat/completions"
+
+
+def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines in a stream of byte chunks, without their line ends; blank lines included.
+
+    Splits on `\\n` only (never `str.splitlines()`, which would cut a JSON string holding U+2028).
+    """
+    rest = b""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        rest += chunk
+        if b"\n" not in chunk:
+            continue
+        *lines, rest = rest.split(b"\n")
+        for line in lines:
+            yield line[:-1] if line.endswith(b"\r") else line
+    if rest:
+        yield rest[:-1] if rest.endswith(b"\r") else rest
+
+
+def numbered_objects(lines: Iterable[bytes]) -> Iterator[tuple[int, dict]]:
+    """`(line number, parsed object)` for each non-blank line; a non-object line is a 400."""
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        yield number, parse_line(raw, number)
+
+
+def parse_line(raw: bytes, number: int) -> dict:
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise BadRequest(f"Line {number} is not valid JSON: {error}.", param="file", code="invalid_jsonl") from None
+    if not isinstance(value, dict):
+        raise BadRequest(f"Line {number} must be a JSON object.", param="file", code="invalid_jsonl")
+    return value
+
+
+def line_format(obj: dict) -> str | None:
+    """Which batch input format a parsed line is in, or None if none."""
+    if "custom_id" in obj:
+        return ANTHROPIC if "params" in obj and "body" not in obj else OPENAI
+    if "key" in obj and "request" in obj:
+        return GEMINI
+    if "modelInput" in obj:
+        return BEDROCK
+    return None
+
+
+class BatchInputCheck:
+    """The shared rules for a `purpose=batch` file, applied one parsed line at a time.
+
+    OpenAI-format lines need a unique `custom_id`, `method` POST, one `url` for the whole file
+    (equal to `endpoint` when given) and a `body` object. Lines in a provider's native format
+    (when `formats` allows it) need their own ID field. All lines of a file share one format.
+    """
+
+    def __init__(self, formats: Iterable[str] = (OPENAI,), endpoint: str | None = None) -> None:
+        self.formats = tuple(formats)
+        self.endpoint = endpoint
+        self.format: str | None = None
+        self.url: str | None = endpoint
+        self.count = 0
+        self._ids: set[str] = set()
+
+    def __call__(self, number: int, obj: dict) -> dict:
+        kind = line_format(obj)
+        if kind not in self.formats:
+            expected = " or ".join(_FORMAT_NAMES[f] for f in self.formats)
+            raise _line_error(number, f"is not a batch request line (expected {expected})")
+        if self.format is None:
+            self.format = kind
+        elif kind != self.format:
+            raise _line_error(number, f"is in {kind} format but earlier lines are in {self.format} format")
+        if kind == OPENAI:
+            self._check_openai(number, obj)
+        ident = obj.get("custom_id", obj.get("key", obj.get("recordId")))
+        if ident is not None:
+            if not isinstance(ident, str) or not ident:
+                raise _line_error(number, "has an ID that is not a non-empty string", "custom_id")
+            if ident in self._ids:
+                raise _line_error(number, f"repeats custom_id {ident!r}", "custom_id")
+            self._ids.add(ident)
+        self.count += 1
+        return obj
+
+    def _check_openai(self, number: int, obj: dict) -> None:
+        if obj.get("method") != "POST":
+            raise _line_error(number, 'must have "method": "POST"', "method")
+        url = obj.get("url")
+        if not isinstance(url, str) or not url:
+            raise _line_error(number, 'must have a "url"', "url")
+        if self.url is None:
+            self.url = url
+        elif url != self.url:
+            where = "the batch endpoint" if self.endpoint else "the url of earlier lines"
+            raise _line_error(number, f"has url {url!r}, not {self.url!r} ({where})", "url")
+        body = obj.get("body")
+        if not isinstance(body, dict):
+            raise _line_error(number, 'must have a "body" object', "body")
+        if body.get("stream") is True:
+            raise _line_error(number, "asks for streaming, which batches do not support", "body.stream")
+
+    def finish(self) -> None:
+        """Call after the last line: an empty file is a 400."""
+        if self.count == 0:
+            raise BadRequest("The batch file has no request lines.", param="file", code="empty_file")
+
+
+_FORMAT_NAMES = {
+    OPENAI: '{"custom_id", "method", "url", "body"}',
+    ANTHROPIC: '{"custom_id", "params"}',
+    GEMINI: '{"key", "request"}',
+    BEDROCK: '{"recordId", "modelInput"}',
+}
+
+
+def _line_error(number: int, text: str, field: str | None = None) -> BadRequest:
+    return BadRequest(f"Line {number} {text}.", param=f"line {number}" + (f": {field}" if field else ""),
+                      code="invalid_batch_line")
+
+
+def checked_chunks(chunks: Iterable[bytes], check: Callable[[int, dict], dict]) -> Iterator[bytes]:
+    """Pass `chunks` through unchanged while `check` sees every complete line.
+
+    The check runs as the bytes flow, so a bad line stops the stream (and with it the upstream
+    upload) at that line. `check.finish()` runs at the end when the check has one.
+    """
+    pending = b""
+    number = 0
+    for chunk in chunks:
+        pending += chunk
+        if b"\n" in chunk:
+            *complete, pending = pending.split(b"\n")
+            for raw in complete:
+                number += 1
+                if raw.strip():
+                    check(number, parse_line(raw, number))
+        yield chunk
+    if pending.strip():
+        number += 1
+        check(number, parse_line(pending, number))
+    finish = getattr(check, "finish", None)
+    if finish:
+        finish()
+
+
+def translated_lines(
+    lines: Iterable[bytes], translate: Callable[[dict], dict], check: Callable[[int, dict], dict] | None = None
+) -> Iterator[bytes]:
+    """Parse each line, check it, translate it, and yield it as a JSONL line (bytes with `\\n`)."""
+    for number, obj in numbered_objects(lines):
+        if check is not None:
+            check(number, obj)
+        try:
+            out = translate(obj)
+        except BadRequest as error:
+            raise BadRequest(f"Line {number}: {error.message}", param=f"line {number}", code=error.code) from None
+        yield dumps(out) + b"\n"
+    finish = getattr(check, "finish", None)
+    if finish:
+        finish()
+
+
+def dumps(obj: object) -> bytes:
+    """Compact JSON bytes, one line."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
