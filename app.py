@@ -24,4 +24,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(dispatcher.bp, url_prefix="/openai/v1", name="openai_v1")
     app.register_blueprint(dispatcher.bp, url_prefix="/openai", name="openai")
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    _log_mode(app)
     return app
+
+
+def _log_mode(app: Flask) -> None:
+    log = logging.getLogger("deepintshield")
+    if app.config["API_KEYS"]:
+        log.info("gateway-key mode: clients must present one of DEEPINTSHIELD_API_KEYS")
+    else:
+        log.warning(
+            "passthrough mode (no DEEPINTSHIELD_API_KEYS): each client's bearer key is used as its provider key; "
+            "Bedrock requests, which spend this server's own AWS credentials, are served to loopback clients only"
+        )

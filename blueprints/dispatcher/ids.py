@@ -35,7 +35,7 @@ _CODE_KINDS = {code: kind for kind, code in FILE_KINDS.items()}
 _ENCODED_FILE = re.compile(r"^file-ds([agb])([foe])_([A-Za-z0-9_-]+)$")
 _ENCODED_BATCH = re.compile(r"^batch_ds([agb])_([A-Za-z0-9_-]+)$")
 
-_S3_KEY = r"(?!.*(?:^|/)\.\.?(?:/|$))[A-Za-z0-9!_*'().+=,@-][A-Za-z0-9!_*'().+=,@/-]{0,1023}"
+_S3_KEY = r"(?!(?:.*/)?\.\.?(?:/|$))[A-Za-z0-9!_*'().+=,@-][A-Za-z0-9!_*'().+=,@/-]{0,1023}"
 _BEDROCK_JOB_ARN = r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:model-invocation-job/[a-z0-9]{12}"
 _MSGBATCH = r"msgbatch_[A-Za-z0-9_-]{1,128}"
 

@@ -1,0 +1,122 @@
+"""The ID scheme: round trips for every provider's ID shapes, provider recovery, and rejection of
+anything that could steer a request to another upstream path."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from blueprints.dispatcher import ids
+from errors import BadRequest
+
+URL_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
+ARN = "arn:aws:bedrock:us-west-2:123456789012:model-invocation-job/abcdef123456"
+
+
+@pytest.mark.parametrize(
+    "provider, native, kind",
+    [
+        ("anthropic", "0001f2a9c3b4d5e6f7a8b9c0", "file"),
+        ("anthropic", "msgbatch_01Hk", "output"),
+        ("anthropic", "msgbatch_01Hk,msgbatch_02Zz", "errors"),
+        ("gemini", "files/abc-123", "file"),
+        ("gemini", "batches/xyz789", "output"),
+        ("gemini", "batches/xyz789", "errors"),
+        ("bedrock", "us-west-2/my-bucket/batch-input/0001f2_batch e2e.jsonl".replace(" ", "_"), "file"),
+        ("bedrock", ARN, "output"),
+        ("bedrock", ARN, "errors"),
+    ],
+)
+def test_file_ids_round_trip_and_are_url_safe(provider, native, kind):
+    encoded = ids.encode_file(provider, native, kind)
+    assert URL_SAFE.fullmatch(encoded) and encoded.startswith("file-")
+    assert ids.decode_file(encoded) == ids.ResourceId(provider, kind, native)
+    assert ids.decode_file(encoded, provider) == ids.ResourceId(provider, kind, native)
+
+
+@pytest.mark.parametrize(
+    "provider, native, passes_through",
+    [
+        ("openai", "batch_abc123", True),
+        ("anthropic", "msgbatch_013Zva2CMHLNnXjNJJKqJ2EF", True),
+        ("anthropic", "msgbatch_a,msgbatch_b", False),
+        ("gemini", "batches/123456", False),
+        ("bedrock", ARN, False),
+        ("bedrock", "abcdef123456", False),
+    ],
+)
+def test_batch_ids_round_trip(provider, native, passes_through):
+    encoded = ids.encode_batch(provider, native)
+    assert URL_SAFE.fullmatch(encoded)
+    assert (encoded == native) is passes_through
+    assert ids.decode_batch(encoded) == ids.ResourceId(provider, "batch", native)
+
+
+def test_openai_ids_pass_through_and_default_to_openai():
+    assert ids.encode_file("openai", "file-abc123") == "file-abc123"
+    assert ids.decode_file("file-abc123") == ids.ResourceId("openai", "file", "file-abc123")
+    assert ids.decode_batch("batch_abc") == ids.ResourceId("openai", "batch", "batch_abc")
+
+
+def test_msgbatch_ids_name_their_provider():
+    assert ids.decode_batch("msgbatch_01x").provider == "anthropic"
+
+
+@pytest.mark.parametrize(
+    "provider, gateway_id, expected",
+    [
+        ("gemini", "batches/xyz", "batches/xyz"),
+        ("bedrock", ARN, ARN),
+        ("bedrock", "abcdef123456", "abcdef123456"),
+    ],
+)
+def test_native_batch_forms_are_accepted_when_the_provider_is_named(provider, gateway_id, expected):
+    assert ids.decode_batch(gateway_id, provider) == ids.ResourceId(provider, "batch", expected)
+
+
+def test_native_gemini_file_name_is_accepted_when_named():
+    assert ids.decode_file("files/abc", "gemini") == ids.ResourceId("gemini", "file", "files/abc")
+
+
+def test_a_named_provider_must_agree_with_the_id():
+    encoded = ids.encode_batch("gemini", "batches/1")
+    with pytest.raises(BadRequest) as caught:
+        ids.decode_batch(encoded, "bedrock")
+    assert caught.value.param == "provider"
+    with pytest.raises(BadRequest):
+        ids.decode_batch("msgbatch_x", "openai")
+
+
+@pytest.mark.parametrize(
+    "provider, gateway_id",
+    [
+        (None, "file-1/../batches"),
+        (None, "a?b=c"),
+        (None, "a#b"),
+        (None, "a%2Fb"),
+        (None, ".."),
+        ("gemini", "files/../batches/x"),
+        ("gemini", "batches/x/../../files/y"),
+        ("gemini", "batches/x?alt=media"),
+        ("bedrock", "arn:aws:bedrock:us-west-2:123456789012:model-invocation-job/../x"),
+        ("bedrock", "us-west-2/bucket/../other"),
+        ("anthropic", "msgbatch_x/../y"),
+    ],
+)
+def test_ids_that_could_change_the_upstream_path_are_400(provider, gateway_id):
+    with pytest.raises(BadRequest) as caught:
+        ids.decode_batch(gateway_id, provider)
+    assert caught.value.status == 400
+    with pytest.raises(BadRequest):
+        ids.decode_file(gateway_id, provider)
+
+
+def test_encoded_ids_with_forged_payloads_are_400():
+    forged = "batch_dsg_" + ids._b64encode("batches/x/../../files/y")
+    with pytest.raises(BadRequest):
+        ids.decode_batch(forged)
+    with pytest.raises(BadRequest):
+        ids.decode_file("file-dsgf_!!!")
+    with pytest.raises(BadRequest):
+        ids.decode_file("file-dsgf_" + ids._b64encode("batches/x"))  # a batch where a file belongs

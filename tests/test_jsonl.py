@@ -1,0 +1,78 @@
+"""The shared batch-file rules and the streaming line splitter."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from errors import BadRequest
+from translators import jsonl
+
+
+def line(custom_id="a", url="/v1/chat/completions", **extra) -> bytes:
+    obj = {"custom_id": custom_id, "method": "POST", "url": url, "body": {"model": "m", "messages": []}}
+    obj.update(extra)
+    return json.dumps(obj).encode()
+
+
+def run(content: bytes, chunk: int = 7, **check_args) -> bytes:
+    chunks = [content[i:i + chunk] for i in range(0, len(content), chunk)]
+    return b"".join(jsonl.checked_chunks(chunks, jsonl.BatchInputCheck(**check_args)))
+
+
+def test_split_lines_handles_chunk_boundaries_crlf_and_u2028():
+    text = '{"a": "x\u2028y"}\r\n{"b": 1}\n\n{"c": 2}'.encode()
+    for size in (1, 2, 5, 100):
+        chunks = [text[i:i + size] for i in range(0, len(text), size)]
+        assert list(jsonl.split_lines(chunks)) == ['{"a": "x\u2028y"}'.encode(), b'{"b": 1}', b"", b'{"c": 2}']
+
+
+def test_valid_file_passes_through_unchanged_whatever_the_chunking():
+    content = line("a") + b"\n" + line("b") + b"\n\n" + line("c")
+    for size in (1, 3, 64, 4096):
+        assert run(content, size) == content
+
+
+@pytest.mark.parametrize(
+    "content, message, param",
+    [
+        (b"", "no request lines", "file"),
+        (line("a") + b"\n{oops", "Line 2 is not valid JSON", "file"),
+        (line("a") + b"\n" + line("a"), "Line 2 repeats custom_id 'a'", "line 2: custom_id"),
+        (line("a") + b"\n" + line("b", url="/v1/embeddings"), "Line 2 has url", "line 2: url"),
+        (line("a", method="GET"), 'Line 1 must have "method": "POST"', "line 1: method"),
+        (line("a", body=[1]), 'must have a "body" object', "line 1: body"),
+        (line("a", body={"stream": True}), "asks for streaming", "line 1: body.stream"),
+        (b'{"prompt": "x"}', "is not a batch request line", "line 1"),
+        (line(custom_id=""), "not a non-empty string", "line 1: custom_id"),
+    ],
+)
+def test_broken_rules_name_the_line(content, message, param):
+    with pytest.raises(BadRequest) as caught:
+        run(content)
+    assert message in caught.value.message
+    assert caught.value.param == param
+
+
+def test_endpoint_is_enforced_when_known():
+    with pytest.raises(BadRequest) as caught:
+        run(line("a", url="/v1/embeddings"), endpoint="/v1/chat/completions")
+    assert "the batch endpoint" in caught.value.message
+
+
+def test_native_formats_only_where_allowed_and_never_mixed():
+    gemini = b'{"key": "k1", "request": {"contents": []}}'
+    assert run(gemini, formats=(jsonl.OPENAI, jsonl.GEMINI)) == gemini
+    with pytest.raises(BadRequest):
+        run(gemini)
+    with pytest.raises(BadRequest) as caught:
+        run(gemini + b"\n" + line("a"), formats=(jsonl.OPENAI, jsonl.GEMINI))
+    assert "Line 2" in caught.value.message
+
+
+def test_translated_lines_checks_and_converts():
+    content = [line("a") + b"\n" + line("b")]
+    check = jsonl.BatchInputCheck()
+    out = list(jsonl.translated_lines(jsonl.split_lines(content), lambda o: {"id": o["custom_id"]}, check))
+    assert out == [b'{"id":"a"}\n', b'{"id":"b"}\n'] and check.count == 2
