@@ -1,0 +1,437 @@
+"""The nine Files/Batch operations for `provider=anthropic` (docs/provider-interface.md).
+
+Files: Anthropic batches take no file input, so `purpose=batch` files are kept in the gateway's
+file store (namespace "anthropic", see `blueprints/common/filestore.py` for the layout), checked
+line by line as they arrive. Batches: inline `requests` or a stored file are translated item by
+item into temporary `{"requests": [...]}` bodies, split at Anthropic's per-batch limits, and only
+then submitted, so a bad line never leaves half a batch upstream. A batch made of several Message
+Batches gets one gateway ID over their comma-joined IDs. Output and error files are the batch's
+`results_url` converted line by line while it streams to the client; nothing is held whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+from flask import current_app, stream_with_context
+
+from blueprints.anthropic import NAME, client
+from blueprints.common import filestore
+from blueprints.common.streams import Content, Upload
+from blueprints.dispatcher import ids
+from errors import APIError, BadRequest, NotFound, UpstreamError
+from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
+from translators import anthropic as translate
+from translators import batch_output, jsonl
+
+log = logging.getLogger("deepintshield")
+
+NAMESPACE = NAME
+JSONL = "application/jsonl"
+RESULTS_RETENTION = 29 * 86400  # Anthropic keeps results 29 days after creation (§B.5)
+_OPEN, _CLOSE, _COMMA = b'{"requests":[', b"]}", b","
+
+
+def _config(key: str) -> int:
+    return int(current_app.config[key])
+
+
+# Files
+
+
+def create_file(new: NewFile, upload: Upload) -> dict:
+    """Store a `purpose=batch` JSONL file, checking every line as it streams in."""
+    if new.purpose != "batch":
+        raise BadRequest("Anthropic files can only be batch input files (purpose=batch).", param="purpose")
+    check = _LineCheck(_config("ANTHROPIC_DEFAULT_MAX_TOKENS"))
+    extra = {"expires_after": new.expires_after.seconds} if new.expires_after else {}
+    stored = filestore.store().put(NAMESPACE, filestore.new_key(), jsonl.checked_chunks(upload.chunks, check),
+                                   upload.filename, "batch", extra)
+    return _file_object(stored)
+
+
+def list_files(query: FileQuery) -> dict:
+    if query.purpose not in (None, "batch"):
+        return {"data": [], "has_more": False}
+    limit = query.limit or 10_000
+    after = _stored_key(query.after) if query.after else None
+    store = filestore.store()
+    if query.order == "desc":  # the store's own order
+        page, has_more = store.list(NAMESPACE, after, limit)
+    else:
+        everything = _all_stored(store)[::-1]
+        if after:
+            everything = everything[next((i + 1 for i, f in enumerate(everything) if f.key == after),
+                                         len(everything)):]
+        page, has_more = everything[:limit], len(everything) > limit
+    now = time.time()
+    return {"data": [_file_object(f) for f in page if not _expired(f, now)], "has_more": has_more}
+
+
+def retrieve_file(ref: ids.ResourceId, options: Options) -> dict:
+    if ref.kind == "file":
+        return _file_object(_stored(ref.native))
+    parts = _ended_parts(ref)
+    size = sum(len(chunk) for chunk in _converted(parts, ref.kind))
+    return {
+        "id": ids.encode_file(NAME, ref.native, ref.kind),
+        "object": "file",
+        "bytes": size,
+        "created_at": translate.ended_at(parts),
+        "filename": _result_filename(ref),
+        "purpose": "batch_output",
+        "status": "processed",
+        "expires_at": min(translate.to_unix(p["created_at"]) for p in parts) + RESULTS_RETENTION,
+        "status_details": None,
+    }
+
+
+def delete_file(ref: ids.ResourceId, options: Options) -> dict:
+    if ref.kind != "file":
+        raise BadRequest("A batch's output and error files are read from its Message Batch and cannot be "
+                         "deleted on their own.", param="file_id")
+    if not filestore.store().delete(NAMESPACE, ref.native):
+        raise NotFound(f"No such file: {ids.encode_file(NAME, ref.native)!r}.")
+    return {"id": ids.encode_file(NAME, ref.native), "object": "file", "deleted": True}
+
+
+def file_content(ref: ids.ResourceId, options: Options) -> Content:
+    if ref.kind == "file":
+        stored = _stored(ref.native)
+        return Content(filestore.store().open(NAMESPACE, ref.native), JSONL, stored.bytes, stored.filename)
+    parts = _ended_parts(ref)
+    # The later parts' results are fetched while streaming, which needs the app's config.
+    return Content(stream_with_context(_converted(parts, ref.kind)), JSONL, None, _result_filename(ref))
+
+
+def _file_object(stored: filestore.StoredFile) -> dict:
+    seconds = stored.extra.get("expires_after")
+    return {
+        "id": ids.encode_file(NAME, stored.key),
+        "object": "file",
+        "bytes": stored.bytes,
+        "created_at": stored.created_at,
+        "filename": stored.filename,
+        "purpose": stored.purpose,
+        "status": "processed",
+        "expires_at": stored.created_at + int(seconds) if seconds else None,
+        "status_details": None,
+    }
+
+
+def _expired(stored: filestore.StoredFile, now: float) -> bool:
+    seconds = stored.extra.get("expires_after")
+    return bool(seconds) and now >= stored.created_at + int(seconds)
+
+
+def _stored(key: str) -> filestore.StoredFile:
+    stored = filestore.store().get(NAMESPACE, key)
+    if _expired(stored, time.time()):
+        filestore.store().delete(NAMESPACE, key)
+        raise NotFound(f"No such file: {ids.encode_file(NAME, key)!r} (it expired).")
+    return stored
+
+
+def _stored_key(file_id: str) -> str:
+    ref = ids.decode_file(file_id, NAME)
+    if ref.kind != "file":
+        raise BadRequest(f"{file_id!r} is a batch result file, not a stored file.", param="after")
+    return ref.native
+
+
+def _all_stored(store) -> list[filestore.StoredFile]:
+    found: list[filestore.StoredFile] = []
+    after = None
+    while True:
+        page, more = store.list(NAMESPACE, after, 1000)
+        found.extend(page)
+        if not more or not page:
+            return found
+        after = page[-1].key
+
+
+def _result_filename(ref: ids.ResourceId) -> str:
+    return f"{ids.encode_batch(NAME, ref.native)}_{'output' if ref.kind == 'output' else 'errors'}.jsonl"
+
+
+def _ended_parts(ref: ids.ResourceId) -> list[dict]:
+    """The Message Batches behind a result file; 404 until all of them ended."""
+    parts = [client.get_batch(native) for native in ref.native.split(",")]
+    if any(p["processing_status"] != "ended" for p in parts):
+        raise NotFound(f"Batch {ids.encode_batch(NAME, ref.native)!r} has not ended; its results do not exist yet.")
+    if any(not p.get("results_url") for p in parts):
+        raise NotFound(f"The results of batch {ids.encode_batch(NAME, ref.native)!r} are no longer available.")
+    return parts
+
+
+def _converted(parts: list[dict], kind: str) -> Iterator[bytes]:
+    """The output (`kind="output"`) or error lines of ended Message Batches, converted as they stream.
+
+    The first part's results are requested before this returns, so an upstream error still gets
+    its own status; later parts are opened as the download reaches them.
+    """
+    created = translate.ended_at(parts)
+    want_success = kind == "output"
+    first = client.results(parts[0]["results_url"])
+
+    def lines() -> Iterator[bytes]:
+        try:
+            for index, part in enumerate(parts):
+                chunks = first if index == 0 else client.results(part["results_url"])
+                try:
+                    for raw in jsonl.split_lines(chunks):
+                        if not raw.strip():
+                            continue
+                        line = _convert(raw, part["id"], created)
+                        if batch_output.is_success(line) == want_success:
+                            yield jsonl.dumps(line) + b"\n"
+                finally:
+                    chunks.close()
+        finally:
+            first.close()  # also when the download is abandoned before it began
+
+    return lines()
+
+
+def _convert(raw: bytes, batch_id: str, created: int) -> dict:
+    """One results line -> one OpenAI line. A result the gateway cannot map becomes a 502 error line
+    (the download is already under way, so the client cannot get a 502 any more)."""
+    obj: dict = {}
+    try:
+        obj = jsonl.parse_line(raw, 0)
+        return translate.result_line(obj, batch_id=batch_id, created=created)
+    except (BadRequest, KeyError, TypeError, ValueError) as error:
+        log.warning("unmappable anthropic result in %s: %r", batch_id, error)
+        custom_id = str(obj.get("custom_id", ""))
+        return batch_output.http_error_line(custom_id, f"{batch_id}_{custom_id}", 502,
+                                            f"The gateway cannot map this Anthropic result: {error}",
+                                            type="upstream_error", code="unmappable_result")
+
+
+# Batches
+
+
+def create_batch(new: NewBatch) -> dict:
+    _check_batch_fields(new)
+    max_tokens = _config("ANTHROPIC_DEFAULT_MAX_TOKENS")
+    limits = (_config("ANTHROPIC_MAX_BATCH_REQUESTS"), _config("ANTHROPIC_MAX_BATCH_BYTES"))
+    if new.requests is not None:
+        items = _inline_items(new.requests, max_tokens, new.options.model)
+    else:
+        items = _file_items(_file_key(new.input_file_id), max_tokens, new.options.model)
+    with _Bodies(*limits) as bodies:
+        for label, item in items:
+            bodies.add(jsonl.dumps(item), label)
+        parts = _submit(bodies.finish())
+    native = ",".join(part["id"] for part in parts)
+    try:
+        return _openai(parts, native, new.input_file_id)
+    except UpstreamError:
+        # The batch exists upstream: answer 200 with what we know rather than a 5xx the SDK retries.
+        now = int(time.time())
+        return {"id": ids.encode_batch(NAME, native), "object": "batch", "endpoint": translate.CHAT_COMPLETIONS,
+                "input_file_id": new.input_file_id, "completion_window": "24h", "status": "in_progress",
+                "created_at": now, "in_progress_at": now}
+
+
+def retrieve_batch(ref: ids.ResourceId, options: Options) -> dict:
+    parts = [client.get_batch(native) for native in ref.native.split(",")]
+    return _openai(parts, ref.native, "")
+
+
+def list_batches(query: BatchQuery) -> dict:
+    after_id = None
+    if query.after:
+        after_id = ids.decode_batch(query.after, NAME).native.split(",")[-1]
+    page = client.list_batches(query.limit, after_id)
+    return {"data": [_openai([b], b["id"], "") for b in page.get("data") or []],
+            "has_more": bool(page.get("has_more"))}
+
+
+def cancel_batch(ref: ids.ResourceId, options: Options) -> dict:
+    """Cancel every Message Batch behind the ID; parts that already ended are left as they are."""
+    parts = []
+    refused: UpstreamError | None = None
+    for native in ref.native.split(","):
+        try:
+            parts.append(client.cancel_batch(native))
+        except UpstreamError as error:
+            if error.status >= 500 or error.status in (401, 403, 404, 429):
+                raise
+            part = client.get_batch(native)
+            if part["processing_status"] == "in_progress":
+                raise
+            refused = refused or error
+            parts.append(part)
+    if refused is not None and all(p["processing_status"] == "ended" and not p.get("cancel_initiated_at")
+                                   for p in parts):
+        raise BadRequest(f"Batch {ids.encode_batch(NAME, ref.native)!r} has already ended and cannot be "
+                         "cancelled.", param="batch_id", code="batch_not_cancellable")
+    return _openai(parts, ref.native, "")
+
+
+def _openai(parts: list[dict], native: str, input_file_id: str) -> dict:
+    """The OpenAI Batch for Message Batches; a reply the translator cannot map is a 502."""
+    try:
+        return translate.openai_batch(
+            parts, batch_id=ids.encode_batch(NAME, native), input_file_id=input_file_id,
+            output_file_id=ids.encode_file(NAME, native, "output"),
+            error_file_id=ids.encode_file(NAME, native, "errors"),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        log.warning("anthropic batch %s does not map: %r", native, error)
+        raise UpstreamError(NAME, 502, f"the Message Batch does not map onto an OpenAI batch ({error!r})",
+                            code="unmappable_batch", type="upstream_error") from None
+
+
+def _check_batch_fields(new: NewBatch) -> None:
+    if new.endpoint != translate.CHAT_COMPLETIONS:
+        raise BadRequest(f"Anthropic batches serve only {translate.CHAT_COMPLETIONS}, not {new.endpoint!r}.",
+                         param="endpoint", code="unsupported_endpoint")
+    if new.metadata:
+        raise BadRequest("Anthropic Message Batches cannot keep metadata; leave it out.", param="metadata",
+                         code="unsupported_parameter")
+    if new.output_expires_after is not None:
+        raise BadRequest("Anthropic keeps batch results for 29 days; output_expires_after cannot be set.",
+                         param="output_expires_after", code="unsupported_parameter")
+    for name in ("storage", "output_s3_uri", "role_arn"):
+        if getattr(new.options, name):
+            field = "storage_config" if name == "storage" else name
+            raise BadRequest(f"{field} is not used by provider anthropic.", param=field)
+    if new.requests is not None and new.input_file_id:
+        raise BadRequest("Give either input_file_id or requests, not both.", param="requests")
+    if new.requests is None and not new.input_file_id:
+        raise BadRequest("Give input_file_id (a file uploaded with provider=anthropic) or inline requests.",
+                         param="input_file_id")
+    if new.requests is not None and not new.requests:
+        raise BadRequest("requests is empty; a batch needs at least one request.", param="requests")
+
+
+def _file_key(input_file_id: str) -> str:
+    ref = ids.decode_file(input_file_id, NAME)
+    if ref.kind != "file":
+        raise BadRequest(f"{input_file_id!r} is a batch result file, not an input file.", param="input_file_id")
+    return _stored(ref.native).key
+
+
+def _with_model(item: dict, model: str | None, label: str) -> dict:
+    params = item["params"]
+    if "model" not in params:
+        if not model:
+            raise BadRequest(f"{label}: no model; set body.model or give model in extra_body.",
+                             param=f"{label}.model")
+        params["model"] = model
+    return item
+
+
+def _inline_items(requests: list, max_tokens: int, model: str | None) -> Iterator[tuple[str, dict]]:
+    seen: set[str] = set()
+    for index, raw in enumerate(requests):
+        label = f"requests[{index}]"
+        try:
+            item = translate.batch_request(raw, default_max_tokens=max_tokens)
+        except BadRequest as error:
+            param = f"{label}.{error.param}" if error.param else label
+            raise BadRequest(f"{label}: {error.message}", param=param, code=error.code) from None
+        if item["custom_id"] in seen:
+            raise BadRequest(f"{label}: custom_id {item['custom_id']!r} is used twice.",
+                             param=f"{label}.custom_id", code="duplicate_custom_id")
+        seen.add(item["custom_id"])
+        yield label, _with_model(item, model, label)
+
+
+class _LineCheck:
+    """The shared batch-file rules plus Anthropic's: custom_id pattern, and every line translatable."""
+
+    def __init__(self, max_tokens: int) -> None:
+        self.shared = jsonl.BatchInputCheck((jsonl.OPENAI, jsonl.ANTHROPIC), jsonl.CHAT_COMPLETIONS)
+        self.max_tokens = max_tokens
+
+    def __call__(self, number: int, obj: dict) -> dict:
+        self.shared(number, obj)
+        label = f"line {number}"
+        try:
+            item = translate.batch_request(obj, default_max_tokens=self.max_tokens)
+        except BadRequest as error:
+            param = f"{label}: {error.param}" if error.param else label
+            raise BadRequest(f"Line {number}: {error.message}", param=param, code=error.code or "invalid_batch_line"
+                             ) from None
+        return item
+
+    def finish(self) -> None:
+        self.shared.finish()
+
+
+def _file_items(key: str, max_tokens: int, model: str | None) -> Iterator[tuple[str, dict]]:
+    check = _LineCheck(max_tokens)
+    for number, obj in jsonl.numbered_objects(jsonl.split_lines(filestore.store().open(NAMESPACE, key))):
+        label = f"line {number}"
+        yield label, _with_model(check(number, obj), model, label)
+    check.finish()
+
+
+class _Bodies:
+    """`{"requests": [...]}` bodies in temporary files, a new one whenever the next item would pass
+    Anthropic's per-batch request or byte limit. Holds one item in memory at a time."""
+
+    def __init__(self, max_requests: int, max_bytes: int) -> None:
+        self.max_requests, self.max_bytes = max_requests, max_bytes
+        self.files: list[IO[bytes]] = []
+        self.count = self.size = 0
+
+    def __enter__(self) -> _Bodies:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for body in self.files:
+            body.close()
+
+    def add(self, item: bytes, label: str) -> None:
+        if len(_OPEN) + len(item) + len(_CLOSE) > self.max_bytes:
+            raise BadRequest(f"{label} is larger than Anthropic's batch size limit ({self.max_bytes} bytes).",
+                             param=label, code="request_too_large")
+        if not self.files or self.count >= self.max_requests or self.size + 1 + len(item) > self.max_bytes:
+            if self.files:
+                self.files[-1].write(_CLOSE)
+            self.files.append(tempfile.TemporaryFile())  # noqa: SIM115 closed in __exit__
+            self.files[-1].write(_OPEN)
+            self.count, self.size = 0, len(_OPEN) + len(_CLOSE)
+        elif self.count:
+            self.files[-1].write(_COMMA)
+            self.size += 1
+        self.files[-1].write(item)
+        self.count += 1
+        self.size += len(item)
+
+    def finish(self) -> list[IO[bytes]]:
+        if not self.files:
+            raise BadRequest("The batch has no requests.", param="requests", code="empty_batch")
+        self.files[-1].write(_CLOSE)
+        for body in self.files:
+            body.seek(0)
+        return self.files
+
+
+def _submit(bodies: Iterable[IO[bytes]]) -> list[dict]:
+    """Create one Message Batch per body. If a later one fails, cancel those already created."""
+    created: list[dict] = []
+    for body in bodies:
+        try:
+            created.append(client.create_batch(body))
+        except APIError as error:
+            if not created:
+                raise
+            for part in created:
+                try:
+                    client.cancel_batch(part["id"])
+                except APIError:
+                    log.warning("could not cancel %s after a failed split create", part["id"])
+            error.message += (f" ({len(created)} Message Batch(es) created before this one were cancelled: "
+                              f"{', '.join(p['id'] for p in created)}.)")
+            error.retryable = False
+            raise
+    return created

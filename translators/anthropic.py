@@ -1,0 +1,649 @@
+"""OpenAI batch shapes <-> Anthropic Message Batches (providers.md §B, §0.1, §0.2, §A.8).
+
+Pure: dicts in, dicts out. No HTTP, no Flask, no config, no clock. Unmapped provider values raise
+`KeyError` (the caller answers 502); client input Anthropic cannot honour raises `errors.BadRequest`
+naming the field.
+
+Public functions:
+- `chat_to_params(body, default_max_tokens=...)`: an OpenAI chat-completions body -> Messages params
+  (also used by the Bedrock provider for Claude models).
+- `message_to_chat_completion(message, created=...)`: an Anthropic Message -> OpenAI chat.completion.
+- `batch_request(item, ...)`: one inline item or batch-file line -> `{"custom_id", "params"}`.
+- `result_line(line, ...)`: one line of a batch's results JSONL -> one OpenAI output/error line.
+- `openai_batch(natives, ...)`: one or more MessageBatch objects (a split batch) -> an OpenAI Batch.
+- `to_unix(text)`: an RFC 3339 time -> Unix seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+from errors import BadRequest
+from translators import batch_output
+
+CHAT_COMPLETIONS = "/v1/chat/completions"
+COMPLETION_WINDOW = "24h"
+CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+# §B.7: Anthropic stop_reason -> OpenAI finish_reason.
+FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+
+# Response content blocks that have no chat.completion counterpart and are left out.
+SKIPPED_BLOCKS = frozenset({
+    "thinking", "redacted_thinking", "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
+    "code_execution_tool_result", "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
+    "tool_search_tool_result", "mcp_tool_use", "mcp_tool_result", "container_upload",
+})
+
+# §B.4: Anthropic error type -> HTTP status (for errored results).
+ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+# §0.1: processing_status of a batch still running -> OpenAI status.
+IN_FLIGHT_STATUS = {"in_progress": "in_progress", "canceling": "cancelling"}
+
+# Where an ended batch's `ended_at` goes, per OpenAI status.
+ENDED_AT_FIELD = {
+    "completed": "completed_at",
+    "failed": "failed_at",
+    "expired": "expired_at",
+    "cancelled": "cancelled_at",
+}
+
+# §B.6: OpenAI tool_choice strings -> Anthropic tool_choice.
+TOOL_CHOICE = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
+
+# Chat fields that are accepted when they ask for OpenAI's default, and rejected otherwise.
+NO_OP_VALUES = {
+    "n": (None, 1),
+    "stream": (None, False),
+    "logprobs": (None, False),
+    "top_logprobs": (None, 0),
+    "presence_penalty": (None, 0, 0.0),
+    "frequency_penalty": (None, 0, 0.0),
+    "seed": (None,),
+    "logit_bias": (None, {}),
+    "store": (None, False),
+    "metadata": (None, {}),
+    "service_tier": (None, "auto", "default"),
+    "modalities": (None, ["text"]),
+    "stream_options": (None,),
+    "reasoning_effort": (None,),
+    "verbosity": (None,),
+    "prediction": (None,),
+    "audio": (None,),
+    "web_search_options": (None,),
+    "functions": (None,),
+    "function_call": (None,),
+    "prompt_cache_key": (None,),
+}
+
+# Chat fields translated below.
+HANDLED = frozenset({
+    "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "user",
+    "safety_identifier", "tools", "tool_choice", "parallel_tool_calls", "response_format",
+})
+
+_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+);base64,(.*)$", re.DOTALL)
+
+
+def _unsupported(field: str, value: object) -> BadRequest:
+    shown = json.dumps(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return BadRequest(f"{field}={shown} is not supported by Anthropic.", param=field, code="unsupported_parameter")
+
+
+def _bad(field: str, text: str) -> BadRequest:
+    return BadRequest(f"{field} {text}.", param=field)
+
+
+# OpenAI chat request -> Anthropic Messages params (§B.6)
+
+
+def chat_to_params(body: dict, *, default_max_tokens: int) -> dict:
+    """An OpenAI chat-completions request body -> Anthropic Messages create params.
+
+    `model` is copied when the body has one. `system`/`developer` messages become the top-level
+    `system`; `tool` messages become user `tool_result` blocks; consecutive messages of one role are
+    merged (Anthropic wants user/assistant turns). `max_tokens` falls back to `default_max_tokens`.
+    Fields Anthropic cannot honour (`n > 1`, `logprobs`, penalties, `seed`, temperature > 1, unknown
+    fields, ...) raise `errors.BadRequest` naming the field.
+    """
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.", param="body")
+    for key, value in body.items():
+        if key in HANDLED:
+            continue
+        if key in NO_OP_VALUES:
+            if value not in NO_OP_VALUES[key]:
+                raise _unsupported(key, value)
+            continue
+        raise _unsupported(key, value)
+
+    params: dict = {}
+    if body.get("model") is not None:
+        if not isinstance(body["model"], str) or not body["model"]:
+            raise _bad("model", "must be a non-empty string")
+        params["model"] = body["model"]
+    params["max_tokens"] = _max_tokens(body, default_max_tokens)
+    system, messages = _messages(body.get("messages"))
+    if system is not None:
+        params["system"] = system
+    params["messages"] = messages
+    params.update(_sampling(body))
+    user = body.get("safety_identifier", body.get("user"))
+    if user is not None:
+        if not isinstance(user, str):
+            raise _bad("user", "must be a string")
+        params["metadata"] = {"user_id": user}
+    params.update(_tools(body))
+    fmt = _response_format(body.get("response_format"))
+    if fmt is not None:
+        params["output_config"] = {"format": fmt}
+    return params
+
+
+def _max_tokens(body: dict, default: int) -> int:
+    for field in ("max_completion_tokens", "max_tokens"):
+        value = body.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise _bad(field, "must be an integer >= 1")
+        return value
+    return default
+
+
+def _sampling(body: dict) -> dict:
+    out: dict = {}
+    temperature = body.get("temperature")
+    if temperature is not None:
+        if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or temperature < 0:
+            raise _bad("temperature", "must be a number >= 0")
+        if temperature > 1:
+            # OpenAI allows 0-2, Anthropic 0-1; rescaling would silently change the request.
+            raise BadRequest(f"temperature={temperature} is above Anthropic's maximum of 1.", param="temperature",
+                             code="unsupported_parameter")
+        out["temperature"] = temperature
+    top_p = body.get("top_p")
+    if top_p is not None:
+        if not isinstance(top_p, (int, float)) or isinstance(top_p, bool) or not 0 <= top_p <= 1:
+            raise _bad("top_p", "must be a number between 0 and 1")
+        out["top_p"] = top_p
+    stop = body.get("stop")
+    if stop is not None:
+        stops = [stop] if isinstance(stop, str) else stop
+        if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
+            raise _bad("stop", "must be a string or a list of strings")
+        if stops:
+            out["stop_sequences"] = stops
+    return out
+
+
+def _messages(messages: object) -> tuple[str | list | None, list[dict]]:
+    if not isinstance(messages, list) or not messages:
+        raise _bad("messages", "must be a non-empty list")
+    system: list[str] = []
+    turns: list[dict] = []
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            raise _bad(where, "must be an object")
+        role = message.get("role")
+        if role in ("system", "developer"):
+            system.extend(_texts(message.get("content"), f"{where}.content"))
+            continue
+        if role == "user":
+            turn = {"role": "user", "content": _user_content(message.get("content"), f"{where}.content")}
+        elif role == "assistant":
+            turn = {"role": "assistant", "content": _assistant_content(message, where)}
+        elif role == "tool":
+            turn = {"role": "user", "content": [_tool_result(message, where)]}
+        else:
+            raise _unsupported(f"{where}.role", role)
+        _append(turns, turn)
+    if not turns:
+        raise _bad("messages", "must hold at least one user or assistant message")
+    if not system:
+        return None, turns
+    if len(system) == 1:
+        return system[0], turns
+    return [{"type": "text", "text": text} for text in system], turns
+
+
+def _append(turns: list[dict], turn: dict) -> None:
+    """Add a turn, merging it into the previous one when both have the same role."""
+    if turns and turns[-1]["role"] == turn["role"]:
+        previous = turns[-1]
+        previous["content"] = _as_blocks(previous["content"]) + _as_blocks(turn["content"])
+        return
+    turns.append(turn)
+
+
+def _as_blocks(content: str | list) -> list:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+
+
+def _texts(content: object, where: str) -> list[str]:
+    """The text of a system/developer message: a string or a list of text parts."""
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        texts = []
+        for index, part in enumerate(content):
+            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+                raise _bad(f"{where}[{index}]", "must be a text part")
+            texts.append(part["text"])
+        return texts
+    raise _bad(where, "must be a string or a list of text parts")
+
+
+def _user_content(content: object, where: str) -> str | list:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list) or not content:
+        raise _bad(where, "must be a string or a non-empty list of content parts")
+    return [_user_part(part, f"{where}[{index}]") for index, part in enumerate(content)]
+
+
+def _user_part(part: object, where: str) -> dict:
+    if not isinstance(part, dict):
+        raise _bad(where, "must be an object")
+    kind = part.get("type")
+    if kind == "text":
+        if not isinstance(part.get("text"), str):
+            raise _bad(f"{where}.text", "must be a string")
+        return {"type": "text", "text": part["text"]}
+    if kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        if not isinstance(url, str):
+            raise _bad(f"{where}.image_url.url", "must be a string")
+        return {"type": "image", "source": _source(url, f"{where}.image_url.url")}
+    if kind == "file":
+        file = part.get("file") if isinstance(part.get("file"), dict) else {}
+        data = file.get("file_data")
+        if not isinstance(data, str):
+            raise _unsupported(f"{where}.file", file)  # a file_id cannot be resolved on Anthropic's side
+        return {"type": "document", "source": _source(data, f"{where}.file.file_data")}
+    raise _unsupported(f"{where}.type", kind)
+
+
+def _source(url: str, where: str) -> dict:
+    match = _DATA_URL.fullmatch(url)
+    if match:
+        return {"type": "base64", "media_type": match[1], "data": match[2]}
+    if url.startswith(("https://", "http://")):
+        return {"type": "url", "url": url}
+    raise _bad(where, "must be an http(s) URL or a base64 data URL")
+
+
+def _assistant_content(message: dict, where: str) -> str | list:
+    content = message.get("content")
+    blocks: list[dict] = []
+    if isinstance(content, str):
+        if content:
+            blocks.append({"type": "text", "text": content})
+    elif isinstance(content, list):
+        for index, part in enumerate(content):
+            if not isinstance(part, dict) or part.get("type") not in ("text", "refusal"):
+                raise _bad(f"{where}.content[{index}]", "must be a text or refusal part")
+            text = part.get("text") if part["type"] == "text" else part.get("refusal")
+            if not isinstance(text, str):
+                raise _bad(f"{where}.content[{index}]", "has no text")
+            blocks.append({"type": "text", "text": text})
+    elif content is not None:
+        raise _bad(f"{where}.content", "must be a string, a list of parts or null")
+    if message.get("function_call") is not None:
+        raise _unsupported(f"{where}.function_call", message["function_call"])
+    for index, call in enumerate(message.get("tool_calls") or []):
+        blocks.append(_tool_use(call, f"{where}.tool_calls[{index}]"))
+    if not blocks:
+        raise _bad(where, "has neither content nor tool_calls")
+    if len(blocks) == 1 and blocks[0]["type"] == "text":
+        return blocks[0]["text"]
+    return blocks
+
+
+def _tool_use(call: object, where: str) -> dict:
+    if not isinstance(call, dict) or call.get("type", "function") != "function":
+        raise _bad(where, "must be a function tool call")
+    function = call.get("function") or {}
+    name, arguments = function.get("name"), function.get("arguments") or "{}"
+    if not isinstance(call.get("id"), str) or not isinstance(name, str):
+        raise _bad(where, "needs an id and function.name")
+    try:
+        parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
+    except ValueError:
+        raise _bad(f"{where}.function.arguments", "is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise _bad(f"{where}.function.arguments", "must be a JSON object")
+    return {"type": "tool_use", "id": call["id"], "name": name, "input": parsed}
+
+
+def _tool_result(message: dict, where: str) -> dict:
+    tool_call_id = message.get("tool_call_id")
+    if not isinstance(tool_call_id, str) or not tool_call_id:
+        raise _bad(f"{where}.tool_call_id", "must be a non-empty string")
+    content = message.get("content")
+    if isinstance(content, list):
+        content = [{"type": "text", "text": text} for text in _texts(content, f"{where}.content")]
+    elif not isinstance(content, str):
+        raise _bad(f"{where}.content", "must be a string or a list of text parts")
+    return {"type": "tool_result", "tool_use_id": tool_call_id, "content": content}
+
+
+def _tools(body: dict) -> dict:
+    out: dict = {}
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise _bad("tools", "must be a list")
+        converted = [_tool(tool, f"tools[{index}]") for index, tool in enumerate(tools)]
+        if converted:
+            out["tools"] = converted
+    choice = body.get("tool_choice")
+    parallel = body.get("parallel_tool_calls")
+    if choice is not None:
+        if isinstance(choice, str):
+            if choice not in TOOL_CHOICE:
+                raise _unsupported("tool_choice", choice)
+            out["tool_choice"] = dict(TOOL_CHOICE[choice])
+        elif isinstance(choice, dict) and choice.get("type") == "function":
+            name = (choice.get("function") or {}).get("name")
+            if not isinstance(name, str):
+                raise _bad("tool_choice.function.name", "must be a string")
+            out["tool_choice"] = {"type": "tool", "name": name}
+        else:
+            raise _unsupported("tool_choice", choice)
+    if parallel is False and out.get("tool_choice", {}).get("type") != "none":
+        out.setdefault("tool_choice", {"type": "auto"})["disable_parallel_tool_use"] = True
+    return out
+
+
+def _tool(tool: object, where: str) -> dict:
+    if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(tool.get("function"), dict):
+        raise _unsupported(f"{where}.type", tool.get("type") if isinstance(tool, dict) else tool)
+    function = tool["function"]
+    if not isinstance(function.get("name"), str):
+        raise _bad(f"{where}.function.name", "must be a string")
+    out = {"name": function["name"]}
+    if function.get("description") is not None:
+        out["description"] = function["description"]
+    out["input_schema"] = function.get("parameters") or {"type": "object", "properties": {}}
+    if function.get("strict") is not None:
+        out["strict"] = bool(function["strict"])
+    return out
+
+
+def _response_format(fmt: object) -> dict | None:
+    if fmt is None or (isinstance(fmt, dict) and fmt.get("type") == "text"):
+        return None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        schema = (fmt.get("json_schema") or {}).get("schema")
+        if not isinstance(schema, dict):
+            raise _bad("response_format.json_schema.schema", "must be an object")
+        return {"type": "json_schema", "schema": schema}
+    raise _unsupported("response_format", fmt)
+
+
+# Batch items
+
+
+def batch_request(item: object, *, default_max_tokens: int) -> dict:
+    """One inline `requests` item or batch-file line -> `{"custom_id", "params"}`.
+
+    Anthropic-native `{custom_id, params}` items pass through unchanged after the checks;
+    OpenAI lines `{custom_id, method, url, body}` (or `{custom_id, body}`) are translated with
+    `chat_to_params`. Raises `BadRequest` with a field path relative to the item.
+    """
+    if not isinstance(item, dict):
+        raise BadRequest("must be a JSON object.", param="")
+    custom_id = item.get("custom_id")
+    if not isinstance(custom_id, str) or not CUSTOM_ID.fullmatch(custom_id):
+        raise BadRequest(f"custom_id {custom_id!r} must match ^[a-zA-Z0-9_-]{{1,64}}$ (Anthropic's rule).",
+                         param="custom_id", code="invalid_custom_id")
+    if "params" in item and "body" not in item:
+        extra = set(item) - {"custom_id", "params"}
+        if extra:
+            raise BadRequest(f"unexpected keys {sorted(extra)} next to params.", param=sorted(extra)[0])
+        params = item["params"]
+        if not isinstance(params, dict):
+            raise BadRequest("params must be an object.", param="params")
+        if params.get("stream") is True:
+            raise BadRequest("params.stream=true is not allowed in a batch.", param="params.stream")
+        return {"custom_id": custom_id, "params": params}
+    if "body" not in item:
+        raise BadRequest('needs "params" (Anthropic form) or "body" (OpenAI form).', param="body")
+    extra = set(item) - {"custom_id", "method", "url", "body"}
+    if extra:
+        raise BadRequest(f"unexpected keys {sorted(extra)}.", param=sorted(extra)[0])
+    if item.get("method", "POST") != "POST":
+        raise BadRequest('method must be "POST".', param="method")
+    if item.get("url", CHAT_COMPLETIONS) != CHAT_COMPLETIONS:
+        raise BadRequest(f"url must be {CHAT_COMPLETIONS!r} for Anthropic.", param="url")
+    body = item["body"]
+    if isinstance(body, dict) and body.get("stream") is True:
+        raise BadRequest("body.stream=true is not allowed in a batch.", param="body.stream")
+    try:
+        params = chat_to_params(body, default_max_tokens=default_max_tokens)
+    except BadRequest as error:
+        raise BadRequest(error.message, param=f"body.{error.param}" if error.param else "body",
+                         code=error.code) from None
+    return {"custom_id": custom_id, "params": params}
+
+
+# Anthropic Message -> OpenAI chat.completion (§B.7)
+
+
+def message_to_chat_completion(message: dict, *, created: int) -> dict:
+    """An Anthropic Message object -> an OpenAI chat.completion body.
+
+    Text blocks are joined into `content`, `tool_use` blocks become `tool_calls`, thinking and
+    server-tool blocks are left out. `finish_reason` comes from `stop_reason` (an unknown one raises
+    KeyError). Usage counts cache writes and reads as prompt tokens, reads also as `cached_tokens`.
+    """
+    texts: list[str] = []
+    tool_calls: list[dict] = []
+    for block in message.get("content") or []:
+        kind = block["type"]
+        if kind == "text":
+            texts.append(block["text"])
+        elif kind == "tool_use":
+            tool_calls.append({
+                "id": block["id"],
+                "type": "function",
+                "function": {"name": block["name"], "arguments": json.dumps(block.get("input") or {})},
+            })
+        elif kind not in SKIPPED_BLOCKS:
+            raise KeyError(f"content block type {kind!r}")
+    reply: dict = {"role": "assistant", "content": "".join(texts) if texts else None, "refusal": None}
+    if tool_calls:
+        reply["tool_calls"] = tool_calls
+    return {
+        "id": message["id"],
+        "object": "chat.completion",
+        "created": created,
+        "model": message["model"],
+        "choices": [{
+            "index": 0,
+            "message": reply,
+            "logprobs": None,
+            "finish_reason": FINISH_REASONS[message["stop_reason"]],
+        }],
+        "usage": chat_usage(message.get("usage") or {}),
+    }
+
+
+def chat_usage(usage: dict) -> dict:
+    """Anthropic usage -> OpenAI chat usage (Anthropic's input_tokens leaves out cache tokens)."""
+    cache_write = usage.get("cache_creation_input_tokens") or 0
+    cache_read = usage.get("cache_read_input_tokens") or 0
+    prompt = (usage.get("input_tokens") or 0) + cache_write + cache_read
+    completion = usage.get("output_tokens") or 0
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": cache_read},
+    }
+
+
+# Results JSONL line -> OpenAI output/error line (§B.3, §A.8)
+
+
+def result_line(line: dict, *, batch_id: str, created: int) -> dict:
+    """One line of a Message Batch's results -> one OpenAI batch output or error line.
+
+    `batch_id` is the native Message Batch ID; with `custom_id` it names lines that have no upstream
+    request ID. `created` (the batch's `ended_at`) becomes each chat.completion's `created`.
+    """
+    custom_id = line["custom_id"]
+    result = line["result"]
+    kind = result["type"]
+    fallback_id = f"{batch_id}_{custom_id}"
+    if kind == "succeeded":
+        message = result["message"]
+        return batch_output.success_line(custom_id, message["id"], message_to_chat_completion(message, created=created))
+    if kind == "errored":
+        response = result.get("error") or {}
+        error = response.get("error") or {}
+        error_type = error["type"]
+        return batch_output.http_error_line(
+            custom_id, response.get("request_id") or fallback_id, ERROR_STATUS[error_type],
+            error.get("message") or error_type, code=error_type,
+        )
+    if kind == "expired":
+        return batch_output.failure_line(custom_id, fallback_id, batch_output.EXPIRED)
+    if kind == "canceled":
+        return batch_output.failure_line(custom_id, fallback_id, batch_output.CANCELLED)
+    raise KeyError(f"result type {kind!r}")
+
+
+# MessageBatch -> OpenAI Batch (§B.2, §0.1, §0.2)
+
+
+def to_unix(text: str | None) -> int | None:
+    """An RFC 3339 time (`2024-09-24T18:37:24.100435Z`, any fraction length) -> Unix seconds."""
+    if text is None:
+        return None
+    # fromisoformat takes at most 6 fraction digits; drop the rest (sub-microsecond is irrelevant here).
+    normalised = re.sub(r"(\.\d{6})\d+", r"\1", text.strip()).replace("z", "Z")
+    moment = datetime.fromisoformat(normalised)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def request_counts(natives: list[dict]) -> dict:
+    """§0.2, summed over the Message Batches behind one OpenAI batch."""
+    counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+    for native in natives:
+        for name in counts:
+            counts[name] += int(native["request_counts"].get(name) or 0)
+    return {
+        "total": sum(counts.values()),
+        "completed": counts["succeeded"],
+        "failed": counts["errored"] + counts["expired"] + counts["canceled"],
+    }
+
+
+def batch_status(natives: list[dict]) -> str:
+    """§0.1 over one or more Message Batches.
+
+    Running: `in_progress`, or `cancelling` once a cancel was asked for. All ended: `cancelled` if
+    a cancel was asked for, `expired` if any request expired, `failed` if every request errored,
+    else `completed`.
+    """
+    statuses = [native["processing_status"] for native in natives]
+    for status in statuses:
+        if status != "ended":
+            IN_FLIGHT_STATUS[status]  # noqa: B018 an unknown status raises KeyError
+    cancelled = any(native.get("cancel_initiated_at") for native in natives)
+    if any(status != "ended" for status in statuses):
+        return "cancelling" if cancelled or "canceling" in statuses else "in_progress"
+    if cancelled:
+        return "cancelled"
+    counts = {name: sum(int(n["request_counts"].get(name) or 0) for n in natives)
+              for name in ("succeeded", "errored", "expired")}
+    if counts["expired"]:
+        return "expired"
+    if counts["errored"] and not counts["succeeded"]:
+        return "failed"
+    return "completed"
+
+
+def openai_batch(
+    natives: list[dict], *, batch_id: str, input_file_id: str, output_file_id: str, error_file_id: str,
+    metadata: dict | None = None,
+) -> dict:
+    """One or more MessageBatch objects (a split batch) -> one OpenAI Batch.
+
+    `output_file_id` / `error_file_id` are the IDs the batch's results would have; they are set
+    only once every part ended, the error file only if a request errored, expired or was cancelled.
+    """
+    status = batch_status(natives)
+    counts = request_counts(natives)
+    ended = status in ENDED_AT_FIELD
+    created = min(to_unix(n["created_at"]) for n in natives)
+    cancel_times = [to_unix(n["cancel_initiated_at"]) for n in natives if n.get("cancel_initiated_at")]
+    expires = [to_unix(n["expires_at"]) for n in natives if n.get("expires_at")]
+    batch = {
+        "id": batch_id,
+        "object": "batch",
+        "endpoint": CHAT_COMPLETIONS,
+        "model": None,
+        "errors": None,
+        "input_file_id": input_file_id,
+        "completion_window": COMPLETION_WINDOW,
+        "status": status,
+        "output_file_id": output_file_id if ended else None,
+        "error_file_id": error_file_id if ended and counts["failed"] else None,
+        "created_at": created,
+        "in_progress_at": created,  # Anthropic starts processing on create
+        "expires_at": max(expires) if expires else None,
+        "finalizing_at": None,
+        "completed_at": None,
+        "failed_at": None,
+        "expired_at": None,
+        "cancelling_at": min(cancel_times) if cancel_times else None,
+        "cancelled_at": None,
+        "request_counts": counts,
+        "metadata": metadata,
+    }
+    if ended:
+        batch[ENDED_AT_FIELD[status]] = ended_at(natives)
+    if status == "failed":
+        batch["errors"] = {"object": "list", "data": [{
+            "code": "all_requests_failed", "message": "Every request in the batch errored; see the error file.",
+            "param": None, "line": None,
+        }]}
+    return batch
+
+
+def ended_at(natives: list[dict]) -> int | None:
+    """When the last of the Message Batches ended (None while any is running)."""
+    times = [to_unix(n.get("ended_at")) for n in natives]
+    if not times or any(t is None for t in times):
+        return None
+    return max(times)
