@@ -1,0 +1,673 @@
+"""OpenAI batch shapes <-> the Gemini Batch and Files APIs (providers.md §C, §0.1, §0.2, §A.8).
+
+Pure: dicts in, dicts out. No HTTP, no Flask, no config, no clock. Gateway IDs are made by the
+caller's encoders (passed in), so this module does not depend on the dispatcher.
+
+- §C.7 `generate_content_request(body)`: an OpenAI chat.completions body -> GenerateContentRequest;
+  `batch_line(obj)`: one OpenAI batch input line -> one Gemini `{key, request}` line;
+  `inline_request(obj)`: the same for inline `requests` (`{request, metadata: {key}}`).
+- §C.8 `chat_completion(response, ...)`: GenerateContentResponse -> chat.completion body;
+  `output_line(line, ...)`: one Gemini result line -> one OpenAI output or error line.
+- §C.4/§0.1/§0.2 `batch_object(operation, ...)`: a batch Operation -> OpenAI Batch.
+- §C.2 `file_object(file, ...)`: a Gemini File -> OpenAI FileObject.
+
+Unmapped provider values raise `KeyError` (the caller answers 502); bad client input raises `BadRequest`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from errors import BadRequest
+from translators import batch_output
+
+CHAT_COMPLETIONS = "/v1/chat/completions"
+# Gemini expires a batch left pending or running for 48 hours (providers.md §0).
+BATCH_EXPIRY_SECONDS = 48 * 3600
+
+# §0.1: Gemini batch state (prefix stripped: BATCH_STATE_X and JOB_STATE_X both become X) -> OpenAI status.
+STATES = {
+    "UNSPECIFIED": "validating",  # the job exists but has no state yet
+    "PENDING": "validating",
+    "RUNNING": "in_progress",
+    "SUCCEEDED": "completed",
+    "FAILED": "failed",
+    "CANCELLED": "cancelled",
+    "EXPIRED": "expired",
+}
+IN_FLIGHT = ("validating", "in_progress")
+# Terminal OpenAI status -> the Batch field that carries Gemini's `endTime`.
+END_TIME_FIELDS = {
+    "completed": "completed_at",
+    "failed": "failed_at",
+    "cancelled": "cancelled_at",
+    "expired": "expired_at",
+}
+
+# §C.2: File `state` -> FileObject `status`.
+FILE_STATUSES = {
+    "STATE_UNSPECIFIED": "uploaded",
+    "PROCESSING": "uploaded",
+    "ACTIVE": "processed",
+    "FAILED": "error",
+}
+JSONL_MIME_TYPES = ("jsonl", "application/jsonl", "application/x-jsonl", "application/json", "text/jsonl")
+
+# §C.8: candidate `finishReason` -> OpenAI `finish_reason` (STOP becomes tool_calls when calls were made).
+FINISH_REASONS = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "IMAGE_PROHIBITED_CONTENT": "content_filter",
+    "IMAGE_RECITATION": "content_filter",
+    "LANGUAGE": "stop",
+    "OTHER": "stop",
+    "MALFORMED_FUNCTION_CALL": "stop",
+    "UNEXPECTED_TOOL_CALL": "stop",
+    "TOO_MANY_TOOL_CALLS": "stop",
+    "NO_IMAGE": "stop",
+    "IMAGE_OTHER": "stop",
+    "FINISH_REASON_UNSPECIFIED": "stop",
+}
+
+# google.rpc status name -> the HTTP status an OpenAI error line carries. CANCELLED is not an HTTP
+# error: it becomes a `batch_cancelled` failure line.
+RPC_HTTP_STATUS = {
+    "INVALID_ARGUMENT": 400,
+    "FAILED_PRECONDITION": 400,
+    "OUT_OF_RANGE": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "ABORTED": 409,
+    "RESOURCE_EXHAUSTED": 429,
+    "UNKNOWN": 500,
+    "INTERNAL": 500,
+    "DATA_LOSS": 500,
+    "UNIMPLEMENTED": 501,
+    "UNAVAILABLE": 503,
+    "DEADLINE_EXCEEDED": 504,
+}
+# google.rpc numeric codes (when a status object carries only `code`).
+RPC_CODE_NAMES = {
+    1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
+    6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION",
+    10: "ABORTED", 11: "OUT_OF_RANGE", 12: "UNIMPLEMENTED", 13: "INTERNAL", 14: "UNAVAILABLE",
+    15: "DATA_LOSS", 16: "UNAUTHENTICATED",
+}
+
+# §C.7: chat body key -> generationConfig key, values copied as they are.
+GENERATION_KEYS = {
+    "max_tokens": "maxOutputTokens",
+    "max_completion_tokens": "maxOutputTokens",
+    "temperature": "temperature",
+    "top_p": "topP",
+    "n": "candidateCount",
+    "presence_penalty": "presencePenalty",
+    "frequency_penalty": "frequencyPenalty",
+    "seed": "seed",
+    "top_k": "topK",  # not OpenAI, but Gemini callers send it
+}
+# Keys handled by their own rule below.
+SPECIAL_KEYS = ("messages", "stop", "response_format", "logprobs", "top_logprobs", "tools", "tool_choice",
+                "reasoning_effort", "safety_settings", "cached_content", "thinking_config")
+# OpenAI keys with no Gemini meaning that change nothing about the answer: dropped.
+IGNORED_KEYS = ("model", "user", "metadata", "store", "parallel_tool_calls", "service_tier", "stream",
+                "stream_options")
+# `reasoning_effort` -> thinkingConfig.thinkingBudget (the mapping of Gemini's OpenAI-compatible endpoint).
+THINKING_BUDGETS = {"none": 0, "minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
+TOOL_CHOICE_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
+# Image/file extension -> MIME type for `fileData` parts given by URL.
+URL_MIME_TYPES = {
+    "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
+    "heic": "image/heic", "heif": "image/heif", "pdf": "application/pdf", "mp3": "audio/mpeg",
+    "wav": "audio/wav", "mp4": "video/mp4", "txt": "text/plain",
+}
+AUDIO_MIME_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+
+_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)(?:;[\w=.+-]+)*;base64,(.*)$", re.DOTALL)
+
+
+# §C.7 OpenAI chat -> GenerateContentRequest
+
+
+def _bad(message: str, param: str) -> BadRequest:
+    return BadRequest(message, param=param, code="unsupported_for_gemini")
+
+
+def _text_of(content: object, where: str) -> str:
+    """The text of a system/developer message (a string or a list of text parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text":
+                raise _bad(f"{where} may only hold text parts.", where)
+            texts.append(part.get("text", ""))
+        return "".join(texts)
+    raise _bad(f"{where} must be a string or a list of text parts.", where)
+
+
+def _url_part(url: object, where: str) -> dict:
+    if not isinstance(url, str) or not url:
+        raise _bad(f"{where} needs a url.", where)
+    match = _DATA_URL.match(url)
+    if match:
+        return {"inlineData": {"mimeType": match[1], "data": match[2]}}
+    if url.startswith(("http://", "https://", "gs://")):
+        extension = url.split("?", 1)[0].rsplit(".", 1)[-1].lower()
+        file_data = {"fileUri": url}
+        if extension in URL_MIME_TYPES:
+            file_data["mimeType"] = URL_MIME_TYPES[extension]
+        return {"fileData": file_data}
+    raise _bad(f"{where}: only data: URLs and http(s) URLs are supported.", where)
+
+
+def _content_part(part: object, where: str) -> dict:
+    if not isinstance(part, dict):
+        raise _bad(f"{where} must be an object.", where)
+    kind = part.get("type")
+    if kind == "text":
+        return {"text": part.get("text", "")}
+    if kind == "image_url":
+        image = part.get("image_url")
+        return _url_part(image.get("url") if isinstance(image, dict) else image, where)
+    if kind == "input_audio":
+        audio = part.get("input_audio") or {}
+        mime = AUDIO_MIME_TYPES.get(audio.get("format", ""))
+        if mime is None:
+            raise _bad(f"{where}: audio format must be wav or mp3.", where)
+        return {"inlineData": {"mimeType": mime, "data": audio.get("data", "")}}
+    if kind == "file":
+        file = part.get("file") or {}
+        match = _DATA_URL.match(file.get("file_data", ""))
+        if not match:
+            raise _bad(f"{where}: file parts need file_data as a base64 data: URL.", where)
+        return {"inlineData": {"mimeType": match[1], "data": match[2]}}
+    raise _bad(f"{where}: content part type {kind!r} is not supported.", where)
+
+
+def _parts(content: object, where: str) -> list[dict]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"text": content}]
+    if isinstance(content, list):
+        return [_content_part(part, f"{where}[{i}]") for i, part in enumerate(content)]
+    raise _bad(f"{where} must be a string or a list of parts.", where)
+
+
+def _call_args(arguments: object, where: str) -> dict:
+    if isinstance(arguments, dict):
+        return arguments
+    try:
+        args = json.loads(arguments or "{}")
+    except (TypeError, ValueError):
+        raise _bad(f"{where} is not a JSON object string.", where) from None
+    if not isinstance(args, dict):
+        raise _bad(f"{where} must encode a JSON object.", where)
+    return args
+
+
+def _tool_result(content: object) -> object:
+    """A tool message's content as Gemini's `response.content`: parsed JSON when it is JSON."""
+    text = _text_of(content, "tool message content") if not isinstance(content, str) else content
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _turns(messages: object) -> tuple[list[str], list[dict]]:
+    """System texts and `contents` turns; consecutive turns of one role are merged."""
+    if not isinstance(messages, list) or not messages:
+        raise BadRequest("body.messages must be a non-empty list.", param="body.messages")
+    system: list[str] = []
+    contents: list[dict] = []
+    call_names: dict[str, str] = {}  # tool_call_id -> function name, for tool messages
+
+    def add(role: str, parts: list[dict]) -> None:
+        if not parts:
+            return
+        if contents and contents[-1]["role"] == role:
+            contents[-1]["parts"].extend(parts)
+        else:
+            contents.append({"role": role, "parts": parts})
+
+    for i, message in enumerate(messages):
+        where = f"body.messages[{i}]"
+        if not isinstance(message, dict):
+            raise BadRequest(f"{where} must be an object.", param=where)
+        role = message.get("role")
+        content = message.get("content")
+        if role in ("system", "developer"):
+            system.append(_text_of(content, f"{where}.content"))
+        elif role == "user":
+            add("user", _parts(content, f"{where}.content"))
+        elif role == "assistant":
+            parts = _parts(content, f"{where}.content")
+            for j, call in enumerate(message.get("tool_calls") or []):
+                function = call.get("function") or {}
+                name = function.get("name")
+                if not name:
+                    raise _bad(f"{where}.tool_calls[{j}] needs function.name.", f"{where}.tool_calls[{j}]")
+                call_names[call.get("id", "")] = name
+                args = _call_args(function.get("arguments"), f"{where}.tool_calls[{j}].function.arguments")
+                parts.append({"functionCall": {"name": name, "args": args}})
+            add("model", parts)
+        elif role == "tool":
+            name = call_names.get(message.get("tool_call_id", ""))
+            if name is None:
+                raise _bad(f"{where}.tool_call_id does not match an earlier assistant tool call.",
+                           f"{where}.tool_call_id")
+            add("user", [{"functionResponse": {"name": name, "response": {"content": _tool_result(content)}}}])
+        elif role == "function":
+            name = message.get("name")
+            if not name:
+                raise _bad(f"{where}.name is required for function messages.", f"{where}.name")
+            add("user", [{"functionResponse": {"name": name, "response": {"content": _tool_result(content)}}}])
+        else:
+            raise _bad(f"{where}.role {role!r} is not supported.", f"{where}.role")
+    if not contents:
+        raise BadRequest("body.messages needs at least one user or assistant message.", param="body.messages")
+    return system, contents
+
+
+def _tools(tools: object) -> list[dict]:
+    if not isinstance(tools, list):
+        raise _bad("body.tools must be a list.", "body.tools")
+    declarations = []
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            raise _bad(f"body.tools[{i}]: only function tools are supported.", f"body.tools[{i}]")
+        function = tool.get("function") or {}
+        if not function.get("name"):
+            raise _bad(f"body.tools[{i}].function.name is required.", f"body.tools[{i}].function.name")
+        declaration = {"name": function["name"]}
+        if function.get("description"):
+            declaration["description"] = function["description"]
+        if function.get("parameters"):
+            # Full JSON Schema goes in parametersJsonSchema; `parameters` takes only an OpenAPI subset.
+            declaration["parametersJsonSchema"] = function["parameters"]
+        declarations.append(declaration)
+    return [{"functionDeclarations": declarations}] if declarations else []
+
+
+def _tool_config(choice: object) -> dict:
+    if isinstance(choice, str):
+        if choice not in TOOL_CHOICE_MODES:
+            raise _bad(f"body.tool_choice {choice!r} is not supported.", "body.tool_choice")
+        return {"functionCallingConfig": {"mode": TOOL_CHOICE_MODES[choice]}}
+    if isinstance(choice, dict) and choice.get("type") == "function" and (choice.get("function") or {}).get("name"):
+        return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [choice["function"]["name"]]}}
+    raise _bad("body.tool_choice must be auto, none, required or a named function.", "body.tool_choice")
+
+
+def _response_format(response_format: object, config: dict) -> None:
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    if kind == "text":
+        return
+    if kind == "json_object":
+        config["responseMimeType"] = "application/json"
+        return
+    if kind == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        config["responseMimeType"] = "application/json"
+        if schema is not None:
+            config["responseJsonSchema"] = schema
+        return
+    raise _bad("body.response_format type must be text, json_object or json_schema.", "body.response_format")
+
+
+def generate_content_request(body: dict) -> dict:
+    """An OpenAI chat.completions request body as a Gemini GenerateContentRequest (§C.7)."""
+    unknown = sorted(set(body) - set(GENERATION_KEYS) - set(SPECIAL_KEYS) - set(IGNORED_KEYS))
+    if unknown:
+        raise _bad(f"body.{unknown[0]} has no Gemini equivalent.", f"body.{unknown[0]}")
+    system, contents = _turns(body.get("messages"))
+    request: dict = {"contents": contents}
+    if system:
+        request["systemInstruction"] = {"parts": [{"text": text} for text in system]}
+
+    config: dict = {}
+    for key, target in GENERATION_KEYS.items():
+        if body.get(key) is not None:
+            config[target] = body[key]
+    stop = body.get("stop")
+    if stop is not None:
+        config["stopSequences"] = [stop] if isinstance(stop, str) else list(stop)
+    if body.get("response_format") is not None:
+        _response_format(body["response_format"], config)
+    if body.get("logprobs"):
+        config["responseLogprobs"] = True
+        if body.get("top_logprobs") is not None:
+            config["logprobs"] = body["top_logprobs"]
+    thinking = dict(body.get("thinking_config") or {})
+    if body.get("reasoning_effort") is not None:
+        if body["reasoning_effort"] not in THINKING_BUDGETS:
+            raise _bad(f"body.reasoning_effort {body['reasoning_effort']!r} is not supported.",
+                       "body.reasoning_effort")
+        thinking["thinkingBudget"] = THINKING_BUDGETS[body["reasoning_effort"]]
+    if thinking:
+        config["thinkingConfig"] = thinking
+    if config:
+        request["generationConfig"] = config
+
+    if body.get("tools"):
+        tools = _tools(body["tools"])
+        if tools:
+            request["tools"] = tools
+    if body.get("tool_choice") is not None:
+        request["toolConfig"] = _tool_config(body["tool_choice"])
+    if body.get("safety_settings") is not None:
+        request["safetySettings"] = body["safety_settings"]
+    if body.get("cached_content") is not None:
+        request["cachedContent"] = body["cached_content"]
+    return request
+
+
+def batch_line(obj: dict) -> dict:
+    """One OpenAI batch input line (already checked) as a Gemini file-input line `{key, request}`."""
+    return {"key": obj["custom_id"], "request": generate_content_request(obj["body"])}
+
+
+def inline_request(obj: dict) -> dict:
+    """One OpenAI batch input line (already checked) as a Gemini inline request."""
+    return {"request": generate_content_request(obj["body"]), "metadata": {"key": obj["custom_id"]}}
+
+
+# §C.8 GenerateContentResponse -> chat.completion
+
+
+def _logprobs(result: dict | None) -> dict | None:
+    if not result:
+        return None
+    tops = result.get("topCandidates") or []
+    content = []
+    for i, chosen in enumerate(result.get("chosenCandidates") or []):
+        token = chosen.get("token", "")
+        alternatives = tops[i].get("candidates", []) if i < len(tops) else []
+        content.append({
+            "token": token,
+            "logprob": chosen.get("logProbability", 0.0),
+            "bytes": list(token.encode()),
+            "top_logprobs": [
+                {"token": alt.get("token", ""), "logprob": alt.get("logProbability", 0.0),
+                 "bytes": list(alt.get("token", "").encode())}
+                for alt in alternatives
+            ],
+        })
+    return {"content": content, "refusal": None}
+
+
+def _choice(candidate: dict, position: int) -> dict:
+    texts: list[str] = []
+    calls: list[dict] = []
+    for part in (candidate.get("content") or {}).get("parts") or []:
+        if "text" in part and not part.get("thought"):
+            texts.append(part["text"])
+        elif "functionCall" in part:
+            call = part["functionCall"]
+            calls.append({
+                "id": call.get("id") or f"call_{len(calls)}",
+                "type": "function",
+                "function": {"name": call["name"], "arguments": json.dumps(call.get("args") or {})},
+            })
+    # A candidate with no finishReason has not been cut short: it stopped.
+    finish = FINISH_REASONS[candidate.get("finishReason", "STOP")]
+    if finish == "stop" and calls and candidate.get("finishReason", "STOP") == "STOP":
+        finish = "tool_calls"
+    message: dict = {"role": "assistant", "content": "".join(texts) if texts or not calls else None,
+                     "refusal": None}
+    if calls:
+        message["tool_calls"] = calls
+    return {
+        "index": candidate.get("index", position),
+        "message": message,
+        "logprobs": _logprobs(candidate.get("logprobsResult")),
+        "finish_reason": finish,
+    }
+
+
+def _usage(metadata: dict) -> dict:
+    prompt = metadata.get("promptTokenCount", 0) + metadata.get("toolUsePromptTokenCount", 0)
+    thoughts = metadata.get("thoughtsTokenCount", 0)
+    # Thinking is billed as output, so it counts as completion tokens (and reasoning tokens).
+    completion = metadata.get("candidatesTokenCount", 0) + thoughts
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": metadata.get("totalTokenCount", prompt + completion),
+        "prompt_tokens_details": {"cached_tokens": metadata.get("cachedContentTokenCount", 0)},
+        "completion_tokens_details": {"reasoning_tokens": thoughts},
+    }
+
+
+def chat_completion(response: dict, *, response_id: str, model: str, created: int) -> dict:
+    """A GenerateContentResponse as an OpenAI chat.completion body (§C.8)."""
+    candidates = response.get("candidates") or []
+    if candidates:
+        choices = [_choice(candidate, i) for i, candidate in enumerate(candidates)]
+    elif (response.get("promptFeedback") or {}).get("blockReason"):
+        choices = [{"index": 0, "message": {"role": "assistant", "content": None, "refusal": None},
+                    "logprobs": None, "finish_reason": "content_filter"}]
+    else:
+        raise KeyError("candidates")
+    return {
+        "id": f"chatcmpl-{response_id}",
+        "object": "chat.completion",
+        "created": created,
+        "model": response.get("modelVersion") or model,
+        "choices": choices,
+        "usage": _usage(response.get("usageMetadata") or {}),
+    }
+
+
+def _error_status(status: dict) -> tuple[str, int | None]:
+    """The rpc status name and HTTP status of a Gemini error object (HTTP None: cancelled)."""
+    name = status.get("status")
+    code = status.get("code")
+    if name is None:
+        if isinstance(code, int) and code >= 100:
+            return "", code
+        name = RPC_CODE_NAMES[code]
+    if name == "CANCELLED":
+        return name, None
+    if isinstance(code, int) and code >= 100:
+        return name, code
+    return name, RPC_HTTP_STATUS[name]
+
+
+def output_line(line: dict, *, number: int, batch: str, model: str, created: int) -> dict:
+    """One Gemini result line (`{key, response}` or `{key, error|status}`) as an OpenAI output line (§A.8).
+
+    `number` is the line's position in the results (IDs for lines without a `responseId`), `batch`
+    the batch name, `model` its model, `created` its end time (the completion's `created`).
+    """
+    key = line["key"]
+    response = line.get("response")
+    if response is not None:
+        request_id = response.get("responseId") or f"{batch.rpartition('/')[2]}-{number}"
+        body = chat_completion(response, response_id=request_id, model=model, created=created)
+        return batch_output.success_line(key, request_id, body)
+    status = line.get("error") or line.get("status")
+    if not isinstance(status, dict):
+        raise KeyError("response")
+    request_id = f"{batch.rpartition('/')[2]}-{number}"
+    name, http_status = _error_status(status)
+    message = status.get("message") or name or "The request failed."
+    if http_status is None:
+        return batch_output.failure_line(key, request_id, batch_output.CANCELLED, message)
+    return batch_output.http_error_line(key, request_id, http_status, message, code=name or None)
+
+
+def inlined_lines(output: dict) -> Iterator[dict]:
+    """The results of an inline batch in the shape of result-file lines."""
+    for item in (output.get("inlinedResponses") or {}).get("inlinedResponses") or []:
+        line = {"key": (item.get("metadata") or {})["key"]}
+        if "response" in item:
+            line["response"] = item["response"]
+        else:
+            line["error"] = item["error"]
+        yield line
+
+
+# §C.4 Operation -> Batch
+
+
+def timestamp(value: str | None) -> int | None:
+    """Unix seconds of an RFC 3339 time (nanosecond fractions allowed)."""
+    if not value:
+        return None
+    return int(datetime.fromisoformat(value).timestamp())
+
+
+def state(operation: dict) -> str:
+    """The OpenAI status of a batch Operation; both BATCH_STATE_* and JOB_STATE_* are read."""
+    raw = operation["metadata"]["state"]
+    for prefix in ("BATCH_STATE_", "JOB_STATE_"):
+        if raw.startswith(prefix):
+            return STATES[raw[len(prefix):]]
+    raise KeyError(raw)
+
+
+def request_counts(stats: dict | None) -> dict:
+    """§0.2: `batchStats` (int64 as strings, zeros omitted) -> OpenAI request_counts."""
+    stats = stats or {}
+    return {
+        "total": int(stats.get("requestCount", "0")),
+        "completed": int(stats.get("successfulRequestCount", "0")),
+        "failed": int(stats.get("failedRequestCount", "0")),
+    }
+
+
+def batch_output_of(operation: dict) -> dict:
+    """Where a batch's results are: `{"responsesFile": ...}` or `{"inlinedResponses": ...}`, or {}."""
+    for output in (operation.get("response"), operation.get("metadata", {}).get("output")):
+        if output and (output.get("responsesFile") or output.get("inlinedResponses")):
+            return output
+    return {}
+
+
+def model_name(model: str) -> str:
+    return model.removeprefix("models/")
+
+
+def batch_object(
+    operation: dict,
+    *,
+    encode_batch: Callable[[str], str],
+    encode_file: Callable[[str, str], str],
+    cancelling_at: int | None = None,
+) -> dict:
+    """A Gemini batch Operation as an OpenAI Batch.
+
+    `encode_batch(name)` / `encode_file(name, kind)` make gateway IDs. `cancelling_at` is set right
+    after a cancel call: a batch still in flight is then reported as `cancelling`.
+    """
+    meta = operation["metadata"]
+    name = meta.get("name") or operation["name"]
+    status = state(operation)
+    if cancelling_at is not None and status in IN_FLIGHT:
+        status = "cancelling"
+    counts = request_counts(meta.get("batchStats"))
+    created = timestamp(meta["createTime"])
+    batch = {
+        "id": encode_batch(name),
+        "object": "batch",
+        "endpoint": CHAT_COMPLETIONS,
+        "model": model_name(meta["model"]) if meta.get("model") else None,
+        "errors": None,
+        "input_file_id": "",
+        "completion_window": "24h",
+        "status": status,
+        "output_file_id": None,
+        "error_file_id": None,
+        "created_at": created,
+        "in_progress_at": None,
+        "expires_at": created + BATCH_EXPIRY_SECONDS,
+        "finalizing_at": None,
+        "completed_at": None,
+        "failed_at": None,
+        "expired_at": None,
+        "cancelling_at": cancelling_at if status == "cancelling" else None,
+        "cancelled_at": None,
+        "request_counts": counts,
+        "usage": None,
+        "metadata": None,
+    }
+    file_name = (meta.get("inputConfig") or {}).get("fileName")
+    if file_name:
+        batch["input_file_id"] = encode_file(file_name, "file")
+    if status in END_TIME_FIELDS:
+        batch[END_TIME_FIELDS[status]] = timestamp(meta.get("endTime") or meta.get("updateTime"))
+    if batch_output_of(operation):
+        if counts["completed"] or not counts["failed"]:
+            batch["output_file_id"] = encode_file(name, "output")
+        if counts["failed"]:
+            batch["error_file_id"] = encode_file(name, "errors")
+    error = operation.get("error")
+    if error:
+        code = error.get("status") or RPC_CODE_NAMES.get(error.get("code"), str(error.get("code", "")))
+        batch["errors"] = {"object": "list", "data": [
+            {"code": code or None, "message": error.get("message"), "param": None, "line": None}
+        ]}
+    return batch
+
+
+# §C.2 File -> FileObject
+
+
+def file_object(file: dict, *, file_id: str, filename: str | None = None, purpose: str | None = None,
+                size: int | None = None) -> dict:
+    """A Gemini File as an OpenAI FileObject; the gateway's stored name, purpose and size win."""
+    status = FILE_STATUSES[file.get("state", "STATE_UNSPECIFIED")]
+    if purpose is None:
+        if file.get("source") == "GENERATED":
+            purpose = "batch_output"
+        elif file.get("mimeType") in JSONL_MIME_TYPES:
+            purpose = "batch"
+        else:
+            purpose = "user_data"
+    return {
+        "id": file_id,
+        "object": "file",
+        "bytes": size if size is not None else int(file.get("sizeBytes", "0")),
+        "created_at": timestamp(file["createTime"]),
+        "filename": filename or file.get("displayName") or file["name"],
+        "purpose": purpose,
+        "status": status,
+        "expires_at": timestamp(file.get("expirationTime")),
+        "status_details": (file.get("error") or {}).get("message") if status == "error" else None,
+    }
+
+
+def results_file_object(operation: dict, *, file_id: str, kind: str, size: int) -> dict:
+    """The FileObject of a batch's output (`kind` "output") or error ("errors") file.
+
+    `size` is the size of Gemini's results file: the converted file's size is not known without
+    converting it, so this is an estimate.
+    """
+    meta = operation["metadata"]
+    suffix = (meta.get("name") or operation["name"]).rpartition("/")[2]
+    return {
+        "id": file_id,
+        "object": "file",
+        "bytes": size,
+        "created_at": timestamp(meta.get("endTime") or meta.get("updateTime") or meta["createTime"]),
+        "filename": f"batch_{suffix}_{kind}.jsonl",
+        "purpose": "batch_output",
+        "status": "processed",
+        "expires_at": None,
+        "status_details": None,
+    }
