@@ -1,0 +1,154 @@
+"""Bedrock's upstream calls: S3 objects (files, results) and the `bedrock` job control plane.
+
+All through `blueprints.common.aws.client` (one boto3 client per service and region per worker;
+boto3 honours `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_BEDROCK`). Every AWS error leaves here as
+an `APIError` via `aws.aws_error`; a missing object or job can be turned into a `NotFound` with a
+message that names what the client asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from blueprints.common import aws
+from blueprints.common.streams import ChunkReader
+from errors import NotFound
+
+NAME = "bedrock"
+CHUNK = 64 * 1024
+MAX_MANIFEST_BYTES = 1024 * 1024
+
+
+@contextmanager
+def upstream(*, creates: bool = False, missing: str | None = None, param: str | None = "id"):
+    """Map boto3 errors raised inside the block; a 404 becomes `NotFound(missing)` when given."""
+    try:
+        yield
+    except aws.ClientError as error:
+        if missing and aws.AWS_STATUS.get(str(error.response.get("Error", {}).get("Code"))) == 404:
+            raise NotFound(missing, param=param) from None
+        raise aws.aws_error(error, NAME, creates=creates) from None
+    except aws.BotoCoreError as error:
+        raise aws.aws_error(error, NAME, creates=creates) from None
+
+
+def s3(region: str):
+    return aws.client("s3", region)
+
+
+def bedrock(region: str):
+    return aws.client("bedrock", region)
+
+
+# S3
+
+
+def head(region: str, bucket: str, key: str, *, missing: str, param: str | None = "id") -> dict:
+    with upstream(missing=missing, param=param):
+        return s3(region).head_object(Bucket=bucket, Key=key)
+
+
+def open_object(region: str, bucket: str, key: str, *, missing: str, param: str | None = "id"):
+    """The object's `get_object` reply; its `Body` streams and must be closed by the caller."""
+    with upstream(missing=missing, param=param):
+        return s3(region).get_object(Bucket=bucket, Key=key)
+
+
+def chunks(body, size: int = CHUNK) -> Iterator[bytes]:
+    """A streamed S3 body in chunks; closes it when done or abandoned."""
+    try:
+        with upstream():
+            yield from body.iter_chunks(size)
+    finally:
+        body.close()
+
+
+def upload(region: str, bucket: str, key: str, data: Iterable[bytes]) -> int:
+    """Stream `data` to S3 (multipart past 8 MB, one part in memory); the bytes written.
+
+    Errors raised while producing `data` (a bad JSONL line) propagate unchanged, and boto3 aborts
+    the multipart upload, so no partial object is left behind.
+    """
+    reader = ChunkReader(data)
+    with upstream():
+        s3(region).upload_fileobj(reader, bucket, key, ExtraArgs={"ContentType": "application/jsonl"},
+                                  Config=aws.UPLOAD)
+    return reader.size
+
+
+def delete(region: str, bucket: str, key: str) -> None:
+    with upstream():
+        s3(region).delete_object(Bucket=bucket, Key=key)
+
+
+def list_objects(region: str, bucket: str, prefix: str, *, start_after: str | None = None,
+                 folder_only: bool = False, page_size: int = 1000) -> Iterator[dict]:
+    """The objects under `prefix` in key order (`Contents` items), page by page.
+
+    `folder_only` lists the prefix like a folder: objects in sub-"folders" are left out.
+    """
+    kwargs: dict = {"Bucket": bucket, "Prefix": prefix, "PaginationConfig": {"PageSize": page_size}}
+    if start_after:
+        kwargs["StartAfter"] = start_after
+    if folder_only:
+        kwargs["Delimiter"] = "/"
+    with upstream():
+        for page in s3(region).get_paginator("list_objects_v2").paginate(**kwargs):
+            yield from page.get("Contents", [])
+
+
+def read_json(region: str, bucket: str, key: str) -> dict | None:
+    """A small JSON object (a job's `manifest.json.out`), or None when it does not exist."""
+    try:
+        with upstream(missing="absent"):
+            reply = s3(region).get_object(Bucket=bucket, Key=key)
+    except NotFound:
+        return None
+    body = reply["Body"]
+    try:
+        with upstream():
+            data = body.read(MAX_MANIFEST_BYTES)  # a manifest is a few hundred bytes
+    finally:
+        body.close()
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+# Model invocation jobs
+
+
+def create_job(region: str, **params) -> str:
+    """`create_model_invocation_job`; the new (or, for a repeated token, existing) job's ARN."""
+    with upstream(creates=True):
+        return bedrock(region).create_model_invocation_job(**params)["jobArn"]
+
+
+def get_job(region: str, identifier: str) -> dict:
+    with upstream(missing=f"No such Bedrock batch: {identifier!r}."):
+        return bedrock(region).get_model_invocation_job(jobIdentifier=identifier)
+
+
+def stop_job(region: str, identifier: str) -> None:
+    with upstream(missing=f"No such Bedrock batch: {identifier!r}."):
+        bedrock(region).stop_model_invocation_job(jobIdentifier=identifier)
+
+
+def list_jobs(region: str, *, submitted_before: datetime | None = None, page_size: int = 100) -> Iterator[dict]:
+    """Job summaries, newest first, page by page."""
+    kwargs: dict = {"sortBy": "CreationTime", "sortOrder": "Descending", "PaginationConfig": {"PageSize": page_size}}
+    if submitted_before is not None:
+        kwargs["submitTimeBefore"] = submitted_before
+    with upstream():
+        for page in bedrock(region).get_paginator("list_model_invocation_jobs").paginate(**kwargs):
+            yield from page.get("invocationJobSummaries", [])
+
+
+def job_tags(region: str, arn: str) -> list[dict]:
+    with upstream(missing=f"No such Bedrock batch: {arn!r}."):
+        return bedrock(region).list_tags_for_resource(resourceARN=arn).get("tags", [])

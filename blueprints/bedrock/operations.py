@@ -1,0 +1,510 @@
+"""The nine Files/Batch operations on Bedrock: S3 objects as files, model invocation jobs as batches.
+
+Where things live (all derived from IDs, nothing stored by the gateway):
+- an upload: `s3://<bucket>/<prefix>/<time key>-<filename>.jsonl`, ID `encode_file(region/bucket/key)`;
+- a batch's converted input: `<input dir>/_bedrock/<token16>/<input name>` (translators.bedrock);
+- a batch: the job ARN; its results: `<output_s3_uri>/<jobId>/*.jsonl.out` + `manifest.json.out`.
+
+Every operation spends the gateway's own AWS credentials, so without `DEEPINTSHIELD_API_KEYS` they
+are served only to loopback clients.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import re
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+from flask import current_app, request
+
+from blueprints.bedrock import NAME, client
+from blueprints.common import filestore
+from blueprints.common.streams import Content, Upload
+from blueprints.dispatcher import ids
+from errors import APIError, BadRequest, NotFound, UpstreamError
+from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options, S3Location
+from translators import bedrock as tr
+from translators.batch_output import is_success
+from translators.jsonl import (
+    BEDROCK,
+    CHAT_COMPLETIONS,
+    OPENAI,
+    BatchInputCheck,
+    checked_chunks,
+    dumps,
+    line_format,
+    numbered_objects,
+    parse_line,
+    split_lines,
+    translated_lines,
+)
+
+JSONL = "application/jsonl"
+OUTPUT_CHUNK = 64 * 1024
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_UPLOAD_NAME = re.compile(r"^[0-9a-f]{24}-(.+)$")  # filestore.new_key() + "-" + filename
+
+
+# Guards and locations
+
+
+def _require_trusted_client() -> None:
+    """Without gateway keys, anyone reaching the gateway would spend its AWS credentials: loopback only."""
+    if current_app.config.get("API_KEYS"):
+        return  # auth.authenticate already checked the client's key
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        address = None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address is None or not address.is_loopback:
+        raise APIError(401, "Bedrock runs on the gateway's own AWS credentials; with no DEEPINTSHIELD_API_KEYS "
+                            "set it is served to loopback clients only.", code="loopback_only")
+
+
+def _check_bucket(bucket: str, param: str) -> None:
+    """A bucket outside DEEPINTSHIELD_BEDROCK_ALLOWED_BUCKETS is a 403, before any S3 call."""
+    allowed = current_app.config.get("BEDROCK_ALLOWED_BUCKETS") or []
+    if allowed and bucket not in allowed:
+        raise APIError(403, f"Bucket {bucket!r} is not allowed on this gateway "
+                            "(DEEPINTSHIELD_BEDROCK_ALLOWED_BUCKETS).", param=param, code="bucket_not_allowed")
+
+
+def _default_region() -> str:
+    return current_app.config["BEDROCK_REGION"]
+
+
+def _storage(options: Options) -> S3Location:
+    """The request's `storage_config.s3`, else the configured default bucket/prefix; region filled in."""
+    storage = options.storage
+    if storage is None:
+        bucket = current_app.config.get("BEDROCK_DEFAULT_BUCKET")
+        if not bucket:
+            raise BadRequest("Bedrock files live in S3: pass storage_config.s3.bucket (no default bucket is "
+                             "configured).", param="storage_config")
+        storage = S3Location(bucket, None, (current_app.config.get("BEDROCK_DEFAULT_PREFIX") or "").strip("/"))
+    _check_bucket(storage.bucket, "storage_config.s3.bucket")
+    return S3Location(storage.bucket, storage.region or _default_region(), storage.prefix)
+
+
+def _file_location(ref: ids.ResourceId, param: str = "id") -> tuple[str, str, str]:
+    """`(region, bucket, key)` of an uploaded file's ID; the bucket must be allowed."""
+    region, bucket, key = ref.native.split("/", 2)
+    _check_bucket(bucket, param)
+    return region, bucket, key
+
+
+def _job_location(ref: ids.ResourceId, options: Options) -> tuple[str, str]:
+    """`(region, jobIdentifier)` of a batch ID (or of an output/error file ID)."""
+    if ref.native.startswith("arn:"):
+        return tr.arn_parts(ref.native)[0], ref.native
+    region = options.storage.region if options.storage and options.storage.region else _default_region()
+    return region, ref.native
+
+
+def _file_id(region: str, bucket: str, key: str) -> str:
+    return ids.encode_file(NAME, f"{region}/{bucket}/{key}")
+
+
+def _filename(key: str) -> str:
+    name = key.rsplit("/", 1)[-1]
+    match = _UPLOAD_NAME.fullmatch(name)
+    return match[1] if match else name
+
+
+def _upload_key(prefix: str, filename: str) -> str:
+    """A new key that sorts before older uploads and never overwrites one; keeps to Bedrock's S3 URI alphabet."""
+    name = _UNSAFE_NAME.sub("-", filename.rsplit("/", 1)[-1]).strip(".-") or "upload"
+    name = name[:100]
+    if not name.endswith(".jsonl"):
+        name += ".jsonl"
+    key = f"{filestore.new_key()}-{name}"
+    return f"{prefix}/{key}" if prefix else key
+
+
+def _file_object(region: str, bucket: str, key: str, head: dict) -> dict:
+    return {
+        "id": _file_id(region, bucket, key),
+        "object": "file",
+        "bytes": int(head["ContentLength"] if "ContentLength" in head else head["Size"]),
+        "created_at": tr.unix(head["LastModified"]),
+        "filename": _filename(key),
+        "purpose": "batch",
+        "status": "processed",
+        "expires_at": None,
+        "status_details": None,
+    }
+
+
+# Files
+
+
+def create_file(new: NewFile, upload: Upload) -> dict:
+    """Stream a batch file to S3 after the shared batch-JSONL checks (OpenAI or Bedrock lines)."""
+    _require_trusted_client()
+    if new.purpose != "batch":
+        raise BadRequest(f"Bedrock files are batch input; purpose {new.purpose!r} is not supported.", param="purpose")
+    if new.expires_after is not None:
+        raise BadRequest("expires_after is not supported for Bedrock files: S3 objects stay until deleted "
+                         "(use a bucket lifecycle rule).", param="expires_after")
+    location = _storage(new.options)
+    key = _upload_key(location.prefix, upload.filename)
+    check = BatchInputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS)
+    client.upload(location.region, location.bucket, key, checked_chunks(upload.chunks, check))
+    head = client.head(location.region, location.bucket, key, missing=f"The upload of {key!r} vanished.")
+    return _file_object(location.region, location.bucket, key, head)
+
+
+def list_files(query: FileQuery) -> dict:
+    """The `.jsonl` objects directly under the storage prefix, in key order (newest upload first).
+
+    `after` becomes S3's `StartAfter`, so paging needs no server state.
+    """
+    _require_trusted_client()
+    if query.order != "desc":
+        raise BadRequest("Bedrock files are listed in S3 key order, which is newest first for uploads; "
+                         "order=asc is not supported.", param="order")
+    location = _storage(query.options)
+    if query.purpose not in (None, "batch"):
+        return {"data": [], "has_more": False}
+    prefix = f"{location.prefix}/" if location.prefix else ""
+    start_after = None
+    if query.after:
+        ref = ids.decode_file(query.after, NAME)
+        bucket, key = ref.native.split("/", 2)[1:] if ref.kind == "file" else ("", "")
+        if bucket != location.bucket or not key.startswith(prefix):
+            raise BadRequest("after must be a file from the same bucket and prefix.", param="after")
+        start_after = key
+    limit = query.limit or 10_000
+    files: list[dict] = []
+    for item in client.list_objects(location.region, location.bucket, prefix, start_after=start_after,
+                                    folder_only=True, page_size=min(1000, limit + 1)):
+        if not item["Key"].endswith(".jsonl"):
+            continue
+        try:
+            files.append(_file_object(location.region, location.bucket, item["Key"], item))
+        except BadRequest:
+            continue  # a key the ID scheme cannot carry cannot be addressed by a client either
+        if len(files) > limit:
+            break
+    return {"data": files[:limit], "has_more": len(files) > limit}
+
+
+def retrieve_file(ref: ids.ResourceId, options: Options) -> dict:
+    _require_trusted_client()
+    if ref.kind != "file":
+        return _result_file(ref, options)
+    region, bucket, key = _file_location(ref)
+    head = client.head(region, bucket, key, missing=f"No such file: {ids.encode_file(NAME, ref.native)!r}.")
+    return _file_object(region, bucket, key, head)
+
+
+def delete_file(ref: ids.ResourceId, options: Options) -> dict:
+    _require_trusted_client()
+    file_id = ids.encode_file(NAME, ref.native, ref.kind)
+    if ref.kind != "file":
+        raise BadRequest("A Bedrock batch's output and error files are views of the job's S3 output folder; "
+                         "delete the objects there.", param="id")
+    region, bucket, key = _file_location(ref)
+    client.head(region, bucket, key, missing=f"No such file: {file_id!r}.")
+    client.delete(region, bucket, key)
+    return {"id": file_id, "object": "file", "deleted": True}
+
+
+def file_content(ref: ids.ResourceId, options: Options) -> Content:
+    _require_trusted_client()
+    if ref.kind != "file":
+        job = _finished_job(ref, options)
+        lines = _result_lines(job, errors=ref.kind == "errors")
+        return Content(_primed(lines), JSONL, filename=_result_filename(job, ref.kind), on_close=lines.close)
+    region, bucket, key = _file_location(ref)
+    reply = client.open_object(region, bucket, key, missing=f"No such file: {ids.encode_file(NAME, ref.native)!r}.")
+    body = client.chunks(reply["Body"])
+    return Content(body, JSONL, length=reply.get("ContentLength"), filename=_filename(key), on_close=body.close)
+
+
+# Results: the job's output folder as OpenAI output / error files
+
+
+def _finished_job(ref: ids.ResourceId, options: Options) -> dict:
+    region, identifier = _job_location(ref, options)
+    job = client.get_job(region, identifier)
+    if job["status"] not in tr.RESULT_STATUSES:
+        raise NotFound(f"Batch {ids.encode_batch(NAME, job['jobArn'])!r} has no results yet "
+                       f"(Bedrock status {job['status']}).")
+    _check_bucket(tr.job_output_prefix(job)[0], "id")
+    return job
+
+
+def _result_filename(job: dict, kind: str) -> str:
+    return f"{tr.arn_parts(job['jobArn'])[1]}_{'output' if kind == 'output' else 'errors'}.jsonl"
+
+
+def _result_lines(job: dict, *, errors: bool) -> Iterator[bytes]:
+    """The job's `.jsonl.out` records as OpenAI lines (successes or failures), in chunks of about 64 KB."""
+    region, job_id = tr.arn_parts(job["jobArn"])
+    bucket, prefix = tr.job_output_prefix(job)
+    created = tr.unix(job.get("endTime") or job.get("lastModifiedTime") or job["submitTime"])
+    pending = bytearray()
+    for item in client.list_objects(region, bucket, prefix):
+        if not item["Key"].endswith(".jsonl.out"):
+            continue  # manifest.json.out and anything else
+        reply = client.open_object(region, bucket, item["Key"], missing="A result file vanished while listed.")
+        for number, raw in enumerate(split_lines(client.chunks(reply["Body"])), start=1):
+            if not raw.strip():
+                continue
+            try:
+                line = tr.output_line(parse_line(raw, number), job_id=job_id, model=job["modelId"], created=created)
+            except (BadRequest, KeyError, TypeError, ValueError) as error:
+                raise UpstreamError(NAME, 502, f"result line {number} of {item['Key']!r} cannot be converted: "
+                                               f"{error}", code="unmapped_result") from None
+            if is_success(line) != errors:
+                pending += dumps(line) + b"\n"
+                if len(pending) >= OUTPUT_CHUNK:
+                    yield bytes(pending)
+                    pending.clear()
+    if pending:
+        yield bytes(pending)
+
+
+def _primed(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Run a stream up to its first chunk now, so listing and conversion errors are HTTP errors."""
+    first = next(chunks, None)
+    return iter(()) if first is None else itertools.chain([first], chunks)
+
+
+def _result_file(ref: ids.ResourceId, options: Options) -> dict:
+    job = _finished_job(ref, options)
+    size = sum(len(chunk) for chunk in _result_lines(job, errors=ref.kind == "errors"))  # exact, streamed
+    return {
+        "id": ids.encode_file(NAME, ref.native, ref.kind),
+        "object": "file",
+        "bytes": size,
+        "created_at": tr.unix(job.get("endTime") or job.get("lastModifiedTime") or job["submitTime"]),
+        "filename": _result_filename(job, ref.kind),
+        "purpose": "batch_output",
+        "status": "processed",
+        "expires_at": None,
+        "status_details": None,
+    }
+
+
+# Batches
+
+
+class _OneModel:
+    """The batch check plus Bedrock's one-model-per-job rule, when the model comes from the lines."""
+
+    def __init__(self, check: BatchInputCheck, model: str) -> None:
+        self.check, self.model = check, model
+
+    def __call__(self, number: int, obj: dict) -> dict:
+        self.check(number, obj)
+        model = tr.line_model(obj)
+        if model is not None and model != self.model:
+            raise BadRequest(f"Line {number} uses model {model!r} but line 1 uses {self.model!r}; a Bedrock job runs "
+                             "one model (pass `model` to choose it).", param=f"line {number}: body.model")
+        return obj
+
+    def finish(self) -> None:
+        self.check.finish()
+
+
+def _first_line(lines: Iterator[bytes]) -> tuple[list[bytes], int, dict | None]:
+    """Read up to the first non-blank line: `(raw lines read, its number, parsed)`; `(…, 0, None)` if none."""
+    seen: list[bytes] = []
+    for raw in lines:
+        seen.append(raw)
+        if raw.strip():
+            return seen, len(seen), parse_line(raw, len(seen))
+    return seen, 0, None
+
+
+def create_batch(new: NewBatch) -> dict:
+    """Convert the input beside it (unless already in Bedrock format), check it, start the job."""
+    _require_trusted_client()
+    if new.requests:
+        raise BadRequest("Bedrock batches read an uploaded file; upload the requests with files.create.",
+                         param="requests")
+    if new.endpoint != CHAT_COMPLETIONS:
+        raise BadRequest(f"Bedrock batches support only {CHAT_COMPLETIONS}.", param="endpoint")
+    if not new.input_file_id:
+        raise BadRequest("input_file_id is required for Bedrock.", param="input_file_id")
+    ref = ids.decode_file(new.input_file_id, NAME)
+    if ref.kind != "file":
+        raise BadRequest("input_file_id must be an uploaded file, not a batch's output.", param="input_file_id")
+    region, bucket, key = _file_location(ref, "input_file_id")
+    if not key.endswith(".jsonl"):
+        raise BadRequest("Bedrock reads only .jsonl objects.", param="input_file_id")
+    options = new.options
+    role = options.role_arn or current_app.config.get("BEDROCK_ROLE_ARN")
+    if not role:
+        raise BadRequest("Pass role_arn (the IAM role Bedrock runs the job as); no DEEPINTSHIELD_BEDROCK_ROLE_ARN "
+                         "is configured.", param="role_arn")
+    output_uri = options.output_s3_uri or tr.default_output_uri(bucket, key)
+    _check_bucket(tr.split_s3_uri(output_uri)[0], "output_s3_uri")
+    tags = tr.metadata_to_tags(new.metadata)
+    minimum = int(current_app.config.get("BEDROCK_MIN_RECORDS", 100))
+
+    reply = client.open_object(region, bucket, key, missing=f"No such file: {new.input_file_id!r}.",
+                               param="input_file_id")
+    body = client.chunks(reply["Body"])
+    lines = split_lines(body)
+    try:
+        seen, number, first = _first_line(lines)
+        lines = itertools.chain(seen, lines)
+        check = BatchInputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS)
+        if first is None:
+            check.finish()  # an empty file: 400
+        kind = line_format(first)
+        if kind not in (OPENAI, BEDROCK):
+            check(number, first)  # names the expected formats
+        model = options.model or (tr.line_model(first) if kind == OPENAI else None)
+        if not model:
+            raise BadRequest("Pass model (the Bedrock model ID the job runs).", param="model")
+        token = tr.client_request_token({
+            "input": ref.native, "model": model, "endpoint": new.endpoint, "output": output_uri, "role": role,
+            "metadata": new.metadata, "window": new.completion_window,
+        })
+        if kind == BEDROCK:
+            # Already Bedrock records: checked and counted, then used where they are.
+            for line_number, obj in numbered_objects(lines):
+                check(line_number, obj)
+            check.finish()
+            input_key, job_type = key, tr.record_invocation_type(first["modelInput"])
+        else:
+            input_key, job_type = tr.converted_key(key, token), tr.invocation_type(model)
+            claude = tr.is_claude(model)
+            max_tokens = int(current_app.config.get("ANTHROPIC_DEFAULT_MAX_TOKENS", 4096))
+            rule = check if options.model else _OneModel(check, model)
+            client.upload(region, bucket, input_key, translated_lines(
+                lines, lambda obj: tr.to_record(obj, claude=claude, default_max_tokens=max_tokens), rule))
+    finally:
+        body.close()
+
+    if check.count < minimum:
+        if input_key != key:
+            client.delete(region, bucket, input_key)
+        raise BadRequest(f"Bedrock needs at least {minimum} records per batch job; the file has {check.count}.",
+                         param="input_file_id", code="too_few_records")
+
+    params = {
+        "jobName": tr.job_name(key, token),
+        "roleArn": role,
+        "clientRequestToken": token,
+        "modelId": model,
+        "inputDataConfig": {"s3InputDataConfig": {"s3InputFormat": "JSONL", "s3Uri": f"s3://{bucket}/{input_key}"}},
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": output_uri}},
+        "timeoutDurationInHours": 24,
+        "modelInvocationType": job_type,
+    }
+    if tags:
+        params["tags"] = tags
+    arn = client.create_job(region, **params)
+    try:
+        return _batch(client.get_job(region, arn), metadata=tr.tags_to_metadata(tags))
+    except APIError:
+        # The job exists: answer with what we know rather than an error the SDK would retry.
+        return _created_batch(arn, new, model)
+
+
+def _created_batch(arn: str, new: NewBatch, model: str) -> dict:
+    return {
+        "id": ids.encode_batch(NAME, arn), "object": "batch", "endpoint": new.endpoint, "model": model,
+        "errors": None, "input_file_id": new.input_file_id, "completion_window": new.completion_window,
+        "status": "validating", "output_file_id": None, "error_file_id": None, "created_at": int(time.time()),
+        "request_counts": None, "metadata": new.metadata,
+    }
+
+
+def _input_file_id(job: dict) -> str:
+    """The ID of the file the client uploaded, recovered from the job's (converted) input URI."""
+    region = tr.arn_parts(job["jobArn"])[0]
+    uri = job["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
+    bucket, key = tr.split_s3_uri(uri)
+    try:
+        return _file_id(region, bucket, tr.original_key(key))
+    except BadRequest:
+        return uri  # a job started outside the gateway on a key the ID scheme cannot carry
+
+
+_NO_TAGS = object()
+
+
+def _batch(job: dict, *, metadata: object = _NO_TAGS) -> dict:
+    """A job (Get reply or List summary) as an OpenAI Batch, with its tags and, if needed, its manifest."""
+    arn = job.get("jobArn", "?")
+    try:
+        region = tr.arn_parts(arn)[0]
+        if metadata is _NO_TAGS:
+            metadata = tr.tags_to_metadata(client.job_tags(region, arn))
+        manifest = None
+        if job.get("status") in tr.RESULT_STATUSES and tr.request_counts(job) is None:
+            bucket, prefix = tr.job_output_prefix(job)
+            manifest = client.read_json(region, bucket, prefix + "manifest.json.out")
+        return tr.job_to_batch(
+            job, batch_id=ids.encode_batch(NAME, arn), input_file_id=_input_file_id(job),
+            output_file_id=ids.encode_file(NAME, arn, "output"), error_file_id=ids.encode_file(NAME, arn, "errors"),
+            metadata=metadata, manifest=manifest,
+        )
+    except KeyError as error:
+        raise UpstreamError(NAME, 502, f"job {arn} has an unmapped value: {error}", code="unmapped_value") from None
+
+
+def retrieve_batch(ref: ids.ResourceId, options: Options) -> dict:
+    _require_trusted_client()
+    return _batch(client.get_job(*_job_location(ref, options)))
+
+
+def cancel_batch(ref: ids.ResourceId, options: Options) -> dict:
+    """Stop the job (a job already stopping or stopped is answered as it is)."""
+    _require_trusted_client()
+    region, identifier = _job_location(ref, options)
+    job = client.get_job(region, identifier)
+    if job["status"] not in ("Stopping", "Stopped"):
+        client.stop_job(region, job["jobArn"])
+        job = client.get_job(region, job["jobArn"])
+    return _batch(job)
+
+
+def list_batches(query: BatchQuery) -> dict:
+    """Jobs newest first, filtered by `model` when given.
+
+    `after` is resolved without server state: the jobs are listed again from that job's submit
+    time and everything up to and including it is skipped.
+    """
+    _require_trusted_client()
+    options = query.options
+    region = options.storage.region if options.storage and options.storage.region else _default_region()
+    after_arn = after_time = None
+    if query.after:
+        ref = ids.decode_batch(query.after, NAME)
+        after_region, identifier = _job_location(ref, options)
+        if after_region != region:
+            raise BadRequest("after names a batch in another region than this listing.", param="after")
+        after_job = client.get_job(region, identifier)
+        after_arn, after_time = after_job["jobArn"], after_job["submitTime"]
+    summaries = client.list_jobs(
+        region, submitted_before=after_time + timedelta(seconds=1) if after_time else None,
+        page_size=min(1000, max(query.limit + 1, 10)),
+    )
+    page: list[dict] = []
+    skipping = after_arn is not None
+    for summary in summaries:
+        if skipping:
+            if summary["jobArn"] == after_arn:
+                skipping = False
+                continue
+            if summary["submitTime"] >= after_time:
+                continue  # newer than (or as old as) the cursor: already shown
+            skipping = False  # the cursor job is not listed any more: start below its time
+        if options.model and summary["modelId"] != options.model:
+            continue
+        page.append(summary)
+        if len(page) > query.limit:
+            break
+    return {"data": [_batch(job) for job in page[: query.limit]], "has_more": len(page) > query.limit}
