@@ -464,6 +464,9 @@ def test_inline_requests_and_other_endpoints_are_400(client, fake):
     assert reply.status_code == 400 and reply.json["error"]["param"] == "endpoint"
     reply = client.post("/openai/batches", json={**base, "endpoint": "/v1/chat/completions", "requests": [{"a": 1}]})
     assert reply.status_code == 400 and reply.json["error"]["param"] == "requests"
+    reply = client.post("/openai/batches", json={**base, "endpoint": "/v1/chat/completions",
+                                                 "output_expires_after": {"anchor": "created_at", "seconds": 3600}})
+    assert reply.status_code == 400 and reply.json["error"]["param"] == "output_expires_after"
 
 
 def test_missing_input_file_is_404(client, fake):

@@ -374,6 +374,8 @@ def test_missing_model_is_a_400(sdk, fake):
     ({"model": "../files/x"}, "model"),
     ({"model": MODEL, "input_file_id": ""}, "input_file_id"),
     ({"model": MODEL, "endpoint": "/v1/embeddings"}, "endpoint"),
+    ({"model": MODEL, "metadata": {"team": "a"}}, "metadata"),
+    ({"model": MODEL, "output_expires_after": {"anchor": "created_at", "seconds": 3600}}, "output_expires_after"),
 ])
 def test_bad_batch_requests(sdk, fake, extra, param):
     uploaded = _upload(sdk, OPENAI_JSONL.encode())

@@ -332,6 +332,10 @@ def create_batch(new: NewBatch) -> dict:
                          param="requests")
     if new.endpoint != CHAT_COMPLETIONS:
         raise BadRequest(f"Bedrock batches support only {CHAT_COMPLETIONS}.", param="endpoint")
+    if new.output_expires_after is not None:
+        raise BadRequest("Bedrock results stay in your bucket until deleted (use a lifecycle rule); "
+                         "output_expires_after cannot be set.", param="output_expires_after",
+                         code="unsupported_parameter")
     if not new.input_file_id:
         raise BadRequest("input_file_id is required for Bedrock.", param="input_file_id")
     ref = ids.decode_file(new.input_file_id, NAME)

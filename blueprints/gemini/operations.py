@@ -351,6 +351,13 @@ def create_batch(new: NewBatch) -> dict:
     model = _model(new.options)
     if new.endpoint != jsonl.CHAT_COMPLETIONS:
         raise BadRequest(f"Gemini batches support only {jsonl.CHAT_COMPLETIONS}.", param="endpoint")
+    # Gemini batches have nowhere to keep these; refusing beats silently dropping them.
+    if new.metadata:
+        raise BadRequest("Gemini batches cannot keep metadata; leave it out.", param="metadata",
+                         code="unsupported_parameter")
+    if new.output_expires_after is not None:
+        raise BadRequest("Gemini deletes batch results after 48 hours; output_expires_after cannot be set.",
+                         param="output_expires_after", code="unsupported_parameter")
     if new.requests:
         input_config: dict = {"requests": {"requests": _inline_requests(new.requests)}}
         if len(json.dumps(input_config)) > MAX_INLINE_BYTES:
