@@ -136,7 +136,9 @@ def test_file_flow_with_mixed_results(sdk, fake):
 
     # provider comes from the file ID itself
     batch = sdk.batches.create(input_file_id=uploaded.id, endpoint=CHAT, completion_window="24h")
-    assert batch.id.startswith("msgbatch_") and batch.input_file_id == uploaded.id
+    assert batch.id.startswith("batch_dsa_") and batch.input_file_id == uploaded.id
+    assert ids.decode_batch(batch.id).native == f"{next(iter(fake.batches))}@{ids.decode_file(uploaded.id).native}"
+    assert sdk.batches.retrieve(batch.id).input_file_id == uploaded.id  # recovered from the ID, no state
     assert batch.status == "in_progress" and batch.output_file_id is None
     sent = fake.created_bodies[0]["requests"]
     assert sent[0] == {"custom_id": "ok-1", "params": {
@@ -231,7 +233,8 @@ def test_file_split_over_several_message_batches(sdk, fake, app):
     assert [len(body["requests"]) for body in fake.created_bodies] == [2, 2, 2]
     ref = ids.decode_batch(batch.id)
     assert batch.id.startswith("batch_dsa_")
-    assert ref.native.split(",") == list(fake.batches)
+    assert ref.native.partition("@")[0].split(",") == list(fake.batches)
+    assert batch.input_file_id == uploaded.id
     assert batch.request_counts.total == 6
 
     batch = run_to_end(sdk, batch.id)

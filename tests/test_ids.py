@@ -41,6 +41,7 @@ def test_file_ids_round_trip_and_are_url_safe(provider, native, kind):
         ("openai", "batch_abc123", True),
         ("anthropic", "msgbatch_013Zva2CMHLNnXjNJJKqJ2EF", True),
         ("anthropic", "msgbatch_a,msgbatch_b", False),
+        ("anthropic", "msgbatch_a@fe5deb1b39a85be00eaacd91", False),
         ("gemini", "batches/123456", False),
         ("bedrock", ARN, False),
         ("bedrock", "abcdef123456", False),

@@ -160,7 +160,7 @@ def _result_filename(ref: ids.ResourceId) -> str:
 
 def _ended_parts(ref: ids.ResourceId) -> list[dict]:
     """The Message Batches behind a result file; 404 until all of them ended."""
-    parts = [client.get_batch(native) for native in ref.native.split(",")]
+    parts = [client.get_batch(native) for native in _upstream_ids(ref.native)]
     if any(p["processing_status"] != "ended" for p in parts):
         raise NotFound(f"Batch {ids.encode_batch(NAME, ref.native)!r} has not ended; its results do not exist yet.")
     if any(not p.get("results_url") for p in parts):
@@ -219,17 +219,19 @@ def create_batch(new: NewBatch) -> dict:
     _check_batch_fields(new)
     max_tokens = _config("ANTHROPIC_DEFAULT_MAX_TOKENS")
     limits = (_config("ANTHROPIC_MAX_BATCH_REQUESTS"), _config("ANTHROPIC_MAX_BATCH_BYTES"))
+    file_key = None
     if new.requests is not None:
         items = _inline_items(new.requests, max_tokens, new.options.model)
     else:
-        items = _file_items(_file_key(new.input_file_id), max_tokens, new.options.model)
+        file_key = _file_key(new.input_file_id)
+        items = _file_items(file_key, max_tokens, new.options.model)
     with _Bodies(*limits) as bodies:
         for label, item in items:
             bodies.add(jsonl.dumps(item), label)
         parts = _submit(bodies.finish())
-    native = ",".join(part["id"] for part in parts)
+    native = ",".join(part["id"] for part in parts) + (f"@{file_key}" if file_key else "")
     try:
-        return _openai(parts, native, new.input_file_id)
+        return _openai(parts, native)
     except UpstreamError:
         # The batch exists upstream: answer 200 with what we know rather than a 5xx the SDK retries.
         now = int(time.time())
@@ -239,16 +241,16 @@ def create_batch(new: NewBatch) -> dict:
 
 
 def retrieve_batch(ref: ids.ResourceId, options: Options) -> dict:
-    parts = [client.get_batch(native) for native in ref.native.split(",")]
-    return _openai(parts, ref.native, "")
+    parts = [client.get_batch(native) for native in _upstream_ids(ref.native)]
+    return _openai(parts, ref.native)
 
 
 def list_batches(query: BatchQuery) -> dict:
     after_id = None
     if query.after:
-        after_id = ids.decode_batch(query.after, NAME).native.split(",")[-1]
+        after_id = _upstream_ids(ids.decode_batch(query.after, NAME).native)[-1]
     page = client.list_batches(query.limit, after_id)
-    return {"data": [_openai([b], b["id"], "") for b in page.get("data") or []],
+    return {"data": [_openai([b], b["id"]) for b in page.get("data") or []],
             "has_more": bool(page.get("has_more"))}
 
 
@@ -256,7 +258,7 @@ def cancel_batch(ref: ids.ResourceId, options: Options) -> dict:
     """Cancel every Message Batch behind the ID; parts that already ended are left as they are."""
     parts = []
     refused: UpstreamError | None = None
-    for native in ref.native.split(","):
+    for native in _upstream_ids(ref.native):
         try:
             parts.append(client.cancel_batch(native))
         except UpstreamError as error:
@@ -271,14 +273,25 @@ def cancel_batch(ref: ids.ResourceId, options: Options) -> dict:
                                    for p in parts):
         raise BadRequest(f"Batch {ids.encode_batch(NAME, ref.native)!r} has already ended and cannot be "
                          "cancelled.", param="batch_id", code="batch_not_cancellable")
-    return _openai(parts, ref.native, "")
+    return _openai(parts, ref.native)
 
 
-def _openai(parts: list[dict], native: str, input_file_id: str) -> dict:
+def _upstream_ids(native: str) -> list[str]:
+    """The Message Batch IDs behind a batch's native ID: `msgbatch_a[,msgbatch_b…][@<input file key>]`."""
+    return native.partition("@")[0].split(",")
+
+
+def _input_file_id(native: str) -> str:
+    """The stored input file of a file-based batch, or "" for inline requests (a string, as OpenAI's)."""
+    key = native.partition("@")[2]
+    return ids.encode_file(NAME, key) if key else ""
+
+
+def _openai(parts: list[dict], native: str) -> dict:
     """The OpenAI Batch for Message Batches; a reply the translator cannot map is a 502."""
     try:
         return translate.openai_batch(
-            parts, batch_id=ids.encode_batch(NAME, native), input_file_id=input_file_id,
+            parts, batch_id=ids.encode_batch(NAME, native), input_file_id=_input_file_id(native),
             output_file_id=ids.encode_file(NAME, native, "output"),
             error_file_id=ids.encode_file(NAME, native, "errors"),
         )

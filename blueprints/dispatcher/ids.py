@@ -44,9 +44,10 @@ NATIVE_PATTERNS: dict[tuple[str, str], re.Pattern[str]] = {
     ("openai", "file"): re.compile(r"^[A-Za-z0-9_-]{1,256}$"),
     ("openai", "batch"): re.compile(r"^[A-Za-z0-9_-]{1,256}$"),
     # Anthropic files live in the gateway's file store under a generated key; a batch the
-    # gateway split over several Message Batches is their comma-joined IDs.
+    # gateway split over several Message Batches is their comma-joined IDs, and a batch made from
+    # a stored file carries `@<file key>` so its input_file_id can be given back.
     ("anthropic", "file"): re.compile(r"^[A-Za-z0-9_-]{1,256}$"),
-    ("anthropic", "batch"): re.compile(rf"^{_MSGBATCH}(,{_MSGBATCH})*$"),
+    ("anthropic", "batch"): re.compile(rf"^{_MSGBATCH}(,{_MSGBATCH})*(@[A-Za-z0-9_-]{{1,256}})?$"),
     ("gemini", "file"): re.compile(r"^files/[A-Za-z0-9_-]{1,128}$"),
     ("gemini", "batch"): re.compile(r"^batches/[A-Za-z0-9_-]{1,128}$"),
     # Bedrock files are S3 objects: region/bucket/key.
@@ -101,7 +102,7 @@ def encode_file(provider: str, native: str, kind: str = "file") -> str:
 def encode_batch(provider: str, native: str) -> str:
     """The gateway ID of a provider batch."""
     _check_native(provider, "batch", native, native)
-    if provider == "openai" or (provider == "anthropic" and "," not in native):
+    if provider == "openai" or (provider == "anthropic" and "," not in native and "@" not in native):
         return native
     return f"batch_ds{_PROVIDER_CODES[provider]}_{_b64encode(native)}"
 
