@@ -1,0 +1,236 @@
+"""Conversion (issue 6, item 3): OpenAI batch lines to each provider's format and provider result
+lines back to OpenAI output lines, on one core, as the gateway runs them.
+
+Each row runs the gateway's own line pipeline on 64 KiB byte chunks: `jsonl.split_lines` ->
+`jsonl.numbered_objects` (json parse) -> `BatchInputCheck` (input direction) -> the translator ->
+`jsonl.dumps`. The `json round trip` row (parse + check + dump, no translation) is the baseline in
+the same run. Lines/s is the median of `--repeats` timed runs; peak memory is measured separately
+with tracemalloc at two sizes (inputs generated lazily, outputs counted and dropped), so "flat in
+the number of lines" shows as equal peaks. A translator module or function that does not exist
+yet shows as "not available".
+
+Run: `.venv/bin/python bench/conversion.py [--lines 50000] [--repeats 3]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import json
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import data  # noqa: E402
+
+from translators import jsonl  # noqa: E402
+
+CREATED = 1_700_000_000
+MAX_TOKENS = 4096
+TARGET = 50_000  # lines/s, each way
+CHUNK = 64 * 1024
+ANSWER = ("The printing press, invented by Johannes Gutenberg around 1440, made books cheap enough for "
+          "ordinary people. For example, Luther's pamphlets spread across Europe in weeks.")
+CLAUDE = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+NOVA = "amazon.nova-pro-v1:0"
+
+
+def _function(module: str, name: str) -> Callable | None:
+    try:
+        return getattr(importlib.import_module(f"translators.{module}"), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+# Provider result lines, shaped like the providers' result files (providers.md §B.3, §C.7, §D.7).
+
+
+def _claude_message(i: int) -> dict:
+    return {"id": f"msg_01{i:020d}", "type": "message", "role": "assistant", "model": "claude-3-5-sonnet-20240620",
+            "content": [{"type": "text", "text": ANSWER}], "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": 42, "output_tokens": 48, "cache_creation_input_tokens": 0,
+                      "cache_read_input_tokens": 0}}
+
+
+def anthropic_result(i: int) -> dict:
+    return {"custom_id": f"request-{i:07d}", "result": {"type": "succeeded", "message": _claude_message(i)}}
+
+
+def gemini_result(i: int) -> dict:
+    return {"key": f"request-{i:07d}", "response": {
+        "candidates": [{"content": {"parts": [{"text": ANSWER}], "role": "model"}, "finishReason": "STOP",
+                        "avgLogprobs": -0.12, "index": 0}],
+        "usageMetadata": {"promptTokenCount": 42, "candidatesTokenCount": 48, "totalTokenCount": 90,
+                          "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 42}]},
+        "modelVersion": "gemini-2.0-flash-001", "responseId": f"resp{i:012d}"}}
+
+
+def bedrock_claude_result(i: int) -> dict:
+    line = data.openai_line(i)
+    return {"recordId": line["custom_id"], "modelInput": {
+        "anthropic_version": "bedrock-2023-05-31", "max_tokens": 256, "system": data.SYSTEM,
+        "messages": [{"role": "user", "content": line["body"]["messages"][1]["content"]}]},
+        "modelOutput": _claude_message(i)}
+
+
+def bedrock_converse_result(i: int) -> dict:
+    line = data.openai_line(i)
+    return {"recordId": line["custom_id"], "modelInput": {
+        "system": [{"text": data.SYSTEM}], "inferenceConfig": {"maxTokens": 256},
+        "messages": [{"role": "user", "content": [{"text": line["body"]["messages"][1]["content"]}]}]},
+        "modelOutput": {"output": {"message": {"role": "assistant", "content": [{"text": ANSWER}]}},
+                        "stopReason": "end_turn", "usage": {"inputTokens": 42, "outputTokens": 48,
+                                                            "totalTokens": 90},
+                        "metrics": {"latencyMs": 812}}}
+
+
+def rows() -> list[tuple[str, str, Callable[[int], dict] | None, Callable[[dict], dict] | None, bool]]:
+    """(direction, name, line maker, translate or None when missing, check input lines)."""
+    batch_request = _function("anthropic", "batch_request")
+    result_line = _function("anthropic", "result_line")
+    batch_line = _function("gemini", "batch_line")
+    gemini_output = _function("gemini", "output_line")
+    to_record = _function("bedrock", "to_record")
+    bedrock_output = _function("bedrock", "output_line")
+    counter = iter(range(1, 1 << 62))
+
+    def claude_line(i: int) -> dict:
+        return data.openai_line(i, CLAUDE)
+
+    def nova_line(i: int) -> dict:
+        return data.openai_line(i, NOVA)
+
+    def _identity(obj: dict) -> dict:
+        return obj
+
+    return [
+        ("OpenAI -> provider", "json round trip (baseline)", data.openai_line, _identity, True),
+        ("OpenAI -> provider", "Anthropic requests", data.openai_line,
+         batch_request and (lambda o: batch_request(o, default_max_tokens=MAX_TOKENS)), True),
+        ("OpenAI -> provider", "Gemini lines", data.openai_line, batch_line, True),
+        ("OpenAI -> provider", "Bedrock records (Claude)", claude_line,
+         to_record and (lambda o: to_record(o, claude=True, default_max_tokens=MAX_TOKENS)), True),
+        ("OpenAI -> provider", "Bedrock records (Converse)", nova_line,
+         to_record and (lambda o: to_record(o, claude=False, default_max_tokens=MAX_TOKENS)), True),
+        ("provider -> OpenAI", "json round trip (baseline)", anthropic_result, _identity, False),
+        ("provider -> OpenAI", "Anthropic results", anthropic_result,
+         result_line and (lambda o: result_line(o, batch_id="msgbatch_01bench", created=CREATED)), False),
+        ("provider -> OpenAI", "Gemini results", gemini_result,
+         gemini_output and (lambda o: gemini_output(o, number=next(counter), batch="batches/bench",
+                                                    model="gemini-2.0-flash", created=CREATED)), False),
+        ("provider -> OpenAI", "Bedrock results (Claude)", bedrock_claude_result,
+         bedrock_output and (lambda o: bedrock_output(o, job_id="bench12345678", model=CLAUDE, created=CREATED)),
+         False),
+        ("provider -> OpenAI", "Bedrock results (Converse)", bedrock_converse_result,
+         bedrock_output and (lambda o: bedrock_output(o, job_id="bench12345678", model=NOVA, created=CREATED)),
+         False),
+    ]
+
+
+def chunks_of(make: Callable[[int], dict], count: int) -> Iterator[bytes]:
+    """The JSONL of `count` lines as 64 KiB chunks, generated lazily (holds one chunk)."""
+    pending = bytearray()
+    for i in range(count):
+        pending += json.dumps(make(i)).encode() + b"\n"
+        if len(pending) >= CHUNK:
+            yield bytes(pending)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
+
+
+def pipeline(chunks: Iterable[bytes], translate: Callable[[dict], dict], check: bool) -> int:
+    """Run the gateway's line pipeline; returns the number of output bytes (which are dropped)."""
+    rule = jsonl.BatchInputCheck((jsonl.OPENAI,)) if check else None
+    return sum(len(line) for line in jsonl.translated_lines(jsonl.split_lines(chunks), translate, rule))
+
+
+def throughput(make, translate, check: bool, lines: int, repeats: int) -> tuple[float, int]:
+    """(median lines/s, output bytes) over `repeats` runs on pre-built chunks."""
+    chunks = list(chunks_of(make, lines))
+    speeds, out = [], 0
+    for _ in range(repeats):
+        gc.collect()
+        started = time.perf_counter()
+        out = pipeline(chunks, translate, check)
+        speeds.append(lines / (time.perf_counter() - started))
+    return statistics.median(speeds), out
+
+
+def peak_memory(make, translate, check: bool, lines: int) -> float:
+    """Peak traced memory (MB) of the pipeline fed lazily: what a streamed conversion holds."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        pipeline(chunks_of(make, lines), translate, check)
+        return tracemalloc.get_traced_memory()[1] / 1024 / 1024
+    finally:
+        tracemalloc.stop()
+
+
+def main() -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=50_000)
+    parser.add_argument("--memory-lines", type=int, nargs=2, default=[2_000, 20_000],
+                        help="the two sizes at which peak memory is measured")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    results, table_rows = [], []
+    baseline: dict[str, float] = {}
+    for direction, name, make, translate, check in rows():
+        if translate is None:
+            table_rows.append([direction, name, "not available", "", "", "", "", ""])
+            results.append({"direction": direction, "name": name, "available": False})
+            continue
+        speed, out = throughput(make, translate, check, args.lines, args.repeats)
+        small, large = (peak_memory(make, translate, check, n) for n in args.memory_lines)
+        per_line = (large - small) * 1024 * 1024 / (args.memory_lines[1] - args.memory_lines[0])
+        if "baseline" in name:
+            baseline[direction] = speed
+        ratio = speed / baseline[direction] if direction in baseline else float("nan")
+        results.append({"direction": direction, "name": name, "available": True, "lines_per_s": speed,
+                        "vs_baseline": ratio, "out_bytes_per_line": out / args.lines,
+                        "peak_mb_small": small, "peak_mb_large": large, "growth_bytes_per_line": per_line})
+        table_rows.append([direction, name, f"{speed:,.0f}", f"{ratio:.0%}", f"{out / args.lines:.0f}",
+                           f"{small:.2f}", f"{large:.2f}", f"{per_line:.0f}"])
+
+    small_n, large_n = args.memory_lines
+    print(f"\nConversion: {args.lines:,} lines, one core, median of {args.repeats}; "
+          f"peak = tracemalloc peak of the streamed pipeline\n")
+    print(_table(["direction", "conversion", "lines/s", "vs json round trip", "out bytes/line",
+                  f"peak MB @ {small_n:,}", f"peak MB @ {large_n:,}", "growth B/line"], table_rows))
+    print("\nInput rows grow by the custom_id set of `BatchInputCheck` (the uniqueness rule); the translators"
+          " hold one line.")
+    real = [r for r in results if r["available"] and "baseline" not in r["name"]]
+    if real:
+        slowest = min(real, key=lambda r: r["lines_per_s"])
+        growth = max(r["growth_bytes_per_line"] for r in real)
+        print("\n" + _table(["target", "goal", "measured", "met"], [
+            ["lines/s each way (one core)", f">= {TARGET:,}", f"{slowest['lines_per_s']:,.0f} ({slowest['name']})",
+             "yes" if slowest["lines_per_s"] >= TARGET else "NO"],
+            ["memory flat in lines", "peak growth ~0 B/line", f"{growth:.0f} B/line worst",
+             "yes" if growth < 8 else "NO"],
+        ]))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+    return results
+
+
+def _table(headers, body) -> str:
+    import harness
+
+    return harness.table(headers, body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Realistic OpenAI batch input lines and files for the benchmarks (deterministic, no randomness)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+CACHE = Path(tempfile.gettempdir()) / "deepintshield-bench"
+SYSTEM = "You are a helpful assistant that answers in one short paragraph."
+TOPICS = ["the history of the printing press", "how vaccines train the immune system",
+          "why the sky is blue", "the rules of chess castling", "what a hash table is"]
+
+
+def openai_line(number: int, model: str = "gpt-4o-mini") -> dict:
+    """One chat-completions batch request, about 450 bytes as JSON."""
+    topic = TOPICS[number % len(TOPICS)]
+    return {
+        "custom_id": f"request-{number:07d}",
+        "method": "POST",
+        "url": "/v1/chat/completions",
+        "body": {
+            "model": model,
+            "messages": [
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": f"Request {number}: explain {topic} to a curious twelve-year-old, "
+                                            "with one concrete example and no more than five sentences."},
+            ],
+            "max_tokens": 256,
+            "temperature": 0.2,
+        },
+    }
+
+
+def openai_lines(count: int, model: str = "gpt-4o-mini") -> list[bytes]:
+    return [json.dumps(openai_line(i, model)).encode() for i in range(count)]
+
+
+def batch_file(size_mb: int) -> Path:
+    """A `purpose=batch` JSONL file of (just over) `size_mb` MiB, cached in the temp directory."""
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"batch-{size_mb}MiB.jsonl"
+    target = size_mb * 1024 * 1024
+    if path.exists() and path.stat().st_size >= target:
+        return path
+    partial = path.with_suffix(".part")
+    with open(partial, "wb") as out:
+        written, number = 0, 0
+        while written < target:
+            block = b"".join(json.dumps(openai_line(n)).encode() + b"\n" for n in range(number, number + 10_000))
+            out.write(block)
+            written += len(block)
+            number += 10_000
+    partial.rename(path)
+    return path

@@ -1,0 +1,302 @@
+"""A fast fake upstream on loopback for the benchmarks: one asyncio process, stdlib HTTP/1.1 keep-alive.
+
+Two modes:
+
+- `fast` (default): OpenAI files and batches answered from byte templates, so the fake costs a few
+  microseconds per call and is never the bottleneck. `POST /v1/files` counts the body (Content-Length
+  or chunked) without keeping it; `GET /v1/files/<id>/content` sends `--content` with `sendfile`.
+- `fake`: any of the project's `responses`-based fakes (`tests/fakes/*.py`) served for real: their
+  registered callbacks are matched against the incoming URL and called with a `requests`-shaped
+  request object. Used for the batch lifecycle. Bodies are kept (they are small there).
+
+`GET /_stats` answers `{"requests", "handler_seconds"}`: the time spent inside the fake, so a caller
+can split wall time into fake time and everything else. `POST /_reset` zeroes it.
+
+Run: `python bench/fake_upstream.py --port 9001 [--content FILE] [--mode fake --fake MODULE:CLASS]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import json
+import os
+import re
+import sys
+import time
+from urllib.parse import parse_qsl, urlsplit
+
+CREATED = 1_700_000_000
+FILE_TEMPLATE = json.dumps({
+    "id": "@ID@", "object": "file", "bytes": 123456, "created_at": CREATED, "filename": "batch.jsonl",
+    "purpose": "batch", "status": "processed", "expires_at": None, "status_details": None,
+}).encode()
+
+
+def _batch(batch_id: str) -> dict:
+    return {
+        "id": batch_id, "object": "batch", "endpoint": "/v1/chat/completions", "errors": None,
+        "input_file_id": "file-abc123", "completion_window": "24h", "status": "completed",
+        "output_file_id": "file-out123", "error_file_id": None, "created_at": CREATED,
+        "in_progress_at": CREATED + 1, "expires_at": CREATED + 86400, "finalizing_at": CREATED + 2,
+        "completed_at": CREATED + 3, "failed_at": None, "expired_at": None, "cancelling_at": None,
+        "cancelled_at": None, "request_counts": {"total": 100, "completed": 95, "failed": 5},
+        "metadata": {"customer_id": "user_123", "batch_description": "Nightly eval job"},
+        "model": "gpt-4o-mini", "usage": {"input_tokens": 1500, "input_tokens_details": {"cached_tokens": 0},
+                                          "output_tokens": 500, "output_tokens_details": {"reasoning_tokens": 0},
+                                          "total_tokens": 2000},
+    }
+
+
+BATCH_TEMPLATE = json.dumps(_batch("@ID@")).encode()
+
+
+def _batch_list(limit: int) -> bytes:
+    data = [_batch(f"batch_{i:06d}abc") for i in range(limit)]
+    return json.dumps({"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
+                       "last_id": data[-1]["id"] if data else None, "has_more": True}).encode()
+
+
+class Stats:
+    requests = 0
+    handler_seconds = 0.0
+
+
+class Reply:
+    """What a handler answers: status, headers, and either bytes or a file to sendfile."""
+
+    def __init__(self, status: int, body: bytes = b"", content_type: str = "application/json",
+                 path: str | None = None, headers: dict | None = None) -> None:
+        self.status, self.body, self.content_type, self.path = status, body, content_type, path
+        self.headers = headers or {}
+
+
+REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 404: "Not Found",
+           500: "Internal Server Error"}
+
+
+class FastOpenAI:
+    """Answers from templates; keeps nothing."""
+
+    keep_body = False
+
+    def __init__(self, content: str | None) -> None:
+        self.content = content
+        self.lists: dict[int, bytes] = {}
+
+    def __call__(self, method: str, target: str, headers: dict, body: bytes, size: int) -> Reply:
+        path, _, query = target.partition("?")
+        parts = path.split("/")  # ['', 'v1', 'files', id, 'content']
+        if len(parts) < 3 or parts[1] != "v1":
+            return Reply(404, b'{"error":{"message":"no route","type":"invalid_request_error"}}')
+        kind = parts[2]
+        if kind == "files":
+            if method == "POST" and len(parts) == 3:
+                return Reply(200, FILE_TEMPLATE.replace(b"@ID@", b"file-upload1").replace(
+                    b"123456", str(size).encode()))
+            if method == "GET" and len(parts) == 4:
+                return Reply(200, FILE_TEMPLATE.replace(b"@ID@", parts[3].encode()))
+            if method == "GET" and len(parts) == 5 and parts[4] == "content" and self.content:
+                return Reply(200, content_type="application/octet-stream", path=self.content)
+        if kind == "batches" and method == "GET":
+            if len(parts) == 4:
+                return Reply(200, BATCH_TEMPLATE.replace(b"@ID@", parts[3].encode()))
+            if len(parts) == 3:
+                limit = int(dict(parse_qsl(query)).get("limit", 20))
+                if limit not in self.lists:
+                    self.lists[limit] = _batch_list(limit)
+                return Reply(200, self.lists[limit])
+        return Reply(404, b'{"error":{"message":"no route","type":"invalid_request_error"}}')
+
+
+class _Registry:
+    """Stands in for `responses.RequestsMock` when a fake registers its callbacks."""
+
+    def __init__(self) -> None:
+        self.routes: list[tuple[str, re.Pattern, object]] = []
+
+    def add_callback(self, method, url, callback, content_type=None, **_kwargs) -> None:
+        pattern = url if isinstance(url, re.Pattern) else re.compile(re.escape(url) + r"(\?.*)?$")
+        self.routes.append((method, pattern, callback))
+
+    def add_passthru(self, *_args, **_kwargs) -> None:
+        pass
+
+
+class ServedFake:
+    """Serves a `responses`-based fake: its callbacks see a `requests.PreparedRequest`."""
+
+    keep_body = True
+
+    def __init__(self, spec: str, base: str) -> None:
+        import requests  # only this mode needs it
+
+        self._prepared = requests.PreparedRequest
+        module, _, name = spec.partition(":")
+        sys.path.insert(0, os.getcwd())
+        self.fake = getattr(importlib.import_module(module), name)(base=base)
+        self.origin = base[: len(base) - len(urlsplit(base).path)] if urlsplit(base).path else base
+        self.registry = _Registry()
+        self.fake.register(self.registry)
+
+    def __call__(self, method: str, target: str, headers: dict, body: bytes, size: int) -> Reply:
+        url = self.origin + target
+        request = self._prepared()
+        request.prepare(method=method, url=url, headers=headers, data=body or None)
+        request.params = {}
+        for key, value in parse_qsl(urlsplit(target).query, keep_blank_values=True):
+            request.params[key] = value if key not in request.params else [request.params[key], value]
+        for route_method, pattern, callback in self.registry.routes:
+            if route_method == method and pattern.match(url):
+                status, out_headers, out = callback(request)
+                out = out.encode() if isinstance(out, str) else out
+                out_headers = dict(out_headers or {})
+                content_type = out_headers.pop("Content-Type", "application/json")
+                out_headers = {k: v for k, v in out_headers.items() if k.lower() != "content-length"}
+                return Reply(status, out, content_type, headers=out_headers)
+        return Reply(404, b'{"error":{"message":"no route in fake","type":"invalid_request_error"}}')
+
+
+class Connection(asyncio.Protocol):
+    def __init__(self, handler) -> None:
+        self.handler = handler
+        self.buffer = bytearray()
+        self.state = "head"
+        self.busy = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.busy:
+            self._process()
+
+    def _process(self) -> None:
+        buf = self.buffer
+        while not self.busy:
+            if self.state == "head":
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    return
+                lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
+                del buf[: end + 4]
+                self.method, self.target, _ = lines[0].split(" ", 2)
+                self.headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    self.headers[name.strip().title()] = value.strip()
+                self.body = bytearray()
+                self.size = 0
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    self.state = "chunk-size"
+                else:
+                    self.remaining = int(self.headers.get("Content-Length", "0") or 0)
+                    self.state = "body"
+            elif self.state == "body":
+                take = min(self.remaining, len(buf))
+                self._take(take)
+                self.remaining -= take
+                if self.remaining:
+                    return
+                self._dispatch()
+            elif self.state == "chunk-size":
+                end = buf.find(b"\r\n")
+                if end < 0:
+                    return
+                self.remaining = int(bytes(buf[:end]).split(b";")[0], 16)
+                del buf[: end + 2]
+                self.state = "chunk-data" if self.remaining else "trailer"
+            elif self.state == "chunk-data":
+                take = min(self.remaining, len(buf))
+                self._take(take)
+                self.remaining -= take
+                if self.remaining:
+                    return
+                self.state = "chunk-end"
+            elif self.state == "chunk-end":
+                if len(buf) < 2:
+                    return
+                del buf[:2]
+                self.state = "chunk-size"
+            elif self.state == "trailer":
+                end = buf.find(b"\r\n")
+                if end < 0:
+                    return
+                del buf[: end + 2]
+                if end == 0:
+                    self._dispatch()
+
+    def _take(self, count: int) -> None:
+        if self.handler.keep_body:
+            self.body += self.buffer[:count]
+        self.size += count
+        del self.buffer[:count]
+
+    def _dispatch(self) -> None:
+        self.state = "head"
+        started = time.perf_counter()
+        if self.target.startswith("/_"):
+            reply = self._control()
+        else:
+            Stats.requests += 1
+            try:
+                reply = self.handler(self.method, self.target, self.headers, bytes(self.body), self.size)
+            except Exception as error:  # a fake bug must show, not hang the client
+                reply = Reply(500, json.dumps({"error": {"message": repr(error), "type": "server_error"}}).encode())
+        head = [f"HTTP/1.1 {reply.status} {REASONS.get(reply.status, 'Status')}",
+                f"Content-Type: {reply.content_type}"]
+        head += [f"{k}: {v}" for k, v in reply.headers.items()]
+        if reply.path:
+            length = os.path.getsize(reply.path)
+            head.append(f"Content-Length: {length}")
+            self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode())
+            self.busy = True
+            asyncio.get_running_loop().create_task(self._sendfile(reply.path, started))
+            return
+        head.append(f"Content-Length: {len(reply.body)}")
+        self.transport.write(("\r\n".join(head) + "\r\n\r\n").encode() + reply.body)
+        Stats.handler_seconds += time.perf_counter() - started
+
+    def _control(self) -> Reply:
+        if self.target.startswith("/_reset"):
+            Stats.requests, Stats.handler_seconds = 0, 0.0
+        return Reply(200, json.dumps({"requests": Stats.requests, "handler_seconds": Stats.handler_seconds}).encode())
+
+    async def _sendfile(self, path: str, started: float) -> None:
+        try:
+            with open(path, "rb") as file:
+                await asyncio.get_running_loop().sendfile(self.transport, file)
+        except (ConnectionError, RuntimeError):
+            self.transport.close()
+            return
+        Stats.handler_seconds += time.perf_counter() - started
+        self.busy = False
+        self._process()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--content", help="file served for GET /v1/files/<id>/content (fast mode)")
+    parser.add_argument("--mode", choices=("fast", "fake"), default="fast")
+    parser.add_argument("--fake", help="MODULE:CLASS of a responses-based fake (fake mode)")
+    parser.add_argument("--base", help="the fake's base URL, e.g. http://127.0.0.1:9001/v1 (fake mode)")
+    args = parser.parse_args(argv)
+    handler = FastOpenAI(args.content) if args.mode == "fast" else ServedFake(args.fake, args.base)
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: Connection(handler), "127.0.0.1", args.port, backlog=1024)
+        print(f"fake upstream on 127.0.0.1:{args.port} ({args.mode})", flush=True)
+        async with server:
+            await server.serve_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
