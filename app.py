@@ -10,10 +10,12 @@ import config
 import errors
 import requestlog
 from blueprints import dispatcher
+from jsonprovider import MsgspecProvider
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
+    app.json = MsgspecProvider(app)
     app.config.update(config.from_environment())
     if test_config:
         app.config.update(test_config)

@@ -6,15 +6,16 @@ Nothing here logs headers, bodies or query values, so keys cannot leak into the 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 import uuid
 
+import msgspec
 from flask import Flask, Response, g, request
 
 log = logging.getLogger("deepintshield.access")
+_encode = msgspec.json.Encoder().encode
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -26,14 +27,14 @@ def _start() -> None:
 
 def _finish(response: Response) -> Response:
     response.headers["x-request-id"] = g.get("request_id", "")
-    log.info(json.dumps({
+    log.info(_encode({
         "request_id": g.get("request_id"),
         "method": request.method,
         "route": request.url_rule.rule if request.url_rule else None,
         "provider": g.get("provider"),
         "status": response.status_code,
         "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
-    }))
+    }).decode())
     return response
 
 

@@ -56,10 +56,16 @@ class BatchErrorsSchema(Schema):
 
 
 class InputTokensDetailsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
     cached_tokens = fields.Integer(required=True, strict=True)
 
 
 class OutputTokensDetailsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
     reasoning_tokens = fields.Integer(required=True, strict=True)
 
 
