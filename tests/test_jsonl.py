@@ -76,3 +76,35 @@ def test_translated_lines_checks_and_converts():
     check = jsonl.BatchInputCheck()
     out = list(jsonl.translated_lines(jsonl.split_lines(content), lambda o: {"id": o["custom_id"]}, check))
     assert out == [b'{"id":"a"}\n', b'{"id":"b"}\n'] and check.count == 2
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 64, 100_000])
+def test_line_numbers_stay_right_across_fast_blocks_with_blank_lines(chunk):
+    good = b"\n".join([line("a"), b"", line("b"), b"  ", line("c")]) + b"\r\n\n"
+    with pytest.raises(BadRequest) as caught:
+        run(good + line("d") + b"\n" + line("b"), chunk)
+    assert caught.value.message == "Line 8 repeats custom_id 'b'."
+
+
+def test_fast_block_path_agrees_with_the_line_by_line_rules():
+    """Every rule, checked through blocks of whole lines and through single lines, gives the same verdict."""
+    cases = [
+        line("a", body={"stream": False, "messages": []}),
+        line("a", body={"stream": True}),
+        line("a", method="post"),
+        line("a", url=""),
+        line(custom_id=7),
+        b'{"custom_id": "a", "params": {"model": "m"}}',
+        b'{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"x": tru}}',
+    ]
+    for case in cases:
+        content = line("first") + b"\n" + case + b"\n"
+        verdicts = []
+        for check_args in ({}, {"formats": (jsonl.OPENAI, jsonl.ANTHROPIC)}):
+            for size in (3, 100_000):
+                try:
+                    run(content, size, **check_args)
+                    verdicts.append("ok")
+                except BadRequest as error:
+                    verdicts.append(error.message)
+            assert verdicts[-1] == verdicts[-2], case

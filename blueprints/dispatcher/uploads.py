@@ -19,7 +19,7 @@ from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDeco
 from blueprints.common.streams import Upload
 from errors import BadRequest
 
-CHUNK = 64 * 1024
+CHUNK = 512 * 1024  # per read of the request body; the decoder's buffer must stay under MAX_FIELD_BYTES
 MAX_FIELD_BYTES = 1024 * 1024
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
@@ -36,7 +36,10 @@ class _Parser:
 
     def events(self) -> Iterator:
         while True:
-            event = self.decoder.next_event()
+            try:
+                event = self.decoder.next_event()
+            except ValueError as error:  # the decoder's word for a malformed body
+                raise BadRequest(f"Malformed multipart body: {error}.", param="file") from None
             if isinstance(event, NeedData):
                 if self.done:
                     raise BadRequest("The multipart body ended before its closing boundary.", param="file")
