@@ -53,3 +53,22 @@ def batch_file(size_mb: int) -> Path:
             number += 10_000
     partial.rename(path)
     return path
+
+
+def small_batch_file(lines: int = 100) -> Path:
+    """A small `purpose=batch` file (warm-ups)."""
+    return lines_file(lines)
+
+
+def lines_file(count: int, model: str = "gpt-4o-mini") -> Path:
+    """A `purpose=batch` file of exactly `count` request lines for `model`, cached."""
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"batch-{count}lines-{model.replace(':', '_').replace('/', '_')}.jsonl"
+    if not path.exists():
+        partial = path.with_suffix(".part")
+        with open(partial, "wb") as out:
+            for start in range(0, count, 10_000):
+                out.write(b"".join(json.dumps(openai_line(n, model)).encode() + b"\n"
+                                   for n in range(start, min(count, start + 10_000))))
+        partial.rename(path)
+    return path

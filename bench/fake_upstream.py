@@ -1,18 +1,25 @@
 """A fast fake upstream on loopback for the benchmarks: one asyncio process, stdlib HTTP/1.1 keep-alive.
 
-Two modes:
+Three modes:
 
 - `fast` (default): OpenAI files and batches answered from byte templates, so the fake costs a few
   microseconds per call and is never the bottleneck. `POST /v1/files` counts the body (Content-Length
   or chunked) without keeping it; `GET /v1/files/<id>/content` sends `--content` with `sendfile`.
+  Gemini's resumable upload (providers.md §C.1) is there too: `POST /upload/v1beta/files` with
+  `X-Goog-Upload-Command: start` answers an `X-Goog-Upload-URL` on this server, and `upload, finalize`
+  to it counts the bytes and answers `{"file": {...}}` with the name asked for at start.
 - `fake`: any of the project's `responses`-based fakes (`tests/fakes/*.py`) served for real: their
   registered callbacks are matched against the incoming URL and called with a `requests`-shaped
   request object. Used for the batch lifecycle. Bodies are kept (they are small there).
+- `bedrock`: the Bedrock job fake (tests/fakes/bedrock.py) and S3 (moto) behind one port: the job
+  calls go to the fake, everything else to moto. The fake's own S3 reads and writes go to moto on a
+  second, untimed port, so `handler_seconds` counts each request the gateway makes exactly once.
 
 `GET /_stats` answers `{"requests", "handler_seconds"}`: the time spent inside the fake, so a caller
 can split wall time into fake time and everything else. `POST /_reset` zeroes it.
 
-Run: `python bench/fake_upstream.py --port 9001 [--content FILE] [--mode fake --fake MODULE:CLASS]`.
+Run: `python bench/fake_upstream.py --port 9001 [--content FILE]
+     [--mode fake --fake MODULE:CLASS [--base /v1] [--fake-kwargs JSON]] [--mode bedrock [--fake-kwargs JSON]]`.
 """
 
 from __future__ import annotations
@@ -73,6 +80,9 @@ class Reply:
         self.headers = headers or {}
 
 
+GEMINI_CREATED = "2025-01-01T00:00:00.000000Z"
+SMALL_BODY = 64 * 1024  # request bodies up to this size are kept even in fast mode (JSON control calls)
+
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 404: "Not Found",
            500: "Internal Server Error"}
 
@@ -85,9 +95,12 @@ class FastOpenAI:
     def __init__(self, content: str | None) -> None:
         self.content = content
         self.lists: dict[int, bytes] = {}
+        self.gemini_uploads: dict[str, dict] = {}
 
     def __call__(self, method: str, target: str, headers: dict, body: bytes, size: int) -> Reply:
         path, _, query = target.partition("?")
+        if path == "/upload/v1beta/files" and method == "POST":
+            return self.gemini_upload(target, headers, body, size)
         parts = path.split("/")  # ['', 'v1', 'files', id, 'content']
         if len(parts) < 3 or parts[1] != "v1":
             return Reply(404, b'{"error":{"message":"no route","type":"invalid_request_error"}}')
@@ -111,6 +124,31 @@ class FastOpenAI:
         return Reply(404, b'{"error":{"message":"no route","type":"invalid_request_error"}}')
 
 
+    def gemini_upload(self, target: str, headers: dict, body: bytes, size: int) -> Reply:
+        """Gemini's resumable upload, start then one `upload, finalize` (§C.1)."""
+        command = headers.get("X-Goog-Upload-Command", "")
+        if command == "start":
+            meta = json.loads(body or b"{}").get("file", {})
+            upload_id = f"u{len(self.gemini_uploads) + 1}"
+            self.gemini_uploads[upload_id] = {
+                "name": meta.get("name") or f"files/bench{len(self.gemini_uploads) + 1:06d}",
+                "displayName": meta.get("displayName") or "upload",
+                "mimeType": headers.get("X-Goog-Upload-Header-Content-Type", "application/octet-stream"),
+            }
+            url = f"http://{headers.get('Host')}/upload/v1beta/files?upload_id={upload_id}&upload_protocol=resumable"
+            return Reply(200, b"", headers={"X-Goog-Upload-URL": url, "X-Goog-Upload-Status": "active"})
+        if command == "upload, finalize":
+            session = self.gemini_uploads.pop(dict(parse_qsl(target.partition("?")[2])).get("upload_id", ""), None)
+            if session is None:
+                return Reply(404, b'{"error":{"code":404,"message":"No such upload.","status":"NOT_FOUND"}}')
+            file = {**session, "sizeBytes": str(size), "createTime": GEMINI_CREATED, "updateTime": GEMINI_CREATED,
+                    "expirationTime": "2025-01-03T00:00:00.000000Z", "sha256Hash": "ZmFrZQ==",
+                    "uri": f"http://{headers.get('Host')}/v1beta/{session['name']}", "state": "ACTIVE",
+                    "source": "UPLOADED"}
+            return Reply(200, json.dumps({"file": file}).encode(), headers={"X-Goog-Upload-Status": "final"})
+        return Reply(400, b'{"error":{"code":400,"message":"bad upload command","status":"INVALID_ARGUMENT"}}')
+
+
 class _Registry:
     """Stands in for `responses.RequestsMock` when a fake registers its callbacks."""
 
@@ -130,13 +168,13 @@ class ServedFake:
 
     keep_body = True
 
-    def __init__(self, spec: str, base: str) -> None:
+    def __init__(self, spec: str, base: str, kwargs: dict | None = None) -> None:
         import requests  # only this mode needs it
 
         self._prepared = requests.PreparedRequest
         module, _, name = spec.partition(":")
         sys.path.insert(0, os.getcwd())
-        self.fake = getattr(importlib.import_module(module), name)(base=base)
+        self.fake = getattr(importlib.import_module(module), name)(base=base, **(kwargs or {}))
         self.origin = base[: len(base) - len(urlsplit(base).path)] if urlsplit(base).path else base
         self.registry = _Registry()
         self.fake.register(self.registry)
@@ -190,6 +228,8 @@ class Connection(asyncio.Protocol):
                     self.headers[name.strip().title()] = value.strip()
                 self.body = bytearray()
                 self.size = 0
+                declared = int(self.headers.get("Content-Length", "0") or 0)
+                self.keep = self.handler.keep_body or 0 < declared <= SMALL_BODY
                 if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
                     self.state = "chunk-size"
                 else:
@@ -230,7 +270,7 @@ class Connection(asyncio.Protocol):
                     self._dispatch()
 
     def _take(self, count: int) -> None:
-        if self.handler.keep_body:
+        if self.keep:
             self.body += self.buffer[:count]
         self.size += count
         del self.buffer[:count]
@@ -277,15 +317,69 @@ class Connection(asyncio.Protocol):
         self._process()
 
 
+def serve_bedrock(port: int, kwargs: dict) -> None:
+    """The Bedrock job fake and moto S3 on `port` (timed), moto alone on a second port for the fake itself.
+
+    Threaded werkzeug servers, like the project's tests; needs AWS credentials in the environment
+    (any value: moto does not check them).
+    """
+    import threading
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    sys.path.insert(0, os.getcwd())
+    from tests.fakes.bedrock import FakeBedrock, make_app
+
+    moto = DomainDispatcherApplication(create_backend_app)
+    inner = make_server("127.0.0.1", 0, moto, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=inner.serve_forever, daemon=True).start()
+    backend = FakeBedrock(f"http://127.0.0.1:{inner.server_port}", **kwargs)
+    jobs = make_app(backend)
+    lock = threading.Lock()
+    job_paths = ("/model-invocation-job", "/listTagsForResource")
+
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_"):
+            with lock:
+                if path.startswith("/_reset"):
+                    Stats.requests, Stats.handler_seconds = 0, 0.0
+                body = json.dumps({"requests": Stats.requests, "handler_seconds": Stats.handler_seconds}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        started = time.perf_counter()
+        target = jobs if path.startswith(job_paths) else moto
+        # Materialised inside the timer: a streamed reply's production counts as fake time.
+        chunks = list(target(environ, start_response))
+        with lock:
+            Stats.requests += 1
+            Stats.handler_seconds += time.perf_counter() - started
+        return chunks
+
+    outer = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+    print(f"fake bedrock + S3 on 127.0.0.1:{port} (fake's own S3 on {inner.server_port})", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        outer.serve_forever()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--content", help="file served for GET /v1/files/<id>/content (fast mode)")
-    parser.add_argument("--mode", choices=("fast", "fake"), default="fast")
+    parser.add_argument("--mode", choices=("fast", "fake", "bedrock"), default="fast")
     parser.add_argument("--fake", help="MODULE:CLASS of a responses-based fake (fake mode)")
-    parser.add_argument("--base", help="the fake's base URL, e.g. http://127.0.0.1:9001/v1 (fake mode)")
+    parser.add_argument("--base", default="", help="the fake's base URL, or a path on this server such as /v1 "
+                                                   "(fake mode; default: this server's origin)")
+    parser.add_argument("--fake-kwargs", default="{}", help="JSON object of keyword arguments for the fake")
     args = parser.parse_args(argv)
-    handler = FastOpenAI(args.content) if args.mode == "fast" else ServedFake(args.fake, args.base)
+    kwargs = json.loads(args.fake_kwargs)
+    if args.mode == "bedrock":
+        serve_bedrock(args.port, kwargs)
+        return
+    base = args.base if args.base.startswith("http") else f"http://127.0.0.1:{args.port}{args.base}"
+    handler = FastOpenAI(args.content) if args.mode == "fast" else ServedFake(args.fake, base, kwargs)
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()

@@ -69,7 +69,9 @@ class Processes:
 
     def start(self, name: str, argv: Sequence[str], env: dict | None = None, cwd: Path = ROOT) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process group
-        child = subprocess.Popen(list(argv), cwd=cwd, env={**os.environ, **(env or {})}, stdout=log,
+        # A None value removes the variable from the child's environment.
+        merged = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
+        child = subprocess.Popen(list(argv), cwd=cwd, env=merged, stdout=log,
                                  stderr=subprocess.STDOUT, start_new_session=True)
         child.log = log
         self.children.append(child)
@@ -98,12 +100,37 @@ class Processes:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
-def start_fake(procs: Processes, *args: str, name: str = "fake") -> str:
+def start_fake(procs: Processes, *args: str, name: str = "fake", env: dict | None = None) -> str:
     """The fast fake upstream (or a served test fake); returns its origin URL."""
     port = free_port()
-    procs.start(name, [PYTHON, str(BENCH / "fake_upstream.py"), "--port", str(port), *args])
+    procs.start(name, [PYTHON, str(BENCH / "fake_upstream.py"), "--port", str(port), *args], env=env)
     origin = f"http://127.0.0.1:{port}"
-    wait_http(origin + "/_stats")
+    try:
+        wait_http(origin + "/_stats")
+    except RuntimeError:
+        raise RuntimeError(f"{name} did not start:\n" + procs.log_tail(name)) from None
+    return origin
+
+
+def aws_env(procs: Processes, region: str = "us-west-2") -> dict[str, str | None]:
+    """Fake AWS credentials and an empty AWS config, so boto3 never finds real ones (moto ignores them)."""
+    config = procs.logs / "aws-config"
+    config.write_text("")
+    return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": None,
+            "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "AWS_PROFILE": None, "AWS_ENDPOINT_URL": None,
+            "AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(config)}
+
+
+def start_moto(procs: Processes, name: str = "moto") -> str:
+    """A moto server (S3 and the rest, in memory) on loopback; returns its origin URL."""
+    port = free_port()
+    moto = str(ROOT / ".venv" / "bin" / "moto_server") if (ROOT / ".venv").exists() else "moto_server"
+    procs.start(name, [moto, "-H", "127.0.0.1", "-p", str(port)], env=aws_env(procs))
+    origin = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(origin + "/moto-api/data.json")
+    except RuntimeError:
+        raise RuntimeError(f"{name} did not start:\n" + procs.log_tail(name)) from None
     return origin
 
 

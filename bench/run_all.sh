@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 mkdir -p bench/results
 echo "machine: $(nproc) cores, $(uname -sr), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-for script in overhead streaming conversion; do
+for script in overhead streaming conversion lifecycle; do
     echo
     echo "== bench/$script.py"
     "$PY" "bench/$script.py" --json "bench/results/$script.json" | tee "bench/results/$script.txt"

@@ -6,9 +6,16 @@ written by hand and the file part goes out with `sendfile`; downloads are read i
 buffer. Direct = the fake upstream on its own (it counts the upload, `sendfile`s the download).
 Each MB/s is the median of `--repeats` interleaved runs; the ratio is gateway/direct in that run.
 
-Providers: `openai` (the fast fake). Rows for providers whose packages are not there are skipped.
+Providers (`--providers`, all by default), each with its own gateway so RSS growth is its own:
+- `openai`: the fast fake upstream; download = the fake's `sendfile` of the largest file.
+- `bedrock`: S3 in a moto server on loopback (`provider=bedrock`, `storage_config.s3`); direct =
+  boto3 `upload_fileobj` with the gateway's own TransferConfig, and `get_object` streamed back.
+- `gemini`: the fast fake's resumable upload (start, then `upload, finalize`); the gateway checks and
+  converts every line and keeps the client's bytes in its file store. Direct = the same bytes sent to
+  the fake with `requests`. Download = the gateway serving its stored copy vs reading that copy from disk.
 
-Run: `.venv/bin/python bench/streaming.py [--sizes 50 200] [--repeats 3]`.
+Run: `.venv/bin/python bench/streaming.py [--sizes 50 200] [--repeats 3] [--providers openai bedrock gemini]`.
+Smoke test: `--sizes 5 --repeats 1`.
 """
 
 from __future__ import annotations
@@ -24,12 +31,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the gateway's own modules (TransferConfig, ids)
 
 import data  # noqa: E402
 import harness  # noqa: E402
 
 TARGETS = {"rss_growth_mb": 64.0, "upload_ratio": 0.50, "download_ratio": 0.80}
 BUFFER = 1024 * 1024
+REGION = "us-west-2"
+BUCKET = "bench-batch"
 
 
 def upload(url: str, path: Path, fields: dict[str, str]) -> tuple[float, dict]:
@@ -80,14 +90,60 @@ def download(url: str) -> tuple[float, int]:
     return elapsed, total
 
 
-def openai_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> list[list]:
+def read_file(path: Path) -> tuple[float, int]:
+    """Read `path` into one reused buffer, as `download` reads a response; (seconds, bytes)."""
+    buffer = memoryview(bytearray(BUFFER))
+    total = 0
+    started = time.perf_counter()
+    with open(path, "rb", buffering=0) as file:
+        while count := file.readinto(buffer):
+            total += count
+    return time.perf_counter() - started, total
+
+
+def row(provider: str, size_mb: float, up: tuple[list, list], down_mb: float, down: tuple[list, list],
+        growth: float) -> dict:
+    """One table row from per-run seconds: `up` and `down` are (direct runs, gateway runs)."""
+    (up_d, up_g), (down_d, down_g) = up, down
+    return {"provider": provider, "size_mb": size_mb,
+            "up_direct": size_mb / statistics.median(up_d), "up_gw": size_mb / statistics.median(up_g),
+            "up_ratio": statistics.median(d / g for d, g in zip(up_d, up_g, strict=True)), "down_mb": down_mb,
+            "down_direct": down_mb / statistics.median(down_d), "down_gw": down_mb / statistics.median(down_g),
+            "down_ratio": statistics.median(d / g for d, g in zip(down_d, down_g, strict=True)),
+            "rss_growth": growth}
+
+
+def _rss_before(master, warm_up=None) -> tuple[list[int], dict[int, int]]:
+    """Worker PIDs and their RSS (kB) once warm: `warm_up()` (a small transfer) is repeated until every
+    worker has served one (its peak RSS rose), so first-use costs (boto3's S3 model, sessions) are
+    not counted as growth with file size."""
+    pids = harness.workers(master.pid)
+    time.sleep(0.5)
+    if warm_up is not None:
+        fresh = {pid: harness.status_kb(pid, "VmHWM") for pid in pids}
+        for _ in range(24):
+            warm_up()
+            if all(harness.status_kb(pid, "VmHWM") - fresh[pid] >= 1024 for pid in pids):
+                break
+    return pids, {pid: harness.status_kb(pid, "VmRSS") for pid in pids}
+
+
+def _growth(pids: list[int], before: dict[int, int]) -> float:
+    return max((harness.status_kb(pid, "VmHWM") - before[pid]) / 1024 for pid in pids)
+
+
+def _expect(count: int, path: Path, what: str) -> None:
+    if count != path.stat().st_size:
+        raise RuntimeError(f"{what}: {count} bytes of {path.stat().st_size}")
+
+
+def openai_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> list[dict]:
     rows = []
     largest = data.batch_file(max(sizes))
     fake = harness.start_fake(procs, "--content", str(largest))
     gateway, master = harness.start_gateway(procs, {"OPENAI_BASE_URL": fake + "/v1"})
-    pids = harness.workers(master.pid)
-    time.sleep(0.5)
-    before = {pid: harness.status_kb(pid, "VmRSS") for pid in pids}
+    small = data.small_batch_file()
+    pids, before = _rss_before(master, lambda: upload(gateway + "/openai/v1/files", small, {"purpose": "batch"}))
     for size in sorted(sizes):
         path = data.batch_file(size)
         mb = path.stat().st_size / harness.MB
@@ -106,31 +162,134 @@ def openai_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> lis
             down_g.append(seconds)
             if count != largest.stat().st_size:
                 raise RuntimeError(f"downloaded {count} bytes of {largest.stat().st_size}")
-        growth = max((harness.status_kb(pid, "VmHWM") - before[pid]) / 1024 for pid in pids)
-        up_ratio = statistics.median(d / g for d, g in zip(up_d, up_g, strict=True))
-        down_ratio = statistics.median(d / g for d, g in zip(down_d, down_g, strict=True))
-        rows.append({"provider": "openai", "size_mb": mb,
-                     "up_direct": mb / statistics.median(up_d), "up_gw": mb / statistics.median(up_g),
-                     "up_ratio": up_ratio, "down_mb": big,
-                     "down_direct": big / statistics.median(down_d), "down_gw": big / statistics.median(down_g),
-                     "down_ratio": down_ratio, "rss_growth": growth})
+        rows.append(row("openai", mb, (up_d, up_g), big, (down_d, down_g), _growth(pids, before)))
     procs.stop_all()
     return rows
+
+
+def bedrock_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> list[dict]:
+    """Upload to S3 (moto) through the gateway vs boto3 directly, and download back."""
+    import boto3
+
+    from blueprints.common.aws import UPLOAD  # the gateway's own TransferConfig
+
+    moto = harness.start_moto(procs)
+    env = harness.aws_env(procs, REGION)
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto, aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    gateway, master = harness.start_gateway(procs, {**env, "AWS_ENDPOINT_URL_S3": moto,
+                                                    "DEEPINTSHIELD_BEDROCK_REGION": REGION})
+    fields = {"purpose": "batch", "provider": "bedrock", "storage_config[s3][bucket]": BUCKET,
+              "storage_config[s3][region]": REGION, "storage_config[s3][prefix]": "bench-gw"}
+    small = data.small_batch_file()
+    pids, before = _rss_before(master, lambda: upload(gateway + "/openai/v1/files", small, fields))
+    rows = []
+    for size in sorted(sizes):
+        path = data.batch_file(size)
+        mb = path.stat().st_size / harness.MB
+        up_d, up_g, down_d, down_g = [], [], [], []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            with open(path, "rb") as file:
+                s3.upload_fileobj(file, BUCKET, "bench-direct/batch.jsonl", Config=UPLOAD)
+            up_d.append(time.perf_counter() - started)
+            seconds, reply = upload(gateway + "/openai/v1/files", path, fields)
+            up_g.append(seconds)
+            _expect(reply["bytes"], path, "the gateway stored")
+
+            started = time.perf_counter()
+            body = s3.get_object(Bucket=BUCKET, Key="bench-direct/batch.jsonl")["Body"]
+            count = sum(len(chunk) for chunk in body.iter_chunks(BUFFER))
+            down_d.append(time.perf_counter() - started)
+            _expect(count, path, "direct get_object")
+            seconds, count = download(gateway + f"/openai/v1/files/{reply['id']}/content?provider=bedrock")
+            down_g.append(seconds)
+            _expect(count, path, "gateway download")
+            for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):  # moto keeps objects in memory
+                s3.delete_object(Bucket=BUCKET, Key=item["Key"])
+        rows.append(row("bedrock (S3)", mb, (up_d, up_g), mb, (down_d, down_g), _growth(pids, before)))
+    procs.stop_all()
+    return rows
+
+
+def gemini_direct(fake: str, path: Path) -> float:
+    """The resumable upload (§C.1) of `path` straight to the fake with `requests`; seconds."""
+    import requests
+
+    size = path.stat().st_size
+    key = {"x-goog-api-key": harness.KEY}
+    started = time.perf_counter()
+    with requests.Session() as session:
+        start = session.post(fake + "/upload/v1beta/files", json={"file": {"displayName": path.name}}, headers={
+            **key, "X-Goog-Upload-Protocol": "resumable", "X-Goog-Upload-Command": "start",
+            "X-Goog-Upload-Header-Content-Length": str(size), "X-Goog-Upload-Header-Content-Type": "jsonl"})
+        start.raise_for_status()
+        with open(path, "rb") as file:
+            reply = session.post(start.headers["X-Goog-Upload-URL"], data=file, headers={
+                **key, "Content-Length": str(size), "X-Goog-Upload-Offset": "0",
+                "X-Goog-Upload-Command": "upload, finalize"})
+        reply.raise_for_status()
+        sent = int(reply.json()["file"]["sizeBytes"])
+    elapsed = time.perf_counter() - started
+    _expect(sent, path, "the Gemini fake received")
+    return elapsed
+
+
+def gemini_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> list[dict]:
+    """Upload with conversion to the Gemini fake vs straight to it; download of the stored copy vs disk."""
+    from blueprints.dispatcher import ids
+
+    fake = harness.start_fake(procs, name="gemini-fake")
+    gateway, master = harness.start_gateway(procs, {"GEMINI_BASE_URL": fake})
+    store = procs.logs / "filestore" / "gemini"
+    small = data.small_batch_file()
+    pids, before = _rss_before(master, lambda: upload(gateway + "/openai/v1/files", small,
+                                                       {"purpose": "batch", "provider": "gemini"}))
+    rows = []
+    for size in sorted(sizes):
+        path = data.batch_file(size)
+        mb = path.stat().st_size / harness.MB
+        up_d, up_g, down_d, down_g = [], [], [], []
+        for _ in range(repeats):
+            up_d.append(gemini_direct(fake, path))
+            seconds, reply = upload(gateway + "/openai/v1/files", path, {"purpose": "batch", "provider": "gemini"})
+            up_g.append(seconds)
+            _expect(reply["bytes"], path, "the gateway stored")
+
+            stored = store / (ids.decode_file(reply["id"]).native.removeprefix("files/") + ".jsonl")
+            seconds, count = read_file(stored)
+            down_d.append(seconds)
+            _expect(count, path, "the stored copy")
+            seconds, count = download(gateway + f"/openai/v1/files/{reply['id']}/content?provider=gemini")
+            down_g.append(seconds)
+            _expect(count, path, "gateway download")
+            for leftover in store.glob("*"):
+                leftover.unlink()
+        rows.append(row("gemini (conversion)", mb, (up_d, up_g), mb, (down_d, down_g), _growth(pids, before)))
+    procs.stop_all()
+    return rows
+
+
+PROVIDERS = {"openai": openai_rows, "bedrock": bedrock_rows, "gemini": gemini_rows}
 
 
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200], help="file sizes in MiB")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--providers", nargs="+", choices=list(PROVIDERS), default=list(PROVIDERS))
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
     results = []
     with harness.Processes() as procs:
-        results += openai_rows(procs, args.sizes, args.repeats)
+        for provider in args.providers:
+            results += PROVIDERS[provider](procs, args.sizes, args.repeats)
 
     print(f"\nStreaming: MB/s direct vs through the gateway (median of {args.repeats}); "
-          "ratio = median of per-run gateway/direct; RSS growth = worker VmHWM - RSS before\n")
+          "ratio = median of per-run gateway/direct; RSS growth = worker VmHWM - RSS once warm "
+          "(after small uploads)\n")
     print(harness.table(
         ["provider", "upload MiB", "up direct MB/s", "up gw MB/s", "up gw/direct", "download MiB",
          "down direct MB/s", "down gw MB/s", "down gw/direct", "worker RSS growth MB"],
