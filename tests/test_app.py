@@ -230,7 +230,7 @@ def test_file_before_purpose_is_spooled_and_still_routed(client, rsps):
 def test_upstream_reply_that_is_not_json_is_502_and_not_retried_after_a_post(client, rsps):
     rsps.get(f"{OPENAI}/batches/batch_1", body="<html>gateway timeout</html>", content_type="text/html")
     error = assert_error_shape(client.get("/openai/batches/batch_1", headers=AUTH), 502)
-    assert "not valid JSON" in error["message"]
+    assert "not a JSON object" in error["message"] and error["message"].startswith("openai answered")
     rsps.post(f"{OPENAI}/batches", body="<html>", content_type="text/html")
     response = client.post("/openai/batches", headers=AUTH, json={
         "input_file_id": "file-1", "endpoint": "/v1/chat/completions", "completion_window": "24h"})

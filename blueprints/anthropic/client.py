@@ -56,22 +56,22 @@ def create_batch(body: IO[bytes]) -> dict:
     headers = {**_headers(), "content-type": "application/json"}
     response = http.call(NAME, "POST", _base() + BATCHES, creates=True, error_parser=error_parser,
                          headers=headers, data=body)
-    return response.json()
+    return http.json_body(response, NAME, creates=True)
 
 
 def get_batch(native: str) -> dict:
-    return _call("GET", f"{BATCHES}/{native}").json()
+    return http.json_body(_call("GET", f"{BATCHES}/{native}"), NAME)
 
 
 def list_batches(limit: int, after_id: str | None) -> dict:
     params: dict = {"limit": limit}
     if after_id:
         params["after_id"] = after_id
-    return _call("GET", BATCHES, params=params).json()
+    return http.json_body(_call("GET", BATCHES, params=params), NAME)
 
 
 def cancel_batch(native: str) -> dict:
-    return _call("POST", f"{BATCHES}/{native}/cancel").json()
+    return http.json_body(_call("POST", f"{BATCHES}/{native}/cancel"), NAME)
 
 
 def results(results_url: str) -> Iterator[bytes]:

@@ -13,6 +13,7 @@ import os
 import urllib.request
 from collections.abc import Callable
 
+import msgspec
 import requests
 from flask import current_app
 from requests.adapters import HTTPAdapter
@@ -21,6 +22,7 @@ from urllib3.util.retry import Retry
 from errors import UpstreamError, client_status
 
 log = logging.getLogger("deepintshield.upstream")
+_decode = msgspec.json.Decoder().decode
 
 # Parses a provider's error reply into (message, code, type) or (message, code, type, param).
 ErrorParser = Callable[[requests.Response], tuple]
@@ -120,6 +122,21 @@ def call(
 def _never_connected(error: requests.ConnectionError) -> bool:
     text = repr(error)
     return any(s in text for s in ("NewConnectionError", "Connection refused", "NameResolutionError"))
+
+
+def json_body(response: requests.Response, provider: str, *, creates: bool = False) -> dict:
+    """The JSON object a provider answered with; anything else is the provider's fault (502).
+
+    An empty body reads as `{}` (some providers answer 200 with no body, e.g. Gemini's cancel).
+    """
+    try:
+        body = _decode(response.content) if response.content else {}
+    except msgspec.DecodeError:
+        body = None
+    if not isinstance(body, dict):
+        raise UpstreamError(provider, 502, "answered with a body that is not a JSON object",
+                            code="upstream_error", type="upstream_error", retryable=False if creates else None)
+    return body
 
 
 def streamed(response: requests.Response, chunk_size: int = 1024 * 1024):

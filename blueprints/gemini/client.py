@@ -50,9 +50,9 @@ def _call(method: str, url: str, **kwargs) -> requests.Response:
     return http.call(NAME, method, url, error_parser=gemini_error, headers=headers, **kwargs)
 
 
-def _json(response: requests.Response) -> dict:
+def _json(response: requests.Response, creates: bool = False) -> dict:
     with response:
-        return response.json() if response.content else {}
+        return http.json_body(response, NAME, creates=creates)
 
 
 def is_unsupported_mime_type(error: UpstreamError) -> bool:
@@ -92,7 +92,7 @@ def finish_upload(upload_url: str, body: BinaryIO, size: int) -> dict:
         headers = _headers(headers)
     response = http.call(NAME, "POST", upload_url, creates=True, error_parser=gemini_error,
                          headers=headers, data=body)
-    return _json(response)["file"]
+    return _json(response, creates=True)["file"]
 
 
 def get_file(name: str) -> dict:
@@ -115,7 +115,8 @@ def download_file(name: str) -> requests.Response:
 
 def create_batch(model: str, batch: dict) -> dict:
     """`models/{model}:batchGenerateContent`: not idempotent, so never replayed."""
-    return _json(_call("POST", _url(f"models/{model}:batchGenerateContent"), creates=True, json={"batch": batch}))
+    return _json(_call("POST", _url(f"models/{model}:batchGenerateContent"), creates=True, json={"batch": batch}),
+                 creates=True)
 
 
 def get_batch(name: str) -> dict:

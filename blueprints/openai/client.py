@@ -31,3 +31,8 @@ def headers(**extra: str) -> dict[str, str]:
 def call(method: str, *segments: str, creates: bool = False, **kwargs) -> requests.Response:
     kwargs["headers"] = headers(**kwargs.pop("headers", {}))
     return http.call(NAME, method, url(*segments), creates=creates, **kwargs)
+
+
+def call_json(method: str, *segments: str, creates: bool = False, **kwargs) -> dict:
+    """`call`, answering with the reply's JSON object."""
+    return http.json_body(call(method, *segments, creates=creates, **kwargs), NAME, creates=creates)

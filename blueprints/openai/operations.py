@@ -29,25 +29,24 @@ def create_file(new: NewFile, upload: Upload) -> dict:
     watched = Watched(chunks)
     content_type, body = multipart_body(fields, upload.filename, upload.content_type, watched)
     try:
-        response = client.call("POST", "files", creates=True, data=body, headers={"Content-Type": content_type})
+        return client.call_json("POST", "files", creates=True, data=body, headers={"Content-Type": content_type})
     except Exception:
         if watched.error is not None:
             raise watched.error from None
         raise
-    return response.json()
 
 
 def list_files(query: FileQuery) -> dict:
     params = {"purpose": query.purpose, "limit": query.limit, "order": query.order, "after": query.after}
-    return client.call("GET", "files", params={k: v for k, v in params.items() if v is not None}).json()
+    return client.call_json("GET", "files", params={k: v for k, v in params.items() if v is not None})
 
 
 def retrieve_file(ref: ResourceId, options: Options) -> dict:
-    return client.call("GET", "files", ref.native).json()
+    return client.call_json("GET", "files", ref.native)
 
 
 def delete_file(ref: ResourceId, options: Options) -> dict:
-    return client.call("DELETE", "files", ref.native).json()
+    return client.call_json("DELETE", "files", ref.native)
 
 
 def file_content(ref: ResourceId, options: Options) -> Content:
@@ -74,19 +73,19 @@ def create_batch(new: NewBatch) -> dict:
     if new.output_expires_after is not None:
         body["output_expires_after"] = {"anchor": new.output_expires_after.anchor,
                                         "seconds": new.output_expires_after.seconds}
-    return client.call("POST", "batches", creates=True, json=body).json()
+    return client.call_json("POST", "batches", creates=True, json=body)
 
 
 def retrieve_batch(ref: ResourceId, options: Options) -> dict:
-    return client.call("GET", "batches", ref.native).json()
+    return client.call_json("GET", "batches", ref.native)
 
 
 def list_batches(query: BatchQuery) -> dict:
     params = {"limit": query.limit}
     if query.after:
         params["after"] = query.after
-    return client.call("GET", "batches", params=params).json()
+    return client.call_json("GET", "batches", params=params)
 
 
 def cancel_batch(ref: ResourceId, options: Options) -> dict:
-    return client.call("POST", "batches", ref.native, "cancel").json()
+    return client.call_json("POST", "batches", ref.native, "cancel")
