@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify
 from marshmallow import ValidationError
-from requests import JSONDecodeError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("deepintshield")
@@ -156,12 +155,6 @@ def handle_http_error(error: HTTPException) -> Response:
     return response
 
 
-def handle_bad_upstream_json(error: JSONDecodeError) -> Response:
-    # After a POST the upstream object may exist: the SDK must not replay it.
-    return APIError(502, "A provider answered with a body that is not valid JSON.", type="upstream_error",
-                    retryable=False if request.method == "POST" else None).response()
-
-
 def handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error")
     return APIError(500, "The gateway failed to handle this request.", type="server_error").response()
@@ -171,5 +164,4 @@ def register(app: Flask) -> None:
     app.register_error_handler(APIError, handle_api_error)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(HTTPException, handle_http_error)
-    app.register_error_handler(JSONDecodeError, handle_bad_upstream_json)
     app.register_error_handler(Exception, handle_unexpected)
