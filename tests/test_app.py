@@ -235,3 +235,17 @@ def test_upstream_reply_that_is_not_json_is_502_and_not_retried_after_a_post(cli
     response = client.post("/openai/batches", headers=AUTH, json={
         "input_file_id": "file-1", "endpoint": "/v1/chat/completions", "completion_window": "24h"})
     assert response.status_code == 502 and response.headers["x-should-retry"] == "false"
+
+
+def test_a_huge_plain_form_field_is_413(client, rsps):
+    response = client.post("/openai/files", headers=AUTH, data={
+        "purpose": "batch", "note": "x" * (1024 * 1024 + 1), "file": (io.BytesIO(b"{}"), "a.jsonl")})
+    error = assert_error_shape(response, 413)
+    assert error["param"] == "note"
+    assert len(rsps.calls) == 0
+
+
+def test_a_malformed_multipart_body_is_400(client, rsps):
+    response = client.post("/openai/files", headers=AUTH, data=b"--b\r\nno headers here\r\n\r\n",
+                           content_type="multipart/form-data; boundary=b")
+    assert_error_shape(response, 400)

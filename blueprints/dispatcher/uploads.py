@@ -17,10 +17,10 @@ from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from blueprints.common.streams import Upload
-from errors import BadRequest
+from errors import APIError, BadRequest
 
-CHUNK = 512 * 1024  # per read of the request body; the decoder's buffer must stay under MAX_FIELD_BYTES
-MAX_FIELD_BYTES = 1024 * 1024
+CHUNK = 2 * 1024 * 1024  # per read of the request body: fewer, larger reads are much cheaper in gunicorn
+MAX_FIELD_BYTES = 1024 * 1024  # a plain form field; enforced while collecting it
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
 
@@ -31,7 +31,9 @@ class _Parser:
         if mimetype != "multipart/form-data" or not boundary:
             raise BadRequest("Uploads must be multipart/form-data with a boundary.", param="file")
         self.stream = request.stream
-        self.decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=MAX_FIELD_BYTES)
+        # The decoder's own limit bounds its buffer, which also holds file data between events:
+        # two reads' worth. Plain fields are held to MAX_FIELD_BYTES in `_field_value`.
+        self.decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=2 * CHUNK + MAX_FIELD_BYTES)
         self.done = False
 
     def events(self) -> Iterator:
@@ -86,6 +88,8 @@ def _field_value(events: Iterator, name: str) -> str:
         if not isinstance(event, Data):
             raise BadRequest(f"Malformed form field {name!r}.", param=name)
         value += event.data
+        if len(value) > MAX_FIELD_BYTES:
+            raise APIError(413, f"Form field {name!r} is larger than {MAX_FIELD_BYTES} bytes.", param=name)
         if not event.more_data:
             break
     try:
