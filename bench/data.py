@@ -12,9 +12,15 @@ TOPICS = ["the history of the printing press", "how vaccines train the immune sy
           "why the sky is blue", "the rules of chess castling", "what a hash table is"]
 
 
-def openai_line(number: int, model: str = "gpt-4o-mini") -> dict:
-    """One chat-completions batch request, about 450 bytes as JSON."""
+LINE_BYTES = 450  # the size of `openai_line` without padding
+FILLER = ("Background for this request: keep the explanation concrete, define every new word, and "
+          "prefer everyday comparisons over technical terms. ")
+
+
+def openai_line(number: int, model: str = "gpt-4o-mini", line_bytes: int = LINE_BYTES) -> dict:
+    """One chat-completions batch request, about `line_bytes` bytes as JSON (450 at the least)."""
     topic = TOPICS[number % len(TOPICS)]
+    context = (FILLER * (1 + max(0, line_bytes - LINE_BYTES) // len(FILLER)))[: max(0, line_bytes - LINE_BYTES)]
     return {
         "custom_id": f"request-{number:07d}",
         "method": "POST",
@@ -24,7 +30,7 @@ def openai_line(number: int, model: str = "gpt-4o-mini") -> dict:
             "messages": [
                 {"role": "system", "content": SYSTEM},
                 {"role": "user", "content": f"Request {number}: explain {topic} to a curious twelve-year-old, "
-                                            "with one concrete example and no more than five sentences."},
+                                            "with one concrete example and no more than five sentences." + context},
             ],
             "max_tokens": 256,
             "temperature": 0.2,
@@ -36,10 +42,12 @@ def openai_lines(count: int, model: str = "gpt-4o-mini") -> list[bytes]:
     return [json.dumps(openai_line(i, model)).encode() for i in range(count)]
 
 
-def batch_file(size_mb: int) -> Path:
-    """A `purpose=batch` JSONL file of (just over) `size_mb` MiB, cached in the temp directory."""
+def batch_file(size_mb: int, line_bytes: int = LINE_BYTES) -> Path:
+    """A `purpose=batch` JSONL file of (just over) `size_mb` MiB with lines of about `line_bytes` bytes,
+    cached in the temp directory."""
     CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"batch-{size_mb}MiB.jsonl"
+    shape = "" if line_bytes == LINE_BYTES else f"-{line_bytes}B"
+    path = CACHE / f"batch-{size_mb}MiB{shape}.jsonl"
     target = size_mb * 1024 * 1024
     if path.exists() and path.stat().st_size >= target:
         return path
@@ -47,7 +55,8 @@ def batch_file(size_mb: int) -> Path:
     with open(partial, "wb") as out:
         written, number = 0, 0
         while written < target:
-            block = b"".join(json.dumps(openai_line(n)).encode() + b"\n" for n in range(number, number + 10_000))
+            block = b"".join(json.dumps(openai_line(n, line_bytes=line_bytes)).encode() + b"\n"
+                             for n in range(number, number + 10_000))
             out.write(block)
             written += len(block)
             number += 10_000

@@ -56,10 +56,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--size", type=int, default=200, help="MiB, for upload/download")
+    parser.add_argument("--line-bytes", type=int, default=data.LINE_BYTES, help="bytes per line, for upload")
     args = parser.parse_args()
     pyspy = shutil.which("py-spy") or str(harness.ROOT / ".venv" / "bin" / "py-spy")
     with harness.Processes() as procs:
-        path = data.batch_file(args.size)
+        path = data.batch_file(args.size, args.line_bytes)
         fake = harness.start_fake(procs, "--content", str(path))
         gateway, master = harness.start_gateway(procs, {"OPENAI_BASE_URL": fake + "/v1", "WEB_CONCURRENCY": "1"})
         worker = harness.workers(master.pid)[0]

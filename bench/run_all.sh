@@ -6,8 +6,15 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 mkdir -p bench/results
 echo "machine: $(nproc) cores, $(uname -sr), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-for script in overhead streaming conversion lifecycle; do
+run() {  # name, then the script's arguments
+    local name=$1; shift
     echo
-    echo "== bench/$script.py"
-    "$PY" "bench/$script.py" --json "bench/results/$script.json" | tee "bench/results/$script.txt"
-done
+    echo "== bench/$*"
+    "$PY" "bench/$1" "${@:2}" --json "bench/results/$name.json" | tee "bench/results/$name.txt"
+}
+run overhead overhead.py
+# 200 MB as OpenAI allows it (50,000 requests at most: lines of ~4 KB), then as many short lines
+run streaming-long streaming.py --line-bytes 4200
+run streaming-short streaming.py
+run conversion conversion.py
+run lifecycle lifecycle.py

@@ -37,6 +37,7 @@ import data  # noqa: E402
 import harness  # noqa: E402
 
 TARGETS = {"rss_growth_mb": 64.0, "upload_ratio": 0.50, "download_ratio": 0.80}
+LINE_BYTES = data.LINE_BYTES  # set from --line-bytes
 BUFFER = 1024 * 1024
 REGION = "us-west-2"
 BUCKET = "bench-batch"
@@ -139,13 +140,13 @@ def _expect(count: int, path: Path, what: str) -> None:
 
 def openai_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> list[dict]:
     rows = []
-    largest = data.batch_file(max(sizes))
+    largest = data.batch_file(max(sizes), LINE_BYTES)
     fake = harness.start_fake(procs, "--content", str(largest))
     gateway, master = harness.start_gateway(procs, {"OPENAI_BASE_URL": fake + "/v1"})
     small = data.small_batch_file()
     pids, before = _rss_before(master, lambda: upload(gateway + "/openai/v1/files", small, {"purpose": "batch"}))
     for size in sorted(sizes):
-        path = data.batch_file(size)
+        path = data.batch_file(size, LINE_BYTES)
         mb = path.stat().st_size / harness.MB
         up_d, up_g, down_d, down_g = [], [], [], []
         for _ in range(repeats):
@@ -186,7 +187,7 @@ def bedrock_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> li
     pids, before = _rss_before(master, lambda: upload(gateway + "/openai/v1/files", small, fields))
     rows = []
     for size in sorted(sizes):
-        path = data.batch_file(size)
+        path = data.batch_file(size, LINE_BYTES)
         mb = path.stat().st_size / harness.MB
         up_d, up_g, down_d, down_g = [], [], [], []
         for _ in range(repeats):
@@ -248,7 +249,7 @@ def gemini_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> lis
                                                        {"purpose": "batch", "provider": "gemini"}))
     rows = []
     for size in sorted(sizes):
-        path = data.batch_file(size)
+        path = data.batch_file(size, LINE_BYTES)
         mb = path.stat().st_size / harness.MB
         up_d, up_g, down_d, down_g = [], [], [], []
         for _ in range(repeats):
@@ -280,14 +281,20 @@ def main() -> dict:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--providers", nargs="+", choices=list(PROVIDERS), default=list(PROVIDERS))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--line-bytes", type=int, default=data.LINE_BYTES,
+                        help="bytes per JSONL line: 450 (many short requests) or e.g. 4200 (a 200 MB file "
+                             "within OpenAI's 50,000-request cap)")
     args = parser.parse_args()
+    global LINE_BYTES
+    LINE_BYTES = args.line_bytes
 
     results = []
     with harness.Processes() as procs:
         for provider in args.providers:
             results += PROVIDERS[provider](procs, args.sizes, args.repeats)
 
-    print(f"\nStreaming: MB/s direct vs through the gateway (median of {args.repeats}); "
+    print(f"\nStreaming, lines of about {LINE_BYTES} bytes: MB/s direct vs through the gateway (median of "
+          f"{args.repeats}); "
           "ratio = median of per-run gateway/direct; RSS growth = worker VmHWM - RSS once warm "
           "(after small uploads)\n")
     print(harness.table(
