@@ -110,6 +110,16 @@ def _within(low: object, high: object) -> _Check:
     return check
 
 
+_PLAIN = {fields.String: str, fields.Boolean: bool}
+
+
+def _plain_type(field: fields.Field) -> type | None:
+    """The exact Python type of a plain field (checked inline, no call), or None."""
+    if type(field) is fields.Integer and field.strict:
+        return int
+    return _PLAIN.get(type(field))
+
+
 def _compile(schema: Schema) -> _Check | None:
     """A check for one schema, or None when the schema uses something the fast path does not know."""
     if any(schema._hooks.values()) or schema.unknown != "exclude":
@@ -119,13 +129,14 @@ def _compile(schema: Schema) -> _Check | None:
         check = _field_check(field)
         if check is None or field.data_key not in (None, name) or field.attribute not in (None, name):
             return None
-        plan.append((name, check, field.required, field.allow_none, field.load_default))
+        plain = _plain_type(field) if not field.validators else None
+        plan.append((name, plain, check, field.required, field.allow_none, field.load_default))
 
     def load(value: object) -> dict:
         if type(value) is not dict:
             raise _Slow
         out = {}
-        for name, check, required, allow_none, default in plan:
+        for name, plain, check, required, allow_none, default in plan:
             item = value.get(name, missing)
             if item is missing:
                 if required:
@@ -136,6 +147,10 @@ def _compile(schema: Schema) -> _Check | None:
                 if not allow_none:
                     raise _Slow
                 out[name] = None
+            elif plain is not None:
+                if type(item) is not plain:
+                    raise _Slow
+                out[name] = item
             else:
                 out[name] = check(item)
         return out
