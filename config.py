@@ -44,6 +44,8 @@ def from_environment() -> dict:
         "UPSTREAM_RETRIES": _int("DEEPINTSHIELD_UPSTREAM_RETRIES", 3),
         # OpenAI's own upload limit; Werkzeug answers 413 past it without reading the body.
         "MAX_CONTENT_LENGTH": _int("DEEPINTSHIELD_MAX_UPLOAD_BYTES", 512 * MB),
+        # Requests per batch file (0: no cap): OpenAI's documented 50,000, Bedrock's default quota.
+        "OPENAI_MAX_BATCH_REQUESTS": _int("DEEPINTSHIELD_OPENAI_MAX_BATCH_REQUESTS", 50_000),
         # Where the gateway keeps files a provider cannot give back (Anthropic, Gemini copies):
         # a local directory or s3://bucket/prefix.
         "FILE_STORE": os.environ.get("DEEPINTSHIELD_FILE_STORE", "./data/files"),
@@ -58,6 +60,7 @@ def from_environment() -> dict:
         # Bedrock
         "BEDROCK_ROLE_ARN": os.environ.get("DEEPINTSHIELD_BEDROCK_ROLE_ARN", ""),
         "BEDROCK_MIN_RECORDS": _int("DEEPINTSHIELD_BEDROCK_MIN_RECORDS", 100),
+        "BEDROCK_MAX_RECORDS": _int("DEEPINTSHIELD_BEDROCK_MAX_RECORDS", 50_000),
         "BEDROCK_REGION": os.environ.get("DEEPINTSHIELD_BEDROCK_REGION")
         or os.environ.get("AWS_REGION")
         or os.environ.get("AWS_DEFAULT_REGION")

@@ -56,10 +56,10 @@ def batch_file(size_mb: int, line_bytes: int = LINE_BYTES) -> Path:
         written, number = 0, 0
         while written < target:
             block = b"".join(json.dumps(openai_line(n, line_bytes=line_bytes)).encode() + b"\n"
-                             for n in range(number, number + 10_000))
+                             for n in range(number, number + 1_000))
             out.write(block)
             written += len(block)
-            number += 10_000
+            number += 1_000
     partial.rename(path)
     return path
 

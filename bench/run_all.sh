@@ -13,8 +13,8 @@ run() {  # name, then the script's arguments
     "$PY" "bench/$1" "${@:2}" --json "bench/results/$name.json" | tee "bench/results/$name.txt"
 }
 run overhead overhead.py
-# 200 MB as OpenAI allows it (50,000 requests at most: lines of ~4 KB), then as many short lines
-run streaming-long streaming.py --line-bytes 4200
+# 200 MB as OpenAI allows it (50,000 requests at most: lines of ~5 KB), then as many short lines
+run streaming-long streaming.py --line-bytes 5000
 run streaming-short streaming.py
 run conversion conversion.py
 run lifecycle lifecycle.py

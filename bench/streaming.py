@@ -38,6 +38,9 @@ import harness  # noqa: E402
 
 TARGETS = {"rss_growth_mb": 64.0, "upload_ratio": 0.50, "download_ratio": 0.80}
 LINE_BYTES = data.LINE_BYTES  # set from --line-bytes
+# The short-line files hold more requests than OpenAI's and Bedrock's per-file caps: lift the caps
+# so the same bytes can be measured (the long-line files are within them).
+NO_CAPS = {"DEEPINTSHIELD_OPENAI_MAX_BATCH_REQUESTS": "0", "DEEPINTSHIELD_BEDROCK_MAX_RECORDS": "0"}
 BUFFER = 1024 * 1024
 REGION = "us-west-2"
 BUCKET = "bench-batch"
@@ -142,7 +145,7 @@ def openai_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> lis
     rows = []
     largest = data.batch_file(max(sizes), LINE_BYTES)
     fake = harness.start_fake(procs, "--content", str(largest))
-    gateway, master = harness.start_gateway(procs, {"OPENAI_BASE_URL": fake + "/v1"})
+    gateway, master = harness.start_gateway(procs, {"OPENAI_BASE_URL": fake + "/v1", **NO_CAPS})
     small = data.small_batch_file()
     pids, before = _rss_before(master, lambda: upload(gateway + "/openai/v1/files", small, {"purpose": "batch"}))
     for size in sorted(sizes):
@@ -179,7 +182,7 @@ def bedrock_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> li
     s3 = boto3.client("s3", region_name=REGION, endpoint_url=moto, aws_access_key_id="testing",
                       aws_secret_access_key="testing")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    gateway, master = harness.start_gateway(procs, {**env, "AWS_ENDPOINT_URL_S3": moto,
+    gateway, master = harness.start_gateway(procs, {**env, **NO_CAPS, "AWS_ENDPOINT_URL_S3": moto,
                                                     "DEEPINTSHIELD_BEDROCK_REGION": REGION})
     fields = {"purpose": "batch", "provider": "bedrock", "storage_config[s3][bucket]": BUCKET,
               "storage_config[s3][region]": REGION, "storage_config[s3][prefix]": "bench-gw"}
@@ -282,7 +285,7 @@ def main() -> dict:
     parser.add_argument("--providers", nargs="+", choices=list(PROVIDERS), default=list(PROVIDERS))
     parser.add_argument("--json", type=Path)
     parser.add_argument("--line-bytes", type=int, default=data.LINE_BYTES,
-                        help="bytes per JSONL line: 450 (many short requests) or e.g. 4200 (a 200 MB file "
+                        help="bytes per JSONL line: 450 (many short requests) or e.g. 5000 (a 200 MB file "
                              "within OpenAI's 50,000-request cap)")
     args = parser.parse_args()
     global LINE_BYTES

@@ -322,6 +322,14 @@ def test_minimum_records_is_a_400_before_submitting(sdk, fake, app, s3):
     assert fake.calls == [] and len(objects(s3, "batch-input/")) == 1  # converted copy removed
 
 
+def test_more_records_than_the_cap_is_a_400_at_upload(sdk, fake, app, s3):
+    app.config["BEDROCK_MAX_RECORDS"] = 2
+    with pytest.raises(openai.BadRequestError) as caught:
+        upload(sdk, chat_lines(3))
+    assert "Line 3 is request 3" in caught.value.message and caught.value.code == "too_many_requests"
+    assert objects(s3, "batch-input/") == []
+
+
 def test_disallowed_bucket_is_403_without_s3_calls(sdk, fake, app, s3, monkeypatch):
     app.config["BEDROCK_ALLOWED_BUCKETS"] = [BUCKET]
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")  # any S3 call would now fail with 502

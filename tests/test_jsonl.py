@@ -108,3 +108,13 @@ def test_fast_block_path_agrees_with_the_line_by_line_rules():
                 except BadRequest as error:
                     verdicts.append(error.message)
             assert verdicts[-1] == verdicts[-2], case
+
+
+@pytest.mark.parametrize("chunk", [3, 100_000])
+def test_a_provider_cap_on_requests_names_the_first_line_past_it(chunk):
+    content = b"\n".join(line(f"r{n}") for n in range(5))
+    assert run(content, chunk, max_requests=5) == content
+    with pytest.raises(BadRequest) as caught:
+        run(content, chunk, max_requests=4)
+    assert caught.value.message == "Line 5 is request 5: a batch file takes at most 4 requests."
+    assert caught.value.code == "too_many_requests"

@@ -206,3 +206,11 @@ def test_large_upload_streams_through(sdk, fake):
     assert uploaded.bytes == len(content)
     assert fake.files[uploaded.id]["_content"] == content
     assert sdk.files.content(uploaded.id).read() == content
+
+
+def test_more_requests_than_openai_takes_is_a_400_before_anything_is_stored(sdk, fake, app):
+    app.config["OPENAI_MAX_BATCH_REQUESTS"] = 1
+    with pytest.raises(openai.BadRequestError) as caught:
+        _upload(sdk)
+    assert "Line 2 is request 2" in caught.value.message
+    assert fake.files == {}

@@ -93,12 +93,17 @@ class BatchInputCheck:
 
     OpenAI-format lines need a unique `custom_id`, `method` POST, one `url` for the whole file
     (equal to `endpoint` when given) and a `body` object. Lines in a provider's native format
-    (when `formats` allows it) need their own ID field. All lines of a file share one format.
+    (when `formats` allows it) need their own ID field. All lines of a file share one format, and
+    there are at most `max_requests` of them when the provider has a cap.
     """
 
-    def __init__(self, formats: Iterable[str] = (OPENAI,), endpoint: str | None = None) -> None:
+    def __init__(self, formats: Iterable[str] = (OPENAI,), endpoint: str | None = None,
+                 max_requests: int | None = None) -> None:
         self.formats = tuple(formats)
         self.endpoint = endpoint
+        # A provider's cap on requests per batch file; also what bounds the memory of the
+        # uniqueness rule (about 100 bytes per custom_id).
+        self.max_requests = max_requests or None
         self.format: str | None = None
         self.url: str | None = endpoint
         self.count = 0
@@ -123,6 +128,9 @@ class BatchInputCheck:
                 raise _line_error(number, f"repeats custom_id {ident!r}", "custom_id")
             self._ids.add(ident)
         self.count += 1
+        if self.max_requests is not None and self.count > self.max_requests:
+            raise BadRequest(f"Line {number} is request {self.count}: a batch file takes at most "
+                             f"{self.max_requests} requests.", param=f"line {number}", code="too_many_requests")
         return obj
 
     def _check_openai(self, number: int, obj: dict) -> None:
@@ -165,6 +173,8 @@ class BatchInputCheck:
         url = self.url or parsed[0].url
         if not url or not all(p.method == "POST" and p.url == url and p.body.stream is not True for p in parsed):
             return False
+        if self.max_requests is not None and self.count + len(parsed) > self.max_requests:
+            return False  # line by line, to name the line past the cap
         ids = [p.custom_id for p in parsed]
         fresh = set(ids)
         if len(fresh) != len(ids) or "" in fresh or not self._ids.isdisjoint(fresh):

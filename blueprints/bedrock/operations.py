@@ -74,6 +74,10 @@ def _check_bucket(bucket: str, param: str) -> None:
                             "(DEEPINTSHIELD_BEDROCK_ALLOWED_BUCKETS).", param=param, code="bucket_not_allowed")
 
 
+def _max_records() -> int:
+    return int(current_app.config.get("BEDROCK_MAX_RECORDS", 50_000))
+
+
 def _default_region() -> str:
     return current_app.config["BEDROCK_REGION"]
 
@@ -153,7 +157,7 @@ def create_file(new: NewFile, upload: Upload) -> dict:
                          "(use a bucket lifecycle rule).", param="expires_after")
     location = _storage(new.options)
     key = _upload_key(location.prefix, upload.filename)
-    check = BatchInputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS)
+    check = BatchInputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS, _max_records())
     client.upload(location.region, location.bucket, key, checked_chunks(upload.chunks, check))
     head = client.head(location.region, location.bucket, key, missing=f"The upload of {key!r} vanished.")
     return _file_object(location.region, location.bucket, key, head)
@@ -361,7 +365,7 @@ def create_batch(new: NewBatch) -> dict:
     try:
         seen, number, first = _first_line(lines)
         lines = itertools.chain(seen, lines)
-        check = BatchInputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS)
+        check = BatchInputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS, _max_records())
         if first is None:
             check.finish()  # an empty file: 400
         kind = line_format(first)

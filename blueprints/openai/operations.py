@@ -7,6 +7,8 @@ schemas in the dispatcher, so a strict SDK accepts them.
 
 from __future__ import annotations
 
+from flask import current_app
+
 from blueprints.common import http
 from blueprints.common.multipart import multipart_body
 from blueprints.common.streams import Content, Upload, Watched
@@ -21,7 +23,8 @@ from translators import jsonl
 def create_file(new: NewFile, upload: Upload) -> dict:
     chunks = upload.chunks
     if new.purpose == "batch":
-        chunks = jsonl.checked_chunks(chunks, jsonl.BatchInputCheck((jsonl.OPENAI,)))
+        cap = current_app.config["OPENAI_MAX_BATCH_REQUESTS"]
+        chunks = jsonl.checked_chunks(chunks, jsonl.BatchInputCheck((jsonl.OPENAI,), max_requests=cap))
     fields = [("purpose", new.purpose)]
     if new.expires_after:
         fields += [("expires_after[anchor]", new.expires_after.anchor),
