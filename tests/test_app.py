@@ -249,3 +249,12 @@ def test_a_malformed_multipart_body_is_400(client, rsps):
     response = client.post("/openai/files", headers=AUTH, data=b"--b\r\nno headers here\r\n\r\n",
                            content_type="multipart/form-data; boundary=b")
     assert_error_shape(response, 400)
+
+
+def test_startup_log_says_which_credential_mode_runs(test_config, caplog):
+    caplog.set_level(logging.INFO, "deepintshield")
+    create_app(test_config)
+    assert "passthrough mode" in caplog.text and "loopback clients only" in caplog.text
+    caplog.clear()
+    create_app({**test_config, "API_KEYS": ["gw-secret"]})
+    assert "gateway-key mode" in caplog.text and "gw-secret" not in caplog.text
