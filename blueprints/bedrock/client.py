@@ -14,11 +14,10 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from blueprints.common import aws
-from blueprints.common.streams import ChunkReader
+from blueprints.common.streams import RELAY_CHUNK, ChunkReader
 from errors import NotFound
 
 NAME = "bedrock"
-CHUNK = 64 * 1024
 MAX_MANIFEST_BYTES = 1024 * 1024
 
 
@@ -57,7 +56,7 @@ def open_object(region: str, bucket: str, key: str, *, missing: str, param: str 
         return s3(region).get_object(Bucket=bucket, Key=key)
 
 
-def chunks(body, size: int = CHUNK) -> Iterator[bytes]:
+def chunks(body, size: int = RELAY_CHUNK) -> Iterator[bytes]:
     """A streamed S3 body in chunks; closes it when done or abandoned."""
     try:
         with upstream():

@@ -30,10 +30,9 @@ from pathlib import Path
 from flask import current_app
 
 from blueprints.common import aws
-from blueprints.common.streams import ChunkReader
+from blueprints.common.streams import RELAY_CHUNK, ChunkReader
 from errors import NotFound
 
-CHUNK = 64 * 1024
 _MAX_MS = 16**12 - 1
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
@@ -219,7 +218,7 @@ class S3Store:
 
 def _read(handle) -> Iterator[bytes]:
     with handle:
-        while chunk := handle.read(CHUNK):
+        while chunk := handle.read(RELAY_CHUNK):
             yield chunk
 
 

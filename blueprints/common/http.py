@@ -19,6 +19,7 @@ from flask import current_app
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from blueprints.common.streams import RELAY_CHUNK
 from errors import UpstreamError, client_status
 
 log = logging.getLogger("deepintshield.upstream")
@@ -139,7 +140,7 @@ def json_body(response: requests.Response, provider: str, *, creates: bool = Fal
     return body
 
 
-def streamed(response: requests.Response, chunk_size: int = 1024 * 1024):
+def streamed(response: requests.Response, chunk_size: int = RELAY_CHUNK):
     """The body of a streamed response in chunks; closes the response when done or abandoned."""
     try:
         yield from response.iter_content(chunk_size)

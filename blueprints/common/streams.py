@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+# Chunk size for relaying a stored or upstream body: per-chunk costs (Python calls, small writes)
+# dominated downloads at 64 KiB; 1 MiB chunks stay a small, fixed amount of memory per transfer.
+RELAY_CHUNK = 1024 * 1024
+
 
 @dataclass
 class Content:
