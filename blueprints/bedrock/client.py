@@ -66,7 +66,7 @@ def chunks(body, size: int = RELAY_CHUNK) -> Iterator[bytes]:
 
 
 def upload(region: str, bucket: str, key: str, data: Iterable[bytes]) -> int:
-    """Stream `data` to S3 (multipart past 8 MB, one part in memory); the bytes written.
+    """Stream `data` to S3 (multipart past one part, `aws.UPLOAD`; one part in memory); the bytes written.
 
     Errors raised while producing `data` (a bad JSONL line) propagate unchanged, and boto3 aborts
     the multipart upload, so no partial object is left behind.
