@@ -465,4 +465,4 @@ def test_unknown_processing_status_is_502_but_create_still_answers(sdk, fake, mo
     fake.polls_until_ended = 99
     with pytest.raises(openai.InternalServerError) as caught:
         sdk.batches.retrieve(batch.id)
-    assert caught.value.status_code == 502 and caught.value.code == "unmappable_batch"
+    assert caught.value.status_code == 502 and caught.value.code == "unmappable_reply"

@@ -529,3 +529,24 @@ def test_unmappable_result_line_is_a_502_before_any_byte(client, fake):
     results["_content"] = results["_content"].replace(b'"STOP"', b'"NEW_REASON"')
     reply = client.get(f"/openai/files/{batch['output_file_id']}/content", headers=AUTH)
     assert reply.status_code == 502 and "NEW_REASON" in reply.get_json()["error"]["message"]
+
+
+def test_create_answers_200_even_when_the_created_job_does_not_map(client, fake, monkeypatch):
+    from blueprints.gemini import operations
+
+    uploaded = _post_file(client, OPENAI_JSONL.encode()).get_json()["id"]
+
+    def unmappable(*args, **kwargs):
+        raise KeyError("BATCH_STATE_NEW")
+
+    monkeypatch.setattr(operations.translate, "batch_object", unmappable)
+    reply = client.post("/openai/batches", headers=AUTH, json={
+        "input_file_id": uploaded, "endpoint": "/v1/chat/completions", "completion_window": "24h",
+        "provider": "gemini", "model": MODEL})
+    assert reply.status_code == 200, reply.get_json()
+    body = reply.get_json()
+    assert ids.decode_batch(body["id"]).native == next(iter(fake.batches))
+    assert body["status"] == "validating" and body["input_file_id"] == uploaded and body["model"] == MODEL
+    assert len(fake.batches) == 1
+    reply = client.get(f"/openai/batches/{body['id']}", headers=AUTH)
+    assert reply.status_code == 502 and reply.get_json()["error"]["code"] == "unmappable_reply"

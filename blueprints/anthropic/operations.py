@@ -20,7 +20,7 @@ from typing import IO
 from flask import current_app, stream_with_context
 
 from blueprints.anthropic import NAME, client
-from blueprints.common import filestore
+from blueprints.common import filestore, mapping
 from blueprints.common.streams import Content, Upload
 from blueprints.dispatcher import ids
 from errors import APIError, BadRequest, NotFound, UpstreamError
@@ -233,11 +233,7 @@ def create_batch(new: NewBatch) -> dict:
     try:
         return _openai(parts, native)
     except UpstreamError:
-        # The batch exists upstream: answer 200 with what we know rather than a 5xx the SDK retries.
-        now = int(time.time())
-        return {"id": ids.encode_batch(NAME, native), "object": "batch", "endpoint": translate.CHAT_COMPLETIONS,
-                "input_file_id": new.input_file_id, "completion_window": "24h", "status": "in_progress",
-                "created_at": now, "in_progress_at": now}
+        return mapping.created_batch(ids.encode_batch(NAME, native), new, "in_progress")
 
 
 def retrieve_batch(ref: ids.ResourceId, options: Options) -> dict:
@@ -289,16 +285,11 @@ def _input_file_id(native: str) -> str:
 
 def _openai(parts: list[dict], native: str) -> dict:
     """The OpenAI Batch for Message Batches; a reply the translator cannot map is a 502."""
-    try:
-        return translate.openai_batch(
-            parts, batch_id=ids.encode_batch(NAME, native), input_file_id=_input_file_id(native),
-            output_file_id=ids.encode_file(NAME, native, "output"),
-            error_file_id=ids.encode_file(NAME, native, "errors"),
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        log.warning("anthropic batch %s does not map: %r", native, error)
-        raise UpstreamError(NAME, 502, f"the Message Batch does not map onto an OpenAI batch ({error!r})",
-                            code="unmappable_batch", type="upstream_error") from None
+    return mapping.mapped(
+        NAME, "Message Batch", translate.openai_batch, parts, batch_id=ids.encode_batch(NAME, native),
+        input_file_id=_input_file_id(native), output_file_id=ids.encode_file(NAME, native, "output"),
+        error_file_id=ids.encode_file(NAME, native, "errors"),
+    )
 
 
 def _check_batch_fields(new: NewBatch) -> None:

@@ -14,14 +14,13 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import re
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 from flask import current_app, request
 
 from blueprints.bedrock import NAME, client
-from blueprints.common import filestore
+from blueprints.common import filestore, mapping
 from blueprints.common.streams import Content, Upload
 from blueprints.dispatcher import ids
 from errors import APIError, BadRequest, NotFound, UpstreamError
@@ -417,16 +416,8 @@ def create_batch(new: NewBatch) -> dict:
         return _batch(client.get_job(region, arn), metadata=tr.tags_to_metadata(tags))
     except APIError:
         # The job exists: answer with what we know rather than an error the SDK would retry.
-        return _created_batch(arn, new, model)
-
-
-def _created_batch(arn: str, new: NewBatch, model: str) -> dict:
-    return {
-        "id": ids.encode_batch(NAME, arn), "object": "batch", "endpoint": new.endpoint, "model": model,
-        "errors": None, "input_file_id": new.input_file_id, "completion_window": new.completion_window,
-        "status": "validating", "output_file_id": None, "error_file_id": None, "created_at": int(time.time()),
-        "request_counts": None, "metadata": new.metadata,
-    }
+        return mapping.created_batch(ids.encode_batch(NAME, arn), new, "validating", model=model,
+                                     metadata=new.metadata)
 
 
 def _input_file_id(job: dict) -> str:
@@ -445,22 +436,23 @@ _NO_TAGS = object()
 
 def _batch(job: dict, *, metadata: object = _NO_TAGS) -> dict:
     """A job (Get reply or List summary) as an OpenAI Batch, with its tags and, if needed, its manifest."""
-    arn = job.get("jobArn", "?")
-    try:
-        region = tr.arn_parts(arn)[0]
-        if metadata is _NO_TAGS:
-            metadata = tr.tags_to_metadata(client.job_tags(region, arn))
-        manifest = None
-        if job.get("status") in tr.RESULT_STATUSES and tr.request_counts(job) is None:
-            bucket, prefix = tr.job_output_prefix(job)
-            manifest = client.read_json(region, bucket, prefix + "manifest.json.out")
-        return tr.job_to_batch(
-            job, batch_id=ids.encode_batch(NAME, arn), input_file_id=_input_file_id(job),
-            output_file_id=ids.encode_file(NAME, arn, "output"), error_file_id=ids.encode_file(NAME, arn, "errors"),
-            metadata=metadata, manifest=manifest,
-        )
-    except KeyError as error:
-        raise UpstreamError(NAME, 502, f"job {arn} has an unmapped value: {error}", code="unmapped_value") from None
+    return mapping.mapped(NAME, "job", _job_to_batch, job, metadata)
+
+
+def _job_to_batch(job: dict, metadata: object) -> dict:
+    arn = job["jobArn"]
+    region = tr.arn_parts(arn)[0]
+    if metadata is _NO_TAGS:
+        metadata = tr.tags_to_metadata(client.job_tags(region, arn))
+    manifest = None
+    if job.get("status") in tr.RESULT_STATUSES and tr.request_counts(job) is None:
+        bucket, prefix = tr.job_output_prefix(job)
+        manifest = client.read_json(region, bucket, prefix + "manifest.json.out")
+    return tr.job_to_batch(
+        job, batch_id=ids.encode_batch(NAME, arn), input_file_id=_input_file_id(job),
+        output_file_id=ids.encode_file(NAME, arn, "output"), error_file_id=ids.encode_file(NAME, arn, "errors"),
+        metadata=metadata, manifest=manifest,
+    )
 
 
 def retrieve_batch(ref: ids.ResourceId, options: Options) -> dict:

@@ -29,7 +29,7 @@ from typing import BinaryIO
 
 from flask import current_app
 
-from blueprints.common import filestore, http
+from blueprints.common import filestore, http, mapping
 from blueprints.common.streams import Content, Upload
 from blueprints.dispatcher import ids
 from blueprints.gemini import NAME, client
@@ -49,11 +49,7 @@ _MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 def _mapped(convert: Callable, *args, **kwargs):
     """Run a translator on a Gemini reply; a reply it cannot map is the provider's fault (502)."""
-    try:
-        return convert(*args, **kwargs)
-    except (KeyError, ValueError, TypeError) as error:
-        raise APIError(502, f"The {NAME} reply could not be mapped onto an OpenAI object (missing or "
-                            f"unknown {error}).", type="upstream_error") from None
+    return mapping.mapped(NAME, "reply", convert, *args, **kwargs)
 
 
 def _encode_file(native: str, kind: str = "file") -> str:
@@ -375,14 +371,11 @@ def create_batch(new: NewBatch) -> dict:
     operation = client.create_batch(model, {"displayName": display_name, "inputConfig": input_config})
     try:
         return translate.batch_object(operation, encode_batch=_encode_batch, encode_file=_encode_file)
-    except (KeyError, ValueError, TypeError):
-        # The job exists upstream: a 5xx would make the SDK create a second one.
+    except mapping.UNMAPPABLE:
         if "name" not in operation:
             raise APIError(502, "Gemini created a batch but did not name it.", type="upstream_error",
                            retryable=False) from None
-        return {"id": _encode_batch(operation["name"]), "object": "batch", "endpoint": new.endpoint,
-                "input_file_id": new.input_file_id, "completion_window": new.completion_window,
-                "status": "validating", "created_at": int(time.time()), "model": model}
+        return mapping.created_batch(_encode_batch(operation["name"]), new, "validating", model=model)
 
 
 def retrieve_batch(ref: ids.ResourceId, options: Options) -> dict:

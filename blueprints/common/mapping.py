@@ -1,0 +1,46 @@
+"""The one place that says what happens when a provider reply does not map onto an OpenAI object.
+
+Translators raise `KeyError` (and sometimes `TypeError`/`ValueError`) on values they have no
+mapping for. That is the provider's doing, not the client's: a 502 naming the provider. After a
+create, though, the upstream object exists and a 5xx would make the SDK create a second one, so
+the client gets a minimal Batch for what was created instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from errors import UpstreamError
+from schemas.requests import NewBatch
+
+log = logging.getLogger("deepintshield")
+
+UNMAPPABLE = (KeyError, TypeError, ValueError)
+T = TypeVar("T")
+
+
+def mapped(provider: str, what: str, convert: Callable[..., T], *args, **kwargs) -> T:
+    """`convert(*args, **kwargs)`; a reply it cannot map is a 502 that names the provider."""
+    try:
+        return convert(*args, **kwargs)
+    except UNMAPPABLE as error:
+        log.warning("%s %s does not map: %r", provider, what, error)
+        raise UpstreamError(provider, 502, f"the {what} does not map onto an OpenAI object ({error!r})",
+                            code="unmappable_reply", type="upstream_error") from None
+
+
+def created_batch(batch_id: str, new: NewBatch, status: str, *, model: str | None = None,
+                  metadata: dict[str, str] | None = None) -> dict:
+    """The Batch to answer a create with when the created object cannot be read back or mapped.
+
+    Its `created_at` is the gateway's clock (the provider's is unknown); a retrieve gives the real one.
+    """
+    return {
+        "id": batch_id, "object": "batch", "endpoint": new.endpoint, "model": model, "errors": None,
+        "input_file_id": new.input_file_id, "completion_window": new.completion_window, "status": status,
+        "output_file_id": None, "error_file_id": None, "created_at": int(time.time()), "request_counts": None,
+        "metadata": metadata,
+    }
