@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from translators.anthropic import NO_SAMPLING_MODELS, TEMPERATURE_AND_TOP_P_MODELS
+
 MB = 1024 * 1024
 
 
@@ -19,6 +21,11 @@ def _float(name: str, default: float) -> float:
 
 def _list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _list_or(name: str, default: tuple[str, ...]) -> list[str]:
+    """A comma list; `default` only when the variable is unset (set and empty means none)."""
+    return _list(name) if name in os.environ else list(default)
 
 
 def from_environment() -> dict:
@@ -52,6 +59,10 @@ def from_environment() -> dict:
         # Anthropic
         "ANTHROPIC_VERSION": os.environ.get("DEEPINTSHIELD_ANTHROPIC_VERSION", "2023-06-01"),
         "ANTHROPIC_DEFAULT_MAX_TOKENS": _int("DEEPINTSHIELD_ANTHROPIC_DEFAULT_MAX_TOKENS", 4096),
+        # Which Claude models take which sampling parameters (translators/anthropic.py SamplingRules).
+        "ANTHROPIC_NO_SAMPLING_MODELS": _list_or("DEEPINTSHIELD_ANTHROPIC_NO_SAMPLING_MODELS", NO_SAMPLING_MODELS),
+        "ANTHROPIC_TEMPERATURE_AND_TOP_P_MODELS": _list_or("DEEPINTSHIELD_ANTHROPIC_TEMPERATURE_AND_TOP_P_MODELS",
+                                                           TEMPERATURE_AND_TOP_P_MODELS),
         "ANTHROPIC_MAX_BATCH_REQUESTS": _int("DEEPINTSHIELD_ANTHROPIC_MAX_BATCH_REQUESTS", 100_000),
         "ANTHROPIC_MAX_BATCH_BYTES": _int("DEEPINTSHIELD_ANTHROPIC_MAX_BATCH_BYTES", 256 * MB),
         # Gemini

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from blueprints.dispatcher import ids
-from errors import BadRequest
+from errors import NotFound
 
 URL_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 ARN = "arn:aws:bedrock:us-west-2:123456789012:model-invocation-job/abcdef123456"
@@ -81,11 +81,13 @@ def test_native_gemini_file_name_is_accepted_when_named():
 
 
 def test_a_named_provider_must_agree_with_the_id():
+    """An ID of another provider is not an ID of the named one: 404, as OpenAI answers for unknown IDs."""
     encoded = ids.encode_batch("gemini", "batches/1")
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(NotFound) as caught:
         ids.decode_batch(encoded, "bedrock")
-    assert caught.value.param == "provider"
-    with pytest.raises(BadRequest):
+    assert caught.value.status == 404 and caught.value.code == "invalid_id"
+    assert "belongs to provider 'gemini'" in caught.value.message
+    with pytest.raises(NotFound):
         ids.decode_batch("msgbatch_x", "openai")
 
 
@@ -105,19 +107,19 @@ def test_a_named_provider_must_agree_with_the_id():
         ("anthropic", "msgbatch_x/../y"),
     ],
 )
-def test_ids_that_could_change_the_upstream_path_are_400(provider, gateway_id):
-    with pytest.raises(BadRequest) as caught:
+def test_ids_that_could_change_the_upstream_path_are_404(provider, gateway_id):
+    with pytest.raises(NotFound) as caught:
         ids.decode_batch(gateway_id, provider)
-    assert caught.value.status == 400
-    with pytest.raises(BadRequest):
+    assert caught.value.status == 404 and caught.value.code == "invalid_id"
+    with pytest.raises(NotFound):
         ids.decode_file(gateway_id, provider)
 
 
-def test_encoded_ids_with_forged_payloads_are_400():
+def test_encoded_ids_with_forged_payloads_are_404():
     forged = "batch_dsg_" + ids._b64encode("batches/x/../../files/y")
-    with pytest.raises(BadRequest):
+    with pytest.raises(NotFound):
         ids.decode_batch(forged)
-    with pytest.raises(BadRequest):
+    with pytest.raises(NotFound):
         ids.decode_file("file-dsgf_!!!")
-    with pytest.raises(BadRequest):
+    with pytest.raises(NotFound):
         ids.decode_file("file-dsgf_" + ids._b64encode("batches/x"))  # a batch where a file belongs

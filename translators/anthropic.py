@@ -5,8 +5,9 @@ Pure: dicts in, dicts out. No HTTP, no Flask, no config, no clock. Unmapped prov
 naming the field.
 
 Public functions:
-- `chat_to_params(body, default_max_tokens=...)`: an OpenAI chat-completions body -> Messages params
-  (also used by the Bedrock provider for Claude models).
+- `chat_to_params(body, default_max_tokens=..., sampling=..., model=...)`: an OpenAI chat-completions
+  body -> Messages params (also used by the Bedrock provider for Claude models).
+- `SamplingRules`: which of temperature/top_p/top_k a Claude model takes, per API version and model.
 - `message_to_chat_completion(message, created=...)`: an Anthropic Message -> OpenAI chat.completion.
 - `batch_request(item, ...)`: one inline item or batch-file line -> `{"custom_id", "params"}`.
 - `result_line(line, ...)`: one line of a batch's results JSONL -> one OpenAI output/error line.
@@ -16,8 +17,12 @@ Public functions:
 
 from __future__ import annotations
 
+import base64
+import binascii
+import fnmatch
 import json
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from errors import BadRequest
@@ -106,6 +111,74 @@ HANDLED = frozenset({
 
 _DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+);base64,(.*)$", re.DOTALL)
 
+# The image media types Anthropic's image blocks take (`Base64ImageSourceParam`).
+IMAGE_MEDIA_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+# Document sources by media type: PDFs go as base64, plain text as a `text` source (the API
+# refuses a base64 source of any other type).
+PDF, PLAIN_TEXT = "application/pdf", "text/plain"
+_DOCUMENT_EXTENSIONS = {".pdf": PDF, ".txt": PLAIN_TEXT}
+
+# Sampling parameters and the rules that govern them (README "Provider notes").
+SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
+# API version 2026-10-21 removed temperature, top_p and top_k from the Messages API (400 even at defaults).
+NO_SAMPLING_SINCE = "2026-10-21"
+# Models reported to refuse `temperature` ("deprecated for this model") on every API version.
+NO_SAMPLING_MODELS = ("claude-opus-4-7*", "claude-opus-4-8*", "claude-fable-5*")
+# Models that take temperature and top_p together. From Claude Opus 4.1 on, models refuse the
+# pair ("cannot both be specified"); a model not listed here gets the stricter rule.
+TEMPERATURE_AND_TOP_P_MODELS = ("claude-instant*", "claude-2*", "claude-3*", "claude-opus-4-0*",
+                                "claude-opus-4-2025*", "claude-sonnet-4-0*", "claude-sonnet-4-2025*")
+
+
+def claude_name(model: str) -> str:
+    """A Claude model ID without a Bedrock/Vertex prefix: `us.anthropic.claude-x-v1:0` -> `claude-x-v1:0`."""
+    at = model.find("claude")
+    return model[at:] if at >= 0 else model
+
+
+@dataclass(frozen=True)
+class SamplingRules:
+    """Which of temperature, top_p and top_k a request may carry, by API version and model.
+
+    `api_version` is the `anthropic-version` the gateway sends (None on Bedrock, whose Claude body
+    follows 2023-06-01). Model patterns are `fnmatch` globs over `claude_name(model)`.
+    """
+
+    api_version: str | None = None
+    no_sampling_models: tuple[str, ...] = NO_SAMPLING_MODELS
+    temperature_and_top_p_models: tuple[str, ...] = TEMPERATURE_AND_TOP_P_MODELS
+    enforced: bool = True  # False for models that are not Claude (Bedrock Converse)
+
+    def check(self, model: str | None, params: dict, where: str = "") -> None:
+        """A 400 naming the first sampling field the target refuses; `model` None checks the version only."""
+        if not self.enforced:
+            return
+        present = [name for name in SAMPLING_FIELDS if params.get(name) is not None]
+        if not present:
+            return
+        if self.api_version and self.api_version >= NO_SAMPLING_SINCE:
+            raise BadRequest(f"{where}{present[0]} is not accepted by Anthropic API version {self.api_version} "
+                             f"(temperature, top_p and top_k were removed in {NO_SAMPLING_SINCE}).",
+                             param=where + present[0], code="unsupported_parameter")
+        if model is None:
+            return
+        name = claude_name(model)
+        if _matches(name, self.no_sampling_models):
+            raise BadRequest(f"{where}{present[0]} is not accepted by {model} (it takes no temperature, top_p or "
+                             "top_k; DEEPINTSHIELD_ANTHROPIC_NO_SAMPLING_MODELS).",
+                             param=where + present[0], code="unsupported_parameter")
+        if "temperature" in present and "top_p" in present and not _matches(name, self.temperature_and_top_p_models):
+            raise BadRequest(f"{where}temperature and {where}top_p cannot both be given for {model}; give only one "
+                             "(DEEPINTSHIELD_ANTHROPIC_TEMPERATURE_AND_TOP_P_MODELS lists the models that take both).",
+                             param=where + "top_p", code="unsupported_parameter")
+
+
+UNRESTRICTED = SamplingRules(enforced=False)
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
 
 def _unsupported(field: str, value: object) -> BadRequest:
     shown = json.dumps(value)
@@ -120,8 +193,12 @@ def _bad(field: str, text: str) -> BadRequest:
 # OpenAI chat request -> Anthropic Messages params (§B.6)
 
 
-def chat_to_params(body: dict, *, default_max_tokens: int) -> dict:
+def chat_to_params(body: dict, *, default_max_tokens: int, sampling: SamplingRules = SamplingRules(),
+                   model: str | None = None) -> dict:
     """An OpenAI chat-completions request body -> Anthropic Messages create params.
+
+    `sampling` decides which of temperature/top_p the target takes; `model` is the model the request
+    runs on when the body names none (None: not known yet, only the API-version rule applies).
 
     `model` is copied when the body has one. `system`/`developer` messages become the top-level
     `system`; `tool` messages become user `tool_result` blocks; consecutive messages of one role are
@@ -151,6 +228,7 @@ def chat_to_params(body: dict, *, default_max_tokens: int) -> dict:
         params["system"] = system
     params["messages"] = messages
     params.update(_sampling(body))
+    sampling.check(params.get("model") or model, params)
     user = body.get("safety_identifier", body.get("user"))
     if user is not None:
         if not isinstance(user, str):
@@ -279,23 +357,54 @@ def _user_part(part: object, where: str) -> dict:
         url = image.get("url") if isinstance(image, dict) else image
         if not isinstance(url, str):
             raise _bad(f"{where}.image_url.url", "must be a string")
-        return {"type": "image", "source": _source(url, f"{where}.image_url.url")}
+        return {"type": "image", "source": _image_source(url, f"{where}.image_url.url")}
     if kind == "file":
         file = part.get("file") if isinstance(part.get("file"), dict) else {}
         data = file.get("file_data")
         if not isinstance(data, str):
             raise _unsupported(f"{where}.file", file)  # a file_id cannot be resolved on Anthropic's side
-        return {"type": "document", "source": _source(data, f"{where}.file.file_data")}
+        return {"type": "document", "source": _document_source(data, file.get("filename"), f"{where}.file.file_data")}
     raise _unsupported(f"{where}.type", kind)
 
 
-def _source(url: str, where: str) -> dict:
+def _image_source(url: str, where: str) -> dict:
+    """A base64 source for a data URL of one of Anthropic's four image types, a URL source for http(s)."""
     match = _DATA_URL.fullmatch(url)
     if match:
+        if match[1] not in IMAGE_MEDIA_TYPES:
+            raise BadRequest(f"{where}: image type {match[1]!r} is not supported by Anthropic (it takes "
+                             f"{', '.join(IMAGE_MEDIA_TYPES)}).", param=where, code="unsupported_parameter")
         return {"type": "base64", "media_type": match[1], "data": match[2]}
     if url.startswith(("https://", "http://")):
         return {"type": "url", "url": url}
     raise _bad(where, "must be an http(s) URL or a base64 data URL")
+
+
+def _document_source(data: str, filename: object, where: str) -> dict:
+    """A document source for OpenAI's `file_data`: a data URL, or plain base64 typed by `filename`.
+
+    PDFs go as a base64 source and plain text as a `text` source; any other type is refused, as
+    Anthropic refuses it.
+    """
+    match = _DATA_URL.fullmatch(data)
+    if match:
+        media_type, payload = match[1], match[2]
+    else:
+        extension = "." + filename.rpartition(".")[2].lower() if isinstance(filename, str) and "." in filename else ""
+        media_type, payload = _DOCUMENT_EXTENSIONS.get(extension), data
+        if media_type is None:
+            raise BadRequest(f"{where} must be a base64 data URL (data:application/pdf;base64,...) or come with a "
+                             "filename ending in .pdf or .txt.", param=where, code="unsupported_parameter")
+    if media_type == PDF:
+        return {"type": "base64", "media_type": PDF, "data": payload}
+    if media_type == PLAIN_TEXT:
+        try:
+            text = base64.b64decode(payload, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            raise _bad(where, "is not base64-encoded UTF-8 text") from None
+        return {"type": "text", "media_type": PLAIN_TEXT, "data": text}
+    raise BadRequest(f"{where}: document type {media_type!r} is not supported by Anthropic (it takes "
+                     f"{PDF} and {PLAIN_TEXT}).", param=where, code="unsupported_parameter")
 
 
 def _assistant_content(message: dict, where: str) -> str | list:
@@ -410,12 +519,14 @@ def _response_format(fmt: object) -> dict | None:
 # Batch items
 
 
-def batch_request(item: object, *, default_max_tokens: int) -> dict:
+def batch_request(item: object, *, default_max_tokens: int, sampling: SamplingRules = SamplingRules(),
+                  model: str | None = None) -> dict:
     """One inline `requests` item or batch-file line -> `{"custom_id", "params"}`.
 
-    Anthropic-native `{custom_id, params}` items pass through unchanged after the checks;
-    OpenAI lines `{custom_id, method, url, body}` (or `{custom_id, body}`) are translated with
-    `chat_to_params`. Raises `BadRequest` with a field path relative to the item.
+    Anthropic-native `{custom_id, params}` items pass through unchanged after the checks (the
+    sampling rules included); OpenAI lines `{custom_id, method, url, body}` (or `{custom_id, body}`)
+    are translated with `chat_to_params`. `model` is the batch's model for items that name none.
+    Raises `BadRequest` with a field path relative to the item.
     """
     if not isinstance(item, dict):
         raise BadRequest("must be a JSON object.", param="")
@@ -432,6 +543,7 @@ def batch_request(item: object, *, default_max_tokens: int) -> dict:
             raise BadRequest("params must be an object.", param="params")
         if params.get("stream") is True:
             raise BadRequest("params.stream=true is not allowed in a batch.", param="params.stream")
+        sampling.check(params.get("model") or model, params, "params.")
         return {"custom_id": custom_id, "params": params}
     if "body" not in item:
         raise BadRequest('needs "params" (Anthropic form) or "body" (OpenAI form).', param="body")
@@ -446,7 +558,7 @@ def batch_request(item: object, *, default_max_tokens: int) -> dict:
     if isinstance(body, dict) and body.get("stream") is True:
         raise BadRequest("body.stream=true is not allowed in a batch.", param="body.stream")
     try:
-        params = chat_to_params(body, default_max_tokens=default_max_tokens)
+        params = chat_to_params(body, default_max_tokens=default_max_tokens, sampling=sampling, model=model)
     except BadRequest as error:
         raise BadRequest(error.message, param=f"body.{error.param}" if error.param else "body",
                          code=error.code) from None

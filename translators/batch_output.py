@@ -1,13 +1,31 @@
-"""OpenAI batch output and error file lines (providers.md §A.8), built from parts.
+"""OpenAI batch output and error file lines (providers.md §A.8), and the one rule for turning a
+provider's result lines into them.
 
-Each provider's translator converts its own result into a chat.completion body or an error, and
-calls these to wrap it, so every provider's output file has the same envelope.
+Each provider's translator converts one of its result lines into a chat.completion body or an
+error, and wraps it with the builders here, so every provider's output file has the same envelope.
+`converted_lines` runs a provider's converter over a stream of result lines with the rule every
+provider shares: a line the converter cannot handle never fails the file; it becomes an error-file
+line that keeps its `custom_id` and the provider's own line, and the rest of the file goes on.
+`jsonl_chunks` then picks the output (or error) lines and batches them into chunks for the wire.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+import msgspec
+
 EXPIRED = "batch_expired"
 CANCELLED = "batch_cancelled"
+UNCONVERTIBLE = "unconvertible_result"
+
+# What an unknown provider finish/stop reason becomes (the provider's own value is kept beside it
+# as `native_finish_reason`): the generation ended without an error the provider told us about.
+FINISH_REASON_FALLBACK = "stop"
+# The HTTP status of an errored request whose error type the gateway does not know.
+UNKNOWN_ERROR_STATUS = 500
+# Output lines are sent in chunks of about this size (one write per chunk, not per line).
+CHUNK = 64 * 1024
 
 _FAILURE_MESSAGES = {
     EXPIRED: "This request could not be executed before the completion window expired.",
@@ -17,6 +35,12 @@ _FAILURE_MESSAGES = {
 # OpenAI error `type` for the HTTP status of a failed request.
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                 404: "not_found_error", 413: "invalid_request_error", 429: "rate_limit_error"}
+
+# What a converter raises on a value it cannot read. Anything else is a bug and propagates.
+CONVERSION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
 
 
 def line_id(provider_request_id: str) -> str:
@@ -63,6 +87,104 @@ def failure_line(custom_id: str, request_id: str, code: str, message: str | None
     }
 
 
+def unconvertible_line(custom_id: str, request_id: str, provider: str, reason: str, provider_line: object) -> dict:
+    """An error-file line for a result the gateway could not convert.
+
+    Status 502 (the provider's reply was not what the gateway understands), code
+    `unconvertible_result`, and the provider's own line under `response.body.provider_result`, so
+    a result that was paid for is never lost.
+    """
+    line = http_error_line(
+        custom_id, request_id, 502,
+        f"The gateway could not convert this {provider} result ({reason}); the provider's own result is "
+        "in response.body.provider_result.",
+        type="server_error", code=UNCONVERTIBLE,
+    )
+    line["response"]["body"]["provider_result"] = provider_line
+    return line
+
+
 def is_success(line: dict) -> bool:
     """Whether a converted line belongs in the output file (else the error file)."""
     return line.get("error") is None and (line.get("response") or {}).get("status_code") == 200
+
+
+def finish_reason(native: str | None, table: Mapping[str, str]) -> str:
+    """OpenAI's `finish_reason` for a provider's finish/stop reason; an unknown one falls back to "stop"."""
+    return table.get(native, FINISH_REASON_FALLBACK) if native is not None else FINISH_REASON_FALLBACK
+
+
+# Converting a stream of provider result lines
+
+Convert = Callable[[dict, int], dict]
+"""(provider result line, its number) -> one OpenAI output or error line."""
+Identify = Callable[[dict | None, int], tuple[str, str]]
+"""(provider result line or None if unparsable, its number) -> (custom_id, request_id) for an error line."""
+
+
+def converted_lines(
+    records: Iterable[tuple[int, bytes | dict]], convert: Convert, identify: Identify, *, provider: str,
+) -> Iterator[dict]:
+    """OpenAI lines for `(number, raw bytes or parsed line)` records, one per record, never fewer.
+
+    A record that is not a JSON object, or that `convert` cannot handle, becomes `unconvertible_line`
+    (with the `custom_id` that `identify` finds, and the provider's line as it was). Errors of the
+    stream itself (an upstream read that breaks) propagate: a download is never silently short.
+    """
+    for number, record in records:
+        parsed: dict | None = None
+        try:
+            parsed = _parsed(record)
+            yield convert(parsed, number)
+        except CONVERSION_ERRORS + (msgspec.DecodeError,) as error:
+            yield _unconvertible(record, parsed, number, identify, provider, error)
+
+
+def _parsed(record: bytes | dict) -> dict:
+    value = _decode(record) if isinstance(record, (bytes, bytearray, memoryview)) else record
+    if not isinstance(value, dict):
+        raise TypeError("the result line is not a JSON object")
+    return value
+
+
+def _unconvertible(record: bytes | dict, parsed: dict | None, number: int, identify: Identify, provider: str,
+                   error: Exception) -> dict:
+    try:
+        custom_id, request_id = identify(parsed, number)
+    except CONVERSION_ERRORS:
+        custom_id, request_id = identify(None, number)
+    return unconvertible_line(str(custom_id), request_id, provider, describe(error), _original(record, parsed))
+
+
+def _original(record: bytes | dict, parsed: dict | None) -> object:
+    """The provider's line as it came: its JSON value, else its text."""
+    if parsed is not None or isinstance(record, dict):
+        return parsed if parsed is not None else record
+    raw = bytes(record)
+    try:
+        return _decode(raw)
+    except msgspec.DecodeError:
+        return raw.decode("utf-8", "replace")
+
+
+def describe(error: Exception) -> str:
+    """A short account of what a converter did not understand."""
+    if isinstance(error, KeyError):
+        return f"missing or unknown {error.args[0]}" if error.args else "a missing field"
+    if isinstance(error, msgspec.DecodeError):
+        return f"the line is not valid JSON: {error}"
+    return f"{type(error).__name__}: {error}"
+
+
+def jsonl_chunks(lines: Iterable[dict], *, successes: bool, chunk_size: int = CHUNK) -> Iterator[bytes]:
+    """The output (`successes=True`) or error lines among `lines` as JSONL, in chunks of about `chunk_size`."""
+    pending = bytearray()
+    for line in lines:
+        if is_success(line) == successes:
+            pending += _encode(line)
+            pending += b"\n"
+            if len(pending) >= chunk_size:
+                yield bytes(pending)
+                pending.clear()
+    if pending:
+        yield bytes(pending)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from errors import BadRequest
 from translators import batch_output
-from translators.anthropic import chat_to_params, message_to_chat_completion
+from translators.anthropic import UNRESTRICTED, SamplingRules, chat_to_params, message_to_chat_completion
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 CHAT_COMPLETIONS = "/v1/chat/completions"
@@ -128,11 +128,15 @@ def line_model(line: dict) -> str | None:
     return model if isinstance(model, str) and model else None
 
 
-def to_record(line: dict, *, claude: bool, default_max_tokens: int) -> dict:
-    """One OpenAI batch line -> one Bedrock record `{recordId, modelInput}`."""
+def to_record(line: dict, *, claude: bool, default_max_tokens: int, model: str | None = None,
+              sampling: SamplingRules = SamplingRules()) -> dict:
+    """One OpenAI batch line -> one Bedrock record `{recordId, modelInput}`.
+
+    For Claude, `sampling` (with the job's `model`) decides which of temperature/top_p the body may carry.
+    """
     body = line["body"]
     if claude:
-        params = chat_to_params(body, default_max_tokens=default_max_tokens)
+        params = chat_to_params(body, default_max_tokens=default_max_tokens, sampling=sampling, model=model)
         model_input = {"anthropic_version": ANTHROPIC_VERSION}
         model_input.update({k: v for k, v in params.items() if k not in CLAUDE_DROPPED})
     else:
@@ -147,7 +151,7 @@ def chat_to_converse(body: dict, *, default_max_tokens: int) -> dict:
     and unsupported fields), and those params are then written in Converse's shape.
     """
     try:
-        params = chat_to_params(body, default_max_tokens=default_max_tokens)
+        params = chat_to_params(body, default_max_tokens=default_max_tokens, sampling=UNRESTRICTED)
     except BadRequest as error:
         # Same rules, but this model is not Anthropic's: name the service that runs it.
         raise BadRequest(error.message.replace("Anthropic", "Bedrock Converse"), param=error.param,

@@ -20,7 +20,7 @@ from typing import IO
 from flask import current_app, stream_with_context
 
 from blueprints.anthropic import NAME, client
-from blueprints.common import filestore, mapping
+from blueprints.common import claude, filestore, mapping
 from blueprints.common.streams import Content, Upload
 from blueprints.dispatcher import ids
 from errors import APIError, BadRequest, NotFound, UpstreamError
@@ -47,7 +47,7 @@ def create_file(new: NewFile, upload: Upload) -> dict:
     """Store a `purpose=batch` JSONL file, checking every line as it streams in."""
     if new.purpose != "batch":
         raise BadRequest("Anthropic files can only be batch input files (purpose=batch).", param="purpose")
-    check = _LineCheck(_config("ANTHROPIC_DEFAULT_MAX_TOKENS"))
+    check = _LineCheck(_config("ANTHROPIC_DEFAULT_MAX_TOKENS"), None)
     extra = {"expires_after": new.expires_after.seconds} if new.expires_after else {}
     stored = filestore.store().put(NAMESPACE, filestore.new_key(), jsonl.checked_chunks(upload.chunks, check),
                                    upload.filename, "batch", extra)
@@ -337,7 +337,7 @@ def _inline_items(requests: list, max_tokens: int, model: str | None) -> Iterato
     for index, raw in enumerate(requests):
         label = f"requests[{index}]"
         try:
-            item = translate.batch_request(raw, default_max_tokens=max_tokens)
+            item = translate.batch_request(raw, default_max_tokens=max_tokens, sampling=_sampling(), model=model)
         except BadRequest as error:
             param = f"{label}.{error.param}" if error.param else label
             raise BadRequest(f"{label}: {error.message}", param=param, code=error.code) from None
@@ -348,18 +348,28 @@ def _inline_items(requests: list, max_tokens: int, model: str | None) -> Iterato
         yield label, _with_model(item, model, label)
 
 
-class _LineCheck:
-    """The shared batch-file rules plus Anthropic's: custom_id pattern, and every line translatable."""
+def _sampling() -> translate.SamplingRules:
+    return claude.sampling_rules(current_app.config["ANTHROPIC_VERSION"])
 
-    def __init__(self, max_tokens: int) -> None:
+
+class _LineCheck:
+    """The shared batch-file rules plus Anthropic's: custom_id pattern, and every line translatable.
+
+    `model` is the batch's model for lines that name none (None at upload: not known yet).
+    """
+
+    def __init__(self, max_tokens: int, model: str | None) -> None:
         self.shared = jsonl.BatchInputCheck((jsonl.OPENAI, jsonl.ANTHROPIC), jsonl.CHAT_COMPLETIONS)
         self.max_tokens = max_tokens
+        self.model = model
+        self.sampling = _sampling()
 
     def __call__(self, number: int, obj: dict) -> dict:
         self.shared(number, obj)
         label = f"line {number}"
         try:
-            item = translate.batch_request(obj, default_max_tokens=self.max_tokens)
+            item = translate.batch_request(obj, default_max_tokens=self.max_tokens, sampling=self.sampling,
+                                           model=self.model)
         except BadRequest as error:
             param = f"{label}: {error.param}" if error.param else label
             raise BadRequest(f"Line {number}: {error.message}", param=param, code=error.code or "invalid_batch_line"
@@ -371,7 +381,7 @@ class _LineCheck:
 
 
 def _file_items(key: str, max_tokens: int, model: str | None) -> Iterator[tuple[str, dict]]:
-    check = _LineCheck(max_tokens)
+    check = _LineCheck(max_tokens, model)
     for number, obj in jsonl.numbered_objects(jsonl.split_lines(filestore.store().open(NAMESPACE, key))):
         label = f"line {number}"
         yield label, _with_model(check(number, obj), model, label)

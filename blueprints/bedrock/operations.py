@@ -20,6 +20,7 @@ from datetime import timedelta
 from flask import current_app, request
 
 from blueprints.bedrock import NAME, client
+from blueprints.common import claude as claude_rules
 from blueprints.common import filestore, mapping
 from blueprints.common.streams import Content, Upload
 from blueprints.dispatcher import ids
@@ -190,7 +191,7 @@ def list_files(query: FileQuery) -> dict:
             continue
         try:
             files.append(_file_object(location.region, location.bucket, item["Key"], item))
-        except BadRequest:
+        except ids.InvalidId:
             continue  # a key the ID scheme cannot carry cannot be addressed by a client either
         if len(files) > limit:
             break
@@ -387,9 +388,11 @@ def create_batch(new: NewBatch) -> dict:
             input_key, job_type = tr.converted_key(key, token), tr.invocation_type(model)
             claude = tr.is_claude(model)
             max_tokens = int(current_app.config.get("ANTHROPIC_DEFAULT_MAX_TOKENS", 4096))
+            sampling = claude_rules.sampling_rules(None)
             rule = check if options.model else _OneModel(check, model)
             client.upload(region, bucket, input_key, translated_lines(
-                lines, lambda obj: tr.to_record(obj, claude=claude, default_max_tokens=max_tokens), rule))
+                lines, lambda obj: tr.to_record(obj, claude=claude, default_max_tokens=max_tokens, model=model,
+                                                sampling=sampling), rule))
     finally:
         body.close()
 
@@ -427,7 +430,7 @@ def _input_file_id(job: dict) -> str:
     bucket, key = tr.split_s3_uri(uri)
     try:
         return _file_id(region, bucket, tr.original_key(key))
-    except BadRequest:
+    except ids.InvalidId:
         return uri  # a job started outside the gateway on a key the ID scheme cannot carry
 
 

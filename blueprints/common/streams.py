@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -76,3 +77,14 @@ class Watched:
         except Exception as error:
             self.error = error
             raise
+
+
+def primed(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Run a stream up to its first chunk now, while the response can still be an HTTP error.
+
+    An upstream that fails before the first byte then gets its own status; once bytes have gone
+    out, an error can only break the connection, which the client's read reports (never a short
+    body that looks complete).
+    """
+    first = next(chunks, None)
+    return iter(()) if first is None else itertools.chain([first], chunks)

@@ -12,7 +12,8 @@ The provider can therefore be recovered from any ID the gateway issued for a non
 so `provider` is optional on follow-up calls. Natives (`files/x`, `batches/x`, a Bedrock job ARN,
 `region/bucket/key`) are also accepted when the client names the provider. Every decoded native ID
 is checked against the provider's pattern, so an ID can never steer a request to another upstream
-path (`..`, slashes, query characters are a 400).
+path (`..`, slashes, query characters). An ID that is not a valid ID of the provider it names (or
+of the provider the request names) is a 404, as OpenAI answers for every ID it does not know.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from errors import BadRequest
+from errors import NotFound
 
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
 DEFAULT_PROVIDER = "openai"
@@ -56,6 +57,13 @@ NATIVE_PATTERNS: dict[tuple[str, str], re.Pattern[str]] = {
 }
 
 
+class InvalidId(NotFound):
+    """An ID that no resource of the named provider can have: a 404, like an ID nobody issued."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, param="id", code="invalid_id")
+
+
 @dataclass(frozen=True)
 class ResourceId:
     """A decoded gateway ID: which provider, what kind of resource, the provider's own ID."""
@@ -77,14 +85,12 @@ def _b64decode(token: str) -> str:
     try:
         return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadRequest(f"Malformed ID token {token!r}.", param="id", code="invalid_id") from None
+        raise InvalidId(f"Malformed ID token {token!r}.") from None
 
 
 def _check_native(provider: str, resource: str, native: str, shown: str) -> str:
     if not NATIVE_PATTERNS[(provider, resource)].fullmatch(native):
-        raise BadRequest(
-            f"{shown!r} is not a valid {provider} {resource} ID.", param="id", code="invalid_id"
-        )
+        raise InvalidId(f"{shown!r} is not a valid {provider} {resource} ID.")
     return native
 
 
@@ -109,10 +115,7 @@ def encode_batch(provider: str, native: str) -> str:
 
 def _agree(found: str, named: str | None, shown: str) -> str:
     if named and named != found:
-        raise BadRequest(
-            f"ID {shown!r} belongs to provider {found!r}, but the request names {named!r}.",
-            param="provider",
-        )
+        raise InvalidId(f"ID {shown!r} belongs to provider {found!r}, but the request names {named!r}.")
     return found
 
 
