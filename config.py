@@ -56,6 +56,8 @@ def from_environment() -> dict:
         # Where the gateway keeps files a provider cannot give back (Anthropic, Gemini copies):
         # a local directory or s3://bucket/prefix.
         "FILE_STORE": os.environ.get("DEEPINTSHIELD_FILE_STORE", "./data/files"),
+        # Keys the hash that names who owns a stored file; empty: a secret generated in the file store.
+        "OWNER_SECRET": os.environ.get("DEEPINTSHIELD_OWNER_SECRET", ""),
         # Anthropic
         "ANTHROPIC_VERSION": os.environ.get("DEEPINTSHIELD_ANTHROPIC_VERSION", "2023-06-01"),
         "ANTHROPIC_DEFAULT_MAX_TOKENS": _int("DEEPINTSHIELD_ANTHROPIC_DEFAULT_MAX_TOKENS", 4096),

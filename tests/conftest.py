@@ -43,6 +43,12 @@ def app(test_config):
     aws.client.cache_clear()
 
 
+def owned_store(app, key: str = "sk-test-key") -> filestore.OwnedStore:
+    """The file store as the client holding `key` sees it (for tests that look behind the API)."""
+    with app.test_request_context(headers={"Authorization": f"Bearer {key}"}):
+        return filestore.store()
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

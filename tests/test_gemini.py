@@ -12,8 +12,8 @@ import tracemalloc
 import openai
 import pytest
 
-from blueprints.common import filestore
 from blueprints.dispatcher import ids, uploads
+from tests.conftest import owned_store
 from tests.fakes.gemini import FakeGemini
 
 MODEL = "gemini-1.5-flash"
@@ -306,7 +306,7 @@ def test_list_after_an_id_no_longer_listed_is_a_400(sdk, fake):
 
 def _stored(app) -> list:
     """What the gateway file store holds for Gemini."""
-    return filestore._store_for(app.config["FILE_STORE"]).list("gemini", None, 100)[0]
+    return owned_store(app).list("gemini", None, 100)[0]
 
 
 def test_malformed_jsonl_is_a_400_naming_the_line(sdk, fake, app):
@@ -399,7 +399,7 @@ def _post_file(client, content: bytes, purpose: str = "batch"):
 def test_content_when_the_stored_copy_is_gone(client, fake, app):
     file_id = _post_file(client, OPENAI_JSONL.encode()).get_json()["id"]
     key = ids.decode_file(file_id).native.removeprefix("files/")
-    filestore._store_for(app.config["FILE_STORE"]).delete("gemini", key)
+    owned_store(app).delete("gemini", key)
     reply = client.get(f"/openai/files/{file_id}/content", headers=AUTH)
     assert reply.status_code == 404
     error = reply.get_json()["error"]
@@ -421,7 +421,7 @@ def test_delete_removes_both_and_then_404s(client, fake, app):
     assert client.delete(f"/openai/files/{file_id}", headers=AUTH).status_code == 200
     assert native not in fake.files
     with pytest.raises(Exception, match="No such file"):
-        filestore._store_for(app.config["FILE_STORE"]).get("gemini", native.removeprefix("files/"))
+        owned_store(app).get("gemini", native.removeprefix("files/"))
     reply = client.delete(f"/openai/files/{file_id}", headers=AUTH)
     assert reply.status_code == 404 and reply.get_json()["error"]["param"] == "id"
 

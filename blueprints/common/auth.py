@@ -3,10 +3,15 @@
 Passthrough (no `DEEPINTSHIELD_API_KEYS`): the client's bearer key *is* the provider key.
 Gateway-key mode: the client must present one of `DEEPINTSHIELD_API_KEYS` (constant-time compare)
 and the gateway uses its own `<PROVIDER>_API_KEY`. Keys never appear in logs, errors or responses.
+
+`owner()` names who owns what the gateway stores for a request: a keyed hash (HMAC-SHA256 with the
+owner secret) of the key the client presented, the gateway key in gateway-key mode. Only the hash
+is ever written; a rotated key is a new owner.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from flask import current_app, g, request
@@ -40,6 +45,15 @@ def authenticate() -> None:
         raise APIError(401, "Invalid or missing gateway API key.", code="invalid_api_key",
                        headers={"WWW-Authenticate": "Bearer"})
     g.gateway_client = True
+
+
+def owner(secret: bytes) -> str:
+    """The owner of objects stored for this request: a keyed hash of the client's key (401 without one)."""
+    key = bearer_token()
+    if not key:
+        raise APIError(401, "Missing bearer API key: files the gateway keeps belong to the key that stored them.",
+                       code="missing_api_key", headers={"WWW-Authenticate": "Bearer"})
+    return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def provider_key(provider: str) -> str:

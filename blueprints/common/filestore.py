@@ -5,12 +5,17 @@ gateway keeps those files itself. This is the only state it holds.
 
 Layout (same for both backends), under the root (`DEEPINTSHIELD_FILE_STORE`):
 
-    <namespace>/<key>.jsonl   the bytes, exactly as the client sent them
-    <namespace>/<key>.json    metadata: {"filename", "purpose", "bytes", "created_at", ...}
+    <namespace>/<owner>/<key>.jsonl   the bytes, exactly as the client sent them
+    <namespace>/<owner>/<key>.json    metadata: {"filename", "purpose", "bytes", "created_at", ...}
 
-`namespace` is the provider. Generated keys sort newest first (inverted millisecond clock, then
-random hex), so a listing in key order is `order=desc` and `after=<key>` is a plain start-after.
-A local directory works across the gunicorn workers of one machine (writes land by atomic rename);
+`namespace` is the provider; `owner` is `auth.owner()`, a keyed hash of the key the client
+presented (never the key), keyed with `DEEPINTSHIELD_OWNER_SECRET` or else with a secret generated
+once and kept at `<root>/.owner-secret` (created if absent, so every worker and instance agrees).
+`store()` is bound to the caller, so an object stored with one key is
+invisible to every other key: get, open, delete and list only ever see the caller's own folder, and
+anything else is a 404. Generated keys sort newest first (inverted millisecond clock, then random
+hex), so a listing in key order is `order=desc` and `after=<key>` is a plain start-after. A local
+directory works across the gunicorn workers of one machine (writes land by atomic rename);
 `s3://bucket/prefix` serves several instances.
 """
 
@@ -29,12 +34,13 @@ from pathlib import Path
 
 from flask import current_app
 
-from blueprints.common import aws
+from blueprints.common import auth, aws
 from blueprints.common.streams import RELAY_CHUNK, ChunkReader
 from errors import NotFound
 
 _MAX_MS = 16**12 - 1
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+SECRET_NAME = ".owner-secret"
 
 
 @dataclass
@@ -72,6 +78,22 @@ def _check_key(key: str) -> str:
 class LocalStore:
     def __init__(self, root: str) -> None:
         self.root = Path(root)
+
+    @functools.cached_property
+    def secret(self) -> bytes:
+        """The generated owner secret, created on first use; a concurrent creator's wins."""
+        path = self.root / SECRET_NAME
+        if not path.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=self.root, prefix=".secret-", delete=False) as tmp:
+                tmp.write(secrets.token_hex(32))
+            try:
+                os.link(tmp.name, path)  # fails if another worker made it first
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp.name)
+        return path.read_bytes().strip()
 
     def _dir(self, namespace: str) -> Path:
         path = self.root / namespace
@@ -153,6 +175,19 @@ class S3Store:
     def s3(self):
         return aws.client("s3")
 
+    @functools.cached_property
+    def secret(self) -> bytes:
+        """The generated owner secret, created on first use (a conditional put: the first writer wins)."""
+        key = "/".join(p for p in (self.prefix, SECRET_NAME) if p)
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=secrets.token_hex(32).encode(), IfNoneMatch="*")
+        except aws.ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise aws.aws_error(error, "file store") from error
+        body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        with body:
+            return body.read().strip()
+
     def put(self, namespace: str, key: str, chunks: Iterable[bytes], filename: str, purpose: str,
             extra: dict | None = None) -> StoredFile:
         reader = ChunkReader(chunks)
@@ -227,6 +262,34 @@ def _store_for(location: str) -> LocalStore | S3Store:
     return S3Store(location) if location.startswith("s3://") else LocalStore(location)
 
 
-def store() -> LocalStore | S3Store:
-    """The file store configured for this app."""
-    return _store_for(current_app.config["FILE_STORE"])
+class OwnedStore:
+    """A store seen by one owner: every namespace is that owner's folder inside it."""
+
+    def __init__(self, backend: LocalStore | S3Store, owner: str) -> None:
+        self.backend, self.owner = backend, owner
+
+    def _ns(self, namespace: str) -> str:
+        return f"{namespace}/{self.owner}"
+
+    def put(self, namespace: str, key: str, chunks: Iterable[bytes], filename: str, purpose: str,
+            extra: dict | None = None) -> StoredFile:
+        return self.backend.put(self._ns(namespace), key, chunks, filename, purpose, extra)
+
+    def get(self, namespace: str, key: str) -> StoredFile:
+        return self.backend.get(self._ns(namespace), key)
+
+    def open(self, namespace: str, key: str) -> Iterator[bytes]:
+        return self.backend.open(self._ns(namespace), key)
+
+    def list(self, namespace: str, after: str | None, limit: int) -> tuple[list[StoredFile], bool]:
+        return self.backend.list(self._ns(namespace), after, limit)
+
+    def delete(self, namespace: str, key: str) -> bool:
+        return self.backend.delete(self._ns(namespace), key)
+
+
+def store() -> OwnedStore:
+    """The file store configured for this app, as the calling client's own (401 without a key)."""
+    backend = _store_for(current_app.config["FILE_STORE"])
+    secret = current_app.config.get("OWNER_SECRET") or ""
+    return OwnedStore(backend, auth.owner(secret.encode() if secret else backend.secret))
