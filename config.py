@@ -51,6 +51,10 @@ def from_environment() -> dict:
         "UPSTREAM_RETRIES": _int("DEEPINTSHIELD_UPSTREAM_RETRIES", 3),
         # OpenAI's own upload limit; Werkzeug answers 413 past it without reading the body.
         "MAX_CONTENT_LENGTH": _int("DEEPINTSHIELD_MAX_UPLOAD_BYTES", 512 * MB),
+        # A JSON request body (a batch create with inline requests): larger ones are a 413.
+        "MAX_JSON_BYTES": _int("DEEPINTSHIELD_MAX_JSON_BYTES", 10 * MB),
+        # One line of an uploaded batch file (one request, images inlined as base64 included).
+        "MAX_LINE_BYTES": _int("DEEPINTSHIELD_MAX_LINE_BYTES", 16 * MB),
         # Requests per batch file (0: no cap): OpenAI's documented 50,000, Bedrock's default quota.
         "OPENAI_MAX_BATCH_REQUESTS": _int("DEEPINTSHIELD_OPENAI_MAX_BATCH_REQUESTS", 50_000),
         # Where the gateway keeps files a provider cannot give back (Anthropic, Gemini copies):

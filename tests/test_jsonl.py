@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -118,3 +119,54 @@ def test_a_provider_cap_on_requests_names_the_first_line_past_it(chunk):
         run(content, chunk, max_requests=4)
     assert caught.value.message == "Line 5 is request 5: a batch file takes at most 4 requests."
     assert caught.value.code == "too_many_requests"
+
+
+# Bounded work per line
+
+
+def test_a_line_past_the_cap_is_a_400_naming_it_without_collecting_it_whole():
+    chunks = [b'{"a": 1}\n', b"x" * 600, b"y" * 600]
+    with pytest.raises(BadRequest) as caught:
+        list(jsonl.split_lines(chunks, max_line=1000))
+    assert caught.value.param == "line 2" and caught.value.code == "line_too_long"
+    check = jsonl.BatchInputCheck()
+    with pytest.raises(BadRequest) as caught:
+        list(jsonl.checked_chunks([b"z" * 600, b"z" * 600], check, max_line=1000))
+    assert caught.value.param == "line 1"
+    with pytest.raises(BadRequest):  # a long line that ends inside the next chunk
+        list(jsonl.checked_chunks([b"z" * 900, b"z" * 200 + b"\n"], check, max_line=1000))
+    with pytest.raises(BadRequest) as caught:  # a long line inside one big chunk
+        list(jsonl.checked_chunks([b"{}\n" + b"z" * 2000 + b"\n{}\n"], check, max_line=1000))
+    assert caught.value.param == "line 2"
+
+
+def test_a_line_in_many_small_chunks_is_joined_once():
+    line = b'{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": {"x": "' + b"q" * 400_000
+    chunks = [line[i:i + 7] for i in range(0, len(line), 7)] + [b'"}}\n']
+    started = time.perf_counter()
+    (joined,) = list(jsonl.split_lines(chunks))
+    assert joined.endswith(b'"}}') and time.perf_counter() - started < 2  # quadratic += took far longer
+    check = jsonl.BatchInputCheck()
+    assert b"".join(jsonl.checked_chunks(chunks, check)).endswith(b"\n") and check.count == 1
+
+
+def test_deep_nesting_and_container_floods_are_400s_naming_the_line():
+    deep = b'{"custom_id": "a", "body": ' + b"[" * 100 + b"]" * 100 + b"}"
+    with pytest.raises(BadRequest) as caught:
+        jsonl.parse_line(deep, 7)
+    assert caught.value.param == "line 7" and "nested deeper" in caught.value.message
+    very_deep = b"[" * 5000 + b"]" * 5000
+    with pytest.raises(BadRequest):
+        jsonl.parse_line(very_deep, 1)
+    flood = b'{"requests": [' + b",".join([b"{}"] * (jsonl.MAX_CONTAINERS + 1)) + b"]}"
+    with pytest.raises(BadRequest) as caught:
+        jsonl.parse_line(flood, 3)
+    assert "more than" in caught.value.message
+    # Brackets inside strings do not count.
+    texty = b'{"text": "' + b"{[" * (jsonl.MAX_CONTAINERS + 5) + b'"}'
+    assert jsonl.parse_line(texty, 1)["text"].startswith("{[")
+    check = jsonl.BatchInputCheck()
+    with pytest.raises(BadRequest) as caught:  # the block fast path falls back and names the line
+        list(jsonl.checked_chunks([b'{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", '
+                                   b'"body": {"x": ' + b"[" * 2000 + b"]" * 2000 + b"}}\n"], check))
+    assert caught.value.param == "line 1"

@@ -1,11 +1,18 @@
 """Streaming JSONL: split byte chunks into lines, and check batch input files line by line.
 
 Everything here holds one chunk's lines at a time, so a 200 MB file costs one chunk of memory (plus
-the set of `custom_id`s seen, which the uniqueness rule needs).
+the set of `custom_id`s seen, which the uniqueness rule needs). A line is collected from its parts
+in one join (never by repeated `+=`), and no line may pass `MAX_LINE_BYTES`; the dispatcher holds
+client uploads to the tighter `DEEPINTSHIELD_MAX_LINE_BYTES` as the bytes arrive.
+
+Every JSON value parsed here or with `decode_bounded` is bounded in nesting (`MAX_DEPTH`) and in
+the number of objects and arrays (`MAX_CONTAINERS`, checked before decoding, as it is what makes a
+small text expensive in memory): past either, a 400 that names the line.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 
 import msgspec
@@ -19,6 +26,14 @@ GEMINI = "gemini"          # {"key", "request"}
 BEDROCK = "bedrock"        # {"recordId", "modelInput"}
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
+
+MB = 1024 * 1024
+# The longest line any JSONL stream may have here (client uploads have a tighter configured cap).
+MAX_LINE_BYTES = 64 * MB
+# Nesting deeper than this is refused: far beyond any real request, far below Python's recursion limit.
+MAX_DEPTH = 64
+# Objects plus arrays in one line or body: each costs ~100 bytes decoded however small its text.
+MAX_CONTAINERS = 200_000
 
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -40,23 +55,45 @@ class _OpenAILine(msgspec.Struct):
 _decode_openai_lines = msgspec.json.Decoder(_OpenAILine).decode_lines
 
 
-def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+def split_lines(chunks: Iterable[bytes], max_line: int = MAX_LINE_BYTES) -> Iterator[bytes]:
     """The lines in a stream of byte chunks, without their line ends; blank lines included.
 
     Splits on `\\n` only (never `str.splitlines()`, which would cut a JSON string holding U+2028).
+    A line longer than `max_line` is a 400 naming it.
     """
-    rest = b""
+    parts: list[bytes] = []  # the pieces of the line not yet ended
+    pending = 0
+    number = 0
     for chunk in chunks:
         if not chunk:
             continue
-        rest += chunk
         if b"\n" not in chunk:
+            parts.append(chunk)
+            pending += len(chunk)
+            if pending > max_line:
+                raise line_too_long(number + 1, max_line)
             continue
-        *lines, rest = rest.split(b"\n")
-        for line in lines:
+        first, *lines, rest = chunk.split(b"\n")
+        if parts:
+            parts.append(first)
+            first = b"".join(parts)
+            parts.clear()
+        for line in (first, *lines):
+            number += 1
+            if len(line) > max_line:
+                raise line_too_long(number, max_line)
             yield line[:-1] if line.endswith(b"\r") else line
-    if rest:
-        yield rest[:-1] if rest.endswith(b"\r") else rest
+        if rest:
+            parts.append(rest)
+        pending = len(rest)
+    if parts:
+        line = b"".join(parts)
+        yield line[:-1] if line.endswith(b"\r") else line
+
+
+def line_too_long(number: int, max_line: int) -> BadRequest:
+    return BadRequest(f"Line {number} is longer than {max_line} bytes.", param=f"line {number}",
+                      code="line_too_long")
 
 
 def numbered_objects(lines: Iterable[bytes]) -> Iterator[tuple[int, dict]]:
@@ -68,13 +105,63 @@ def numbered_objects(lines: Iterable[bytes]) -> Iterator[tuple[int, dict]]:
 
 
 def parse_line(raw: bytes, number: int) -> dict:
+    """One JSONL line as an object; not JSON, not an object, or past the size bounds is a 400 naming it."""
     try:
-        value = _decode(raw)
+        value = decode_bounded(raw)
     except ValueError as error:
         raise BadRequest(f"Line {number} is not valid JSON: {error}.", param="file", code="invalid_jsonl") from None
+    except TooComplex as error:
+        raise BadRequest(f"Line {number} {error}.", param=f"line {number}", code="json_too_complex") from None
     if not isinstance(value, dict):
         raise BadRequest(f"Line {number} must be a JSON object.", param="file", code="invalid_jsonl")
     return value
+
+
+class TooComplex(Exception):
+    """JSON nested deeper than MAX_DEPTH or holding more than MAX_CONTAINERS objects and arrays."""
+
+
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def decode_bounded(raw: bytes) -> object:
+    """Decode JSON whose nesting and container count are within the bounds (`TooComplex` otherwise).
+
+    The common case costs two `count`s: brackets in the text bound both measures from above, so
+    only a text with many of them is measured exactly (strings taken out first, before anything is
+    built in memory; the depth after decoding, without recursion). Invalid JSON raises `ValueError`.
+    """
+    brackets = raw.count(b"{") + raw.count(b"[")
+    if brackets > MAX_CONTAINERS and len(_STRINGS.sub(b"", raw).translate(None, _NOT_OPENERS)) > MAX_CONTAINERS:
+        raise TooComplex(f"holds more than {MAX_CONTAINERS} JSON objects and arrays")
+    try:
+        value = _decode(raw)
+    except RecursionError:
+        raise TooComplex(f"is nested deeper than {MAX_DEPTH} levels") from None
+    except msgspec.DecodeError as error:
+        raise ValueError(str(error)) from None
+    if brackets > MAX_DEPTH and _depth(value) > MAX_DEPTH:
+        raise TooComplex(f"is nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+_NOT_OPENERS = bytes(b for b in range(256) if b not in b"{[")
+
+
+def _depth(value: object) -> int:
+    """How deeply objects and arrays nest in a decoded value (iteratively: no recursion limit)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def line_format(obj: dict) -> str | None:
@@ -166,7 +253,7 @@ class BatchInputCheck:
     def _accept_block(self, block: bytes) -> bool:
         try:
             parsed = _decode_openai_lines(block)  # skips blank lines
-        except msgspec.DecodeError:  # also other formats and wrong types
+        except (msgspec.DecodeError, RecursionError):  # other formats, wrong types, deep nesting
             return False
         if not parsed:
             return True
@@ -212,30 +299,50 @@ def check_each(check: Callable[[int, dict], dict], number: int, lines: list[byte
     return number
 
 
-def checked_chunks(chunks: Iterable[bytes], check: Callable[[int, dict], dict]) -> Iterator[bytes]:
+def checked_chunks(chunks: Iterable[bytes], check: Callable[[int, dict], dict],
+                   max_line: int = MAX_LINE_BYTES) -> Iterator[bytes]:
     """Pass `chunks` through unchanged while `check` sees every complete line.
 
     The check runs as the bytes flow, so a bad line stops the stream (and with it the upstream
     upload) at that line. A check with a `check_block` method gets each chunk's whole lines at
-    once; `check.finish()` runs at the end when the check has one.
+    once; `check.finish()` runs at the end when the check has one. A line is held (as its parts)
+    until it ends; past `max_line` it is a 400.
     """
     check_block = getattr(check, "check_block", None) or (
         lambda number, block: check_each(check, number, block.split(b"\n")[:-1]))
-    pending = b""
+    parts: list[bytes] = []  # the unfinished line at the end of the previous chunks
+    pending = 0
     number = 0
     for chunk in chunks:
         cut = chunk.rfind(b"\n")
         if cut < 0:
-            pending += chunk
+            parts.append(chunk)
+            pending += len(chunk)
+            if pending > max_line:
+                raise line_too_long(number + 1, max_line)
         else:
-            block, pending = pending + chunk[: cut + 1], chunk[cut + 1:]
+            if pending + chunk.find(b"\n") > max_line:
+                raise line_too_long(number + 1, max_line)
+            if len(chunk) > max_line:  # whole lines inside one chunk may be too long too
+                _check_lengths(chunk[: cut + 1], number, max_line)
+            parts.append(chunk[: cut + 1])
+            block = b"".join(parts)
+            parts = [chunk[cut + 1:]]
+            pending = len(parts[0])
             number = check_block(number, block)
         yield chunk
-    if pending.strip():
-        check_each(check, number, [pending])
+    rest = b"".join(parts)
+    if rest.strip():
+        check_each(check, number, [rest])
     finish = getattr(check, "finish", None)
     if finish:
         finish()
+
+
+def _check_lengths(block: bytes, number: int, max_line: int) -> None:
+    for offset, line in enumerate(block.split(b"\n"), start=1):
+        if len(line) > max_line:
+            raise line_too_long(number + offset, max_line)
 
 
 def translated_lines(

@@ -132,7 +132,7 @@ def json_body(response: requests.Response, provider: str, *, creates: bool = Fal
     """
     try:
         body = _decode(response.content) if response.content else {}
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # not JSON, or nested past any sane depth
         body = None
     if not isinstance(body, dict):
         raise UpstreamError(provider, 502, "answered with a body that is not a JSON object",

@@ -9,7 +9,7 @@ import importlib
 import logging
 from types import ModuleType
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 
 from blueprints.common import auth
@@ -27,6 +27,7 @@ from schemas.requests import (
     ResourceQuerySchema,
     UploadFormSchema,
 )
+from translators import jsonl
 
 log = logging.getLogger("deepintshield")
 
@@ -58,17 +59,35 @@ def _query_params() -> dict:
 
 
 def _body_params() -> dict:
-    """The JSON body, if any: bodiless POST/DELETE with a JSON content type are fine."""
+    """The JSON body, if any: bodiless POST/DELETE with a JSON content type are fine.
+
+    Bounded: at most `DEEPINTSHIELD_MAX_JSON_BYTES` (a 413 past it, read no further), and nesting and
+    object/array counts within `jsonl.decode_bounded`'s limits (checked before it is built in memory).
+    """
     if not request.content_length and not request.headers.get("Transfer-Encoding"):
         return {}
-    body = request.get_json(silent=True)
-    if body is None:
-        if request.mimetype == "application/json" or not request.mimetype:
-            raise BadRequest("The request body is not valid JSON.")
+    if request.mimetype not in ("application/json", ""):
         raise BadRequest(f"Expected a JSON body, got {request.mimetype!r}.")
+    limit = int(current_app.config["MAX_JSON_BYTES"])
+    if (request.content_length or 0) > limit:
+        raise _json_too_large(limit)
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise _json_too_large(limit)
+    try:
+        body = jsonl.decode_bounded(raw) if raw.strip() else {}
+    except ValueError:
+        raise BadRequest("The request body is not valid JSON.") from None
+    except jsonl.TooComplex as error:
+        raise BadRequest(f"The request body {error}.", code="json_too_complex") from None
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
     return body
+
+
+def _json_too_large(limit: int) -> APIError:
+    return APIError(413, f"The JSON body is larger than {limit} bytes (DEEPINTSHIELD_MAX_JSON_BYTES); upload "
+                         "large batches as a file.", code="body_too_large")
 
 
 def _take_provider(params: dict) -> str | None:

@@ -5,6 +5,9 @@ Reads `request.stream` with Werkzeug's sans-IO `MultipartDecoder` before anythin
 the file part's bytes are handed on as they arrive. The OpenAI SDK sends plain fields first and the
 file last. A client that sends the file before `purpose` gets it spooled to a temporary file (the
 only way to know the purpose first); a field after the file part is a 400.
+
+Bounded: at most `MAX_PARTS` parts, `MAX_FIELD_BYTES` per plain field and `MAX_FORM_BYTES` for all
+of them; a `purpose=batch` file's lines are held to `DEEPINTSHIELD_MAX_LINE_BYTES` as they arrive.
 """
 
 from __future__ import annotations
@@ -12,15 +15,20 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 
-from flask import Request
+from flask import Request, current_app
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from blueprints.common.streams import Upload
 from errors import APIError, BadRequest
+from translators.jsonl import line_too_long
 
 CHUNK = 2 * 1024 * 1024  # per read of the request body: fewer, larger reads are much cheaper in gunicorn
-MAX_FIELD_BYTES = 1024 * 1024  # a plain form field; enforced while collecting it
+MAX_FIELD_BYTES = 64 * 1024  # a plain form field; enforced while collecting it
+MAX_FORM_BYTES = 256 * 1024  # all plain fields together
+MAX_PARTS = 64  # the SDK sends fewer than a dozen
+MAX_FILENAME = 255
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
 
@@ -33,8 +41,10 @@ class _Parser:
         self.stream = request.stream
         # The decoder's own limit bounds its buffer, which also holds file data between events:
         # two reads' worth. Plain fields are held to MAX_FIELD_BYTES in `_field_value`.
-        self.decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=2 * CHUNK + MAX_FIELD_BYTES)
+        self.decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=2 * CHUNK + MAX_FIELD_BYTES,
+                                        max_parts=MAX_PARTS)
         self.done = False
+        self.form_bytes = 0
 
     def events(self) -> Iterator:
         while True:
@@ -42,12 +52,18 @@ class _Parser:
                 event = self.decoder.next_event()
             except ValueError as error:  # the decoder's word for a malformed body
                 raise BadRequest(f"Malformed multipart body: {error}.", param="file") from None
+            except RequestEntityTooLarge:
+                raise APIError(413, f"The upload has more than {MAX_PARTS} parts or an oversized part header.",
+                               param="file", code="too_many_parts") from None
             if isinstance(event, NeedData):
                 if self.done:
                     raise BadRequest("The multipart body ended before its closing boundary.", param="file")
                 data = self.stream.read(CHUNK)
                 self.done = not data
-                self.decoder.receive_data(data or None)
+                try:
+                    self.decoder.receive_data(data or None)
+                except RequestEntityTooLarge:
+                    raise APIError(413, "A multipart part header is too large.", param="file") from None
                 continue
             yield event
             if isinstance(event, Epilogue):
@@ -61,17 +77,19 @@ def read_upload(request: Request) -> tuple[list[tuple[str, str]], Upload]:
     fields: list[tuple[str, str]] = []
     for event in events:
         if isinstance(event, Field):
-            fields.append((event.name, _field_value(events, event.name)))
+            fields.append((event.name, _field_value(events, event.name, parser)))
         elif isinstance(event, File):
             if event.name != "file":
                 raise BadRequest(f"Unexpected file part {event.name!r}; send the file as 'file'.", param=event.name)
             if any(name == "purpose" for name, _ in fields):
                 chunks = _file_chunks(events)
             else:
-                chunks = _spool_then_collect(events, fields)
+                chunks = _spool_then_collect(events, fields, parser)
                 next(chunks)  # runs the spool: the fields after the file are now in `fields`
+            if ("purpose", "batch") in fields:
+                chunks = line_capped(chunks, int(current_app.config["MAX_LINE_BYTES"]))
             upload = Upload(
-                filename=event.filename or "upload",
+                filename=clean_filename(event.filename),
                 content_type=event.headers.get("Content-Type", "application/octet-stream"),
                 chunks=chunks,
                 size_hint=request.content_length,
@@ -82,14 +100,50 @@ def read_upload(request: Request) -> tuple[list[tuple[str, str]], Upload]:
     raise BadRequest("The upload has no 'file' part.", param="file")
 
 
-def _field_value(events: Iterator, name: str) -> str:
+def clean_filename(name: str | None) -> str:
+    """A filename safe to store and to echo in headers: no control characters, quotes or path, <= 255 chars."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable() and c not in '"\\;').strip()
+    return name[:MAX_FILENAME] or "upload"
+
+
+def line_capped(chunks: Iterator[bytes], max_line: int) -> Iterator[bytes]:
+    """Pass chunks through; a JSONL line longer than `max_line` stops the upload with a 400 naming it.
+
+    Costs two searches per chunk: a chunk shorter than the cap can only make a line too long at its
+    ends, so lines inside it are measured only when a chunk is longer than the cap.
+    """
+    pending = 0  # bytes of the line not yet ended
+    number = 1  # the line `pending` belongs to
+    for chunk in chunks:
+        first = chunk.find(b"\n")
+        if first < 0:
+            pending += len(chunk)
+            if pending > max_line:
+                raise line_too_long(number, max_line)
+        else:
+            if pending + first > max_line:
+                raise line_too_long(number, max_line)
+            if len(chunk) > max_line:
+                for offset, line in enumerate(chunk.split(b"\n")[1:-1], start=1):
+                    if len(line) > max_line:
+                        raise line_too_long(number + offset, max_line)
+            number += chunk.count(b"\n")
+            pending = len(chunk) - chunk.rfind(b"\n") - 1
+        yield chunk
+
+
+def _field_value(events: Iterator, name: str, parser: _Parser) -> str:
     value = bytearray()
     for event in events:
         if not isinstance(event, Data):
             raise BadRequest(f"Malformed form field {name!r}.", param=name)
         value += event.data
+        parser.form_bytes += len(event.data)
         if len(value) > MAX_FIELD_BYTES:
             raise APIError(413, f"Form field {name!r} is larger than {MAX_FIELD_BYTES} bytes.", param=name)
+        if parser.form_bytes > MAX_FORM_BYTES:
+            raise APIError(413, f"The form fields are larger than {MAX_FORM_BYTES} bytes together.", param=name)
         if not event.more_data:
             break
     try:
@@ -118,14 +172,14 @@ def _file_chunks(events: Iterator) -> Iterator[bytes]:
                              param=event.name)
 
 
-def _spool_then_collect(events: Iterator, fields: list) -> Iterator[bytes | None]:
+def _spool_then_collect(events: Iterator, fields: list, parser: _Parser) -> Iterator[bytes | None]:
     """Spool the file, read the fields after it, then replay the file. Yields None first."""
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
         for chunk in _file_data(events):
             spool.write(chunk)
         for event in events:
             if isinstance(event, Field):
-                fields.append((event.name, _field_value(events, event.name)))
+                fields.append((event.name, _field_value(events, event.name, parser)))
             elif isinstance(event, File):
                 raise BadRequest("Send exactly one file part.", param=event.name)
         spool.seek(0)
