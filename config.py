@@ -85,4 +85,6 @@ def from_environment() -> dict:
         "BEDROCK_DEFAULT_BUCKET": os.environ.get("DEEPINTSHIELD_BEDROCK_BUCKET", ""),
         "BEDROCK_DEFAULT_PREFIX": os.environ.get("DEEPINTSHIELD_BEDROCK_PREFIX", "deepintshield"),
         "BEDROCK_ALLOWED_BUCKETS": _list("DEEPINTSHIELD_BEDROCK_ALLOWED_BUCKETS"),
+        # Regions a request may name; empty: every region botocore knows.
+        "AWS_REGIONS": _list("DEEPINTSHIELD_AWS_REGIONS"),
     }

@@ -87,9 +87,9 @@ class S3Schema(Schema):
     class Meta:
         unknown = RAISE
 
-    bucket = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))
-    region = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z]{2}(-[a-z]+)+-\d$"))
-    prefix = fields.String(load_default="", validate=validate.Regexp(r"^[A-Za-z0-9!_*'().+=,@/-]{0,512}$"))
+    bucket = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z"))
+    region = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z]{2}(-[a-z]+)+-\d\Z"))
+    prefix = fields.String(load_default="", validate=validate.Regexp(r"^[A-Za-z0-9!_*'().+=,@/-]{0,512}\Z"))
 
     @post_load
     def make(self, data: dict, **kwargs) -> S3Location:
@@ -124,9 +124,9 @@ class GatewaySchema(Schema):
     storage_config = fields.Nested(StorageConfigSchema, load_default=None)
     model = fields.String(load_default=None, validate=validate.Length(min=1, max=256))
     output_s3_uri = fields.String(
-        load_default=None, validate=validate.Regexp(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
+        load_default=None, validate=validate.Regexp(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?\Z")
     )
-    role_arn = fields.String(load_default=None, validate=validate.Regexp(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$"))
+    role_arn = fields.String(load_default=None, validate=validate.Regexp(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+\Z"))
 
     @staticmethod
     def options(data: dict) -> Options:

@@ -36,11 +36,11 @@ def test_config(tmp_path) -> dict:
 @pytest.fixture
 def app(test_config):
     http.session.cache_clear()
-    aws.client.cache_clear()
+    aws.reset_clients()
     filestore._store_for.cache_clear()
     yield create_app(test_config)
     http.session.cache_clear()
-    aws.client.cache_clear()
+    aws.reset_clients()
 
 
 def owned_store(app, key: str = "sk-test-key") -> filestore.OwnedStore:

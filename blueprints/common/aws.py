@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 
 import boto3
+import botocore.session
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from flask import current_app
 
-from errors import APIError, UpstreamError
+from errors import APIError, BadRequest, UpstreamError
 
 MB = 1024 * 1024
 # Measured in style.md §7: threads read up to 10 parts ahead; without them memory stays ~ one part.
@@ -40,14 +42,40 @@ AWS_STATUS = {
 }
 
 
-@functools.cache
 def client(service: str, region: str | None = None):
     """A boto3 client for `service` in `region`, created on first use in this worker.
 
-    boto3 reads `AWS_ENDPOINT_URL_<SERVICE>` itself, so tests and S3-compatible stores work.
+    boto3 reads `AWS_ENDPOINT_URL_<SERVICE>` itself, so tests and S3-compatible stores work. A region
+    botocore does not know (nor `DEEPINTSHIELD_AWS_REGIONS` allows) is a 400 before a client exists,
+    and the cache is bounded: region names come from clients.
     """
+    if region is not None and region not in known_regions():
+        raise BadRequest(f"Unknown AWS region {region!r}.", param="region", code="unknown_region")
+    return _client(service, region)
+
+
+@functools.lru_cache(maxsize=32)
+def _client(service: str, region: str | None):
     config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=120)
     return boto3.client(service, region_name=region, config=config)
+
+
+def reset_clients() -> None:
+    """Forget every cached client (tests switch endpoints and credentials between apps)."""
+    _client.cache_clear()
+
+
+def known_regions() -> frozenset[str]:
+    """The regions a client may name: `DEEPINTSHIELD_AWS_REGIONS`, else every region of botocore's partitions."""
+    configured = current_app.config.get("AWS_REGIONS")
+    return frozenset(configured) if configured else _botocore_regions()
+
+
+@functools.cache
+def _botocore_regions() -> frozenset[str]:
+    session = botocore.session.get_session()
+    return frozenset(region for partition in session.get_available_partitions()
+                     for service in ("s3", "bedrock") for region in session.get_available_regions(service, partition))
 
 
 def aws_error(error: Exception, provider: str = "bedrock", *, creates: bool = False) -> APIError:

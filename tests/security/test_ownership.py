@@ -107,7 +107,7 @@ def test_s3_store_keeps_owners_apart_and_one_generated_secret(app, client, anthr
     with mock_aws():
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        aws.client.cache_clear()
+        aws.reset_clients()
         filestore._store_for.cache_clear()
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="gateway-store")
         app.config.update(FILE_STORE="s3://gateway-store/files")
@@ -121,5 +121,5 @@ def test_s3_store_keeps_owners_apart_and_one_generated_secret(app, client, anthr
             Bucket="gateway-store")["Contents"]]
         assert "files/.owner-secret" in keys
         assert all(ALICE not in k for k in keys)
-    aws.client.cache_clear()
+    aws.reset_clients()
     filestore._store_for.cache_clear()
