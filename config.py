@@ -49,6 +49,10 @@ def from_environment() -> dict:
             _float("DEEPINTSHIELD_READ_TIMEOUT", 120.0),
         ),
         "UPSTREAM_RETRIES": _int("DEEPINTSHIELD_UPSTREAM_RETRIES", 3),
+        # Seconds all upstream calls of one client request may take together (retries and pages included).
+        "UPSTREAM_BUDGET": _float("DEEPINTSHIELD_UPSTREAM_BUDGET", 300.0),
+        # A streamed upstream body slower than this (bytes/s over 30 s) is cut off.
+        "UPSTREAM_MIN_RATE": _float("DEEPINTSHIELD_UPSTREAM_MIN_RATE", 1024.0),
         # OpenAI's own upload limit; Werkzeug answers 413 past it without reading the body.
         "MAX_CONTENT_LENGTH": _int("DEEPINTSHIELD_MAX_UPLOAD_BYTES", 512 * MB),
         # A JSON request body (a batch create with inline requests): larger ones are a 413.

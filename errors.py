@@ -2,14 +2,15 @@
 
 Code below a view raises `APIError` (or a subclass); nothing else builds error bodies. Every
 error, Flask's own 404/405/413/500 included, leaves as
-`{"error": {"message", "type", "param", "code"}}` with a fitting status.
+`{"error": {"message", "type", "param", "code"}}` with a fitting status. Any 5xx answer to a POST
+carries `x-should-retry: false`: the upstream create may have happened, and the SDK would replay it.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -133,6 +134,9 @@ def first_error_path(messages: object, prefix: str = "") -> tuple[str, str]:
 
 
 def handle_api_error(error: APIError) -> Response:
+    if error.status >= 500 and error.retryable is None and request.method == "POST":
+        # A POST may have created something upstream before it failed: the SDK must not replay it.
+        error.retryable = False
     return error.response()
 
 
@@ -157,7 +161,8 @@ def handle_http_error(error: HTTPException) -> Response:
 
 def handle_unexpected(error: Exception) -> Response:
     log.exception("unhandled error")
-    return APIError(500, "The gateway failed to handle this request.", type="server_error").response()
+    failure = APIError(500, "The gateway failed to handle this request.", type="server_error")
+    return handle_api_error(failure)
 
 
 def register(app: Flask) -> None:

@@ -1,8 +1,14 @@
 """The one way to call a provider over HTTP: a pooled session per provider and worker.
 
-Retries with backoff (honouring `Retry-After`) cover idempotent methods only: a replayed POST could
-create a second batch. Every call has a (connect, read) timeout. Transport failures and error
-replies become `UpstreamError`s that say which provider answered.
+Retries with backoff cover idempotent methods only: a replayed POST could create a second batch.
+`Retry-After` is honoured up to `RETRY_AFTER_CAP` seconds (an unreadable one counts as none), and a
+5xx that is left after those retries tells the SDK not to retry again (its retries would multiply
+ours). Every call has a (connect, read) timeout, and all the calls of one client request share a
+time budget (`DEEPINTSHIELD_UPSTREAM_BUDGET`): a call that would start after it is a 504, which
+bounds retries and page loops alike. A streamed body must keep arriving at
+`DEEPINTSHIELD_UPSTREAM_MIN_RATE` bytes a second on average over each `STALL_WINDOW` seconds, so
+an upstream that trickles cannot hold a thread. Transport failures and error replies become
+`UpstreamError`s that say which provider answered.
 """
 
 from __future__ import annotations
@@ -10,13 +16,15 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import msgspec
 import requests
-from flask import current_app
+from flask import current_app, g, has_request_context
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from blueprints.common.streams import RELAY_CHUNK
@@ -28,17 +36,31 @@ _decode = msgspec.json.Decoder().decode
 # Parses a provider's error reply into (message, code, type) or (message, code, type, param).
 ErrorParser = Callable[[requests.Response], tuple]
 
+RETRY_AFTER_CAP = 5  # seconds: a provider asking for longer gets its answer relayed instead
+STALL_WINDOW = 30  # seconds over which a streamed body's rate is measured
+RETRIED_METHODS = frozenset({"GET", "HEAD", "DELETE"})
+
+
+class _Retry(Retry):
+    """urllib3's Retry with `Retry-After` capped, and an unreadable `Retry-After` taken as absent."""
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        try:
+            return min(super().parse_retry_after(retry_after), RETRY_AFTER_CAP)
+        except InvalidHeader:
+            return 0
+
 
 @functools.cache
 def session(provider: str, retries: int = 3) -> requests.Session:
     """One pooled session per provider in this worker process, created on first use (after fork)."""
-    retry = Retry(
+    retry = _Retry(
         total=retries,
         connect=retries,
         read=0,  # a read error on a GET is retried by the client, not here: the body may be half-sent
         backoff_factor=0.5,
         status_forcelist=(429, 500, 502, 503, 504),
-        allowed_methods=frozenset({"GET", "HEAD", "DELETE"}),  # never replay a POST
+        allowed_methods=RETRIED_METHODS,  # never replay a POST
         respect_retry_after_header=True,
         raise_on_status=False,  # the last reply is translated by us
     )
@@ -88,7 +110,7 @@ def call(
     `creates=True` marks a call that may create something upstream: if its outcome is unknown
     (timeout, dropped connection), the client is told not to retry, so nothing is duplicated.
     """
-    kwargs.setdefault("timeout", current_app.config["UPSTREAM_TIMEOUT"])
+    kwargs.setdefault("timeout", _timeout(provider))
     try:
         response = session(provider, current_app.config["UPSTREAM_RETRIES"]).request(method, url, **kwargs)
     except requests.ConnectTimeout:
@@ -97,6 +119,9 @@ def call(
         raise UpstreamError(provider, 504, "timed out", code="upstream_timeout",
                             retryable=False if creates else None) from None
     except requests.ConnectionError as error:
+        if _read_timed_out(error):  # requests reports a read timeout inside retries as a ConnectionError
+            raise UpstreamError(provider, 504, "timed out", code="upstream_timeout",
+                                retryable=False if creates else None) from None
         unreachable = _never_connected(error)
         raise UpstreamError(
             provider, 502, "unreachable" if unreachable else "connection failed",
@@ -112,12 +137,34 @@ def call(
         if response.status_code == 429 and "retry-after" in response.headers:
             headers["Retry-After"] = response.headers["retry-after"]
         log.info("upstream error provider=%s status=%s", provider, response.status_code)
+        # A 5xx after a create may have created something; after our own retries, the SDK's would multiply them.
+        retried = method.upper() in RETRIED_METHODS and current_app.config["UPSTREAM_RETRIES"] > 0
         raise UpstreamError(
             provider, status, f"{message} (HTTP {response.status_code})",
             code=code, type=error_type if status < 500 else "upstream_error", param=rest[0] if rest else None,
-            retryable=False if creates and status >= 500 else None, headers=headers,
+            retryable=False if status >= 500 and (creates or retried) else None, headers=headers,
         )
     return response
+
+
+def _timeout(provider: str) -> tuple[float, float]:
+    """(connect, read) seconds for the next call, within what is left of this request's budget."""
+    connect, read = current_app.config["UPSTREAM_TIMEOUT"]
+    if not has_request_context():
+        return connect, read
+    deadline = g.get("upstream_deadline")
+    if deadline is None:
+        deadline = g.upstream_deadline = time.monotonic() + float(current_app.config["UPSTREAM_BUDGET"])
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise UpstreamError(provider, 504, "the request's upstream time budget (DEEPINTSHIELD_UPSTREAM_BUDGET) "
+                                           "is spent", code="upstream_budget_exceeded", retryable=False)
+    return min(connect, left), min(read, left)
+
+
+def _read_timed_out(error: requests.ConnectionError) -> bool:
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, ReadTimeoutError)
 
 
 def _never_connected(error: requests.ConnectionError) -> bool:
@@ -140,9 +187,34 @@ def json_body(response: requests.Response, provider: str, *, creates: bool = Fal
     return body
 
 
-def streamed(response: requests.Response, chunk_size: int = RELAY_CHUNK):
-    """The body of a streamed response in chunks; closes the response when done or abandoned."""
+def streamed(response: requests.Response, chunk_size: int = RELAY_CHUNK, *, provider: str = "upstream",
+             min_rate: float | None = None) -> Iterator[bytes]:
+    """The body of a streamed response in chunks; closes the response when done or abandoned.
+
+    Reads what has arrived (`read1`), so a body trickling in below `min_rate` bytes a second (over each
+    `STALL_WINDOW`; default `DEEPINTSHIELD_UPSTREAM_MIN_RATE`) is cut off with a 504 instead of holding
+    this thread; a body that ends short of its length raises, so the client's read fails too.
+    """
+    if min_rate is None:  # read now: the body is often relayed after the request context is gone
+        min_rate = float(current_app.config["UPSTREAM_MIN_RATE"]) if has_request_context() else 0.0
+    return _relayed(response, chunk_size, provider, min_rate)
+
+
+def _relayed(response: requests.Response, chunk_size: int, provider: str, min_rate: float) -> Iterator[bytes]:
+    raw = response.raw
+    window_start, window_bytes = time.monotonic(), 0
     try:
-        yield from response.iter_content(chunk_size)
+        while True:
+            data = raw.read1(chunk_size)
+            if not data:
+                return
+            yield data
+            window_bytes += len(data)
+            now = time.monotonic()
+            if now - window_start >= STALL_WINDOW:
+                if window_bytes < min_rate * (now - window_start):
+                    raise UpstreamError(provider, 504, f"the body arrived at under {min_rate:.0f} bytes a second",
+                                        code="upstream_too_slow", retryable=False)
+                window_start, window_bytes = now, 0
     finally:
         response.close()
