@@ -33,6 +33,8 @@ def from_environment() -> dict:
     return {
         # Client keys. Empty: passthrough mode, the client's bearer key is the provider key.
         "API_KEYS": _list("DEEPINTSHIELD_API_KEYS"),
+        # Web origins whose pages may call the gateway from a browser (same-origin always may).
+        "ALLOWED_ORIGINS": [origin.rstrip("/") for origin in _list("DEEPINTSHIELD_ALLOWED_ORIGINS")],
         # Provider keys used only when API_KEYS is set.
         "OPENAI_API_KEY": os.environ.get("OPENAI_API_KEY", ""),
         "ANTHROPIC_API_KEY": os.environ.get("ANTHROPIC_API_KEY", ""),

@@ -31,8 +31,25 @@ def gateway_keys_enabled() -> bool:
     return bool(current_app.config["API_KEYS"])
 
 
+def check_origin() -> None:
+    """Before each API request: a browser request from a page of another origin is refused.
+
+    The SDK sends no `Origin`; a browser does, on every cross-site POST. Without this, any web page
+    a developer visits could use the gateway on their machine (and its AWS credentials for Bedrock).
+    Same-origin requests and `DEEPINTSHIELD_ALLOWED_ORIGINS` pass.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    same = origin.rstrip("/") in (f"http://{request.host}", f"https://{request.host}")
+    if not same and origin.rstrip("/") not in current_app.config["ALLOWED_ORIGINS"]:
+        raise APIError(403, f"Requests from pages on {origin!r} are not allowed (DEEPINTSHIELD_ALLOWED_ORIGINS).",
+                       code="origin_not_allowed")
+
+
 def authenticate() -> None:
     """Before each API request: in gateway-key mode, reject clients without a valid key."""
+    check_origin()
     keys = current_app.config["API_KEYS"]
     if not keys:
         return

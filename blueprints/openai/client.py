@@ -10,7 +10,8 @@ from flask import current_app, request
 from blueprints.common import auth, http
 
 NAME = "openai"
-# Headers a client may set that OpenAI honours; passed on as given.
+# Headers a client may set that OpenAI honours; passed on as given, with the client's own key only
+# (in gateway-key mode they would pick an organization or project for the operator's key).
 _FORWARDED = ("OpenAI-Organization", "OpenAI-Project")
 
 
@@ -21,9 +22,10 @@ def url(*segments: str) -> str:
 
 def headers(**extra: str) -> dict[str, str]:
     result = {"Authorization": f"Bearer {auth.provider_key(NAME)}"}
-    for name in _FORWARDED:
-        if name in request.headers:
-            result[name] = request.headers[name]
+    if not auth.gateway_keys_enabled():
+        for name in _FORWARDED:
+            if name in request.headers:
+                result[name] = request.headers[name]
     result.update(extra)
     return result
 
