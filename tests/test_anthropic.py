@@ -79,7 +79,7 @@ def test_seed_snippet_then_results(sdk, fake):
     assert batch.id.startswith("msgbatch_")
     assert batch.input_file_id == ""
     assert batch.request_counts.total == 2 and batch.request_counts.completed == 2
-    assert batch.error_file_id is None
+    assert batch.error_file_id  # offered, empty: nothing failed or failed to convert
     assert batch.completed_at == batch.created_at + 5 * 60 - 0  # fake ends 5 minutes after creation
     body = fake.created_bodies[0]
     assert body == {"requests": requests}  # native items pass through unchanged
@@ -102,6 +102,8 @@ def test_seed_snippet_then_results(sdk, fake):
         assert line["id"] == f"batch_req_{completion['id']}"
     info = client.files.retrieve(batch.output_file_id)
     assert info.purpose == "batch_output" and info.bytes == len(output.content)
+    assert client.files.content(batch.error_file_id).content == b""
+    assert client.files.retrieve(batch.error_file_id).bytes == 0
 
 
 def openai_line(custom_id: str, content: str = "Hello", **body) -> str:

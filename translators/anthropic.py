@@ -760,8 +760,9 @@ def openai_batch(
 ) -> dict:
     """One or more MessageBatch objects (a split batch) -> one OpenAI Batch.
 
-    `output_file_id` / `error_file_id` are the IDs the batch's results would have; they are set
-    only once every part ended, the error file only if a request errored, expired or was cancelled.
+    `output_file_id` / `error_file_id` are the IDs the batch's results would have; both are set
+    once every part ended. The error file is offered even when Anthropic counts no failed request:
+    a results line the gateway cannot convert goes there, and only reading the results tells.
     """
     status = batch_status(natives)
     counts = request_counts(natives)
@@ -779,7 +780,7 @@ def openai_batch(
         "completion_window": COMPLETION_WINDOW,
         "status": status,
         "output_file_id": output_file_id if ended else None,
-        "error_file_id": error_file_id if ended and counts["failed"] else None,
+        "error_file_id": error_file_id if ended else None,
         "created_at": created,
         "in_progress_at": created,  # Anthropic starts processing on create
         "expires_at": max(expires) if expires else None,

@@ -11,6 +11,8 @@ Batches gets one gateway ID over their comma-joined IDs. Output and error files 
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import tempfile
 import time
@@ -176,39 +178,32 @@ def _converted(parts: list[dict], kind: str) -> Iterator[bytes]:
     """The output (`kind="output"`) or error lines of ended Message Batches, converted as they stream.
 
     Every results line becomes exactly one OpenAI line (`batch_output.converted_lines`); a line the
-    translator cannot read keeps Anthropic's own line in the error file. Lines are numbered from 1
-    across the parts in order, so an unparsable line's stand-in `custom_id` (`line-<n>`) is unique
-    within the batch. A results stream that breaks raises: the download fails, never ends short.
+    translator cannot read keeps Anthropic's own line in the error file. Non-blank lines are numbered
+    from 1 across the parts in order, so an unparsable line's stand-in `custom_id` (`line-<n>`) is
+    unique within the batch. A results stream that breaks raises: the download fails, never ends short.
     """
     created = translate.ended_at(parts)
-    offset = 0
-
-    def records(chunks: Iterator[bytes]) -> Iterator[tuple[int, bytes]]:
-        nonlocal offset
-        for raw in jsonl.split_lines(chunks):
-            if raw.strip():
-                offset += 1
-                yield offset, raw
+    numbers = itertools.count(1)
 
     def lines() -> Iterator[dict]:
         for part in parts:
-            batch_id = part["id"]
             chunks = client.results(part["results_url"])
             try:
+                records = ((next(numbers), raw) for raw in jsonl.split_lines(chunks) if raw.strip())
                 yield from batch_output.converted_lines(
-                    records(chunks),
-                    lambda line, _number, batch_id=batch_id: translate.result_line(
-                        line, batch_id=batch_id, created=created),
-                    lambda line, number, batch_id=batch_id: _identify(line, number, batch_id),
-                    provider=NAME,
-                )
+                    records, functools.partial(_convert, batch_id=part["id"], created=created),
+                    functools.partial(_identify, batch_id=part["id"]), provider=NAME)
             finally:
                 chunks.close()
 
     return batch_output.jsonl_chunks(lines(), successes=kind == "output")
 
 
-def _identify(line: dict | None, number: int, batch_id: str) -> tuple[str, str]:
+def _convert(line: dict, number: int, *, batch_id: str, created: int | None) -> dict:
+    return translate.result_line(line, batch_id=batch_id, created=created)
+
+
+def _identify(line: dict | None, number: int, *, batch_id: str) -> tuple[str, str]:
     """The `custom_id` and request ID for the error line of a results line that did not convert."""
     custom_id = line.get("custom_id") if line is not None else None
     if not isinstance(custom_id, str):
