@@ -459,7 +459,13 @@ class FakeAnthropic:
 
     def _on_list(self, request, version: str):
         query = {k: v[-1] for k, v in parse_qs(urlparse(request.url).query).items()}
-        page = self.list_page(int(query.get("limit", 20)), query.get("after_id"), query.get("before_id"))
+        limit = query.get("limit", "20")
+        if not limit.isdigit() or not 1 <= int(limit) <= 1000:  # BatchListParams: "Ranges from 1 to 1000"
+            raise self._refused(f"limit: {limit!r} must be an integer from 1 to 1000")
+        unknown = set(query) - {"limit", "after_id", "before_id"}
+        if unknown:
+            raise self._refused(f"unknown query parameters {sorted(unknown)}")
+        page = self.list_page(int(limit), query.get("after_id"), query.get("before_id"))
         return 200, JSON, json.dumps(page)
 
     @staticmethod
