@@ -10,14 +10,21 @@ import openai
 import pytest
 
 from blueprints.dispatcher import ids
-from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.anthropic import FakeAnthropic, anthropic_fakes, unix
 
 CHAT = "/v1/chat/completions"
 
 
 @pytest.fixture
-def fake(rsps) -> FakeAnthropic:
-    return FakeAnthropic(polls_until_ended=2, api_key="sk-test-key").register(rsps)
+def fakes(rsps):
+    """Makes Anthropic fakes; a request or reply outside the SDK types fails the test at teardown."""
+    with anthropic_fakes(rsps) as make:
+        yield make
+
+
+@pytest.fixture
+def fake(fakes) -> FakeAnthropic:
+    return fakes(polls_until_ended=2, api_key="sk-test-key")
 
 
 def jsonl_lines(text: str) -> list[dict]:
@@ -72,7 +79,7 @@ def test_seed_snippet_then_results(sdk, fake):
     assert batch.id.startswith("msgbatch_")
     assert batch.input_file_id == ""
     assert batch.request_counts.total == 2 and batch.request_counts.completed == 2
-    assert batch.error_file_id is None
+    assert batch.error_file_id  # offered, empty: nothing failed or failed to convert
     assert batch.completed_at == batch.created_at + 5 * 60 - 0  # fake ends 5 minutes after creation
     body = fake.created_bodies[0]
     assert body == {"requests": requests}  # native items pass through unchanged
@@ -95,6 +102,8 @@ def test_seed_snippet_then_results(sdk, fake):
         assert line["id"] == f"batch_req_{completion['id']}"
     info = client.files.retrieve(batch.output_file_id)
     assert info.purpose == "batch_output" and info.bytes == len(output.content)
+    assert client.files.content(batch.error_file_id).content == b""
+    assert client.files.retrieve(batch.error_file_id).bytes == 0
 
 
 def openai_line(custom_id: str, content: str = "Hello", **body) -> str:
@@ -404,8 +413,8 @@ def test_output_file_cannot_be_deleted(sdk, fake):
         sdk.files.delete(ids.encode_file("anthropic", "msgbatch_x", "output"))
 
 
-def test_gateway_key_mode_sends_configured_key(client, rsps, app):
-    fake = FakeAnthropic(api_key="sk-ant-gateway").register(rsps)
+def test_gateway_key_mode_sends_configured_key(client, fakes, app):
+    fake = fakes(api_key="sk-ant-gateway")
     app.config.update(API_KEYS=["gw-key"], ANTHROPIC_API_KEY="sk-ant-gateway")
     response = client.post("/openai/v1/batches", headers={"Authorization": "Bearer gw-key"}, json={
         "input_file_id": "", "endpoint": CHAT, "completion_window": "24h", "provider": "anthropic",
@@ -415,30 +424,25 @@ def test_gateway_key_mode_sends_configured_key(client, rsps, app):
     assert "sk-ant-gateway" not in response.get_data(as_text=True)
 
 
-def test_wrong_key_maps_to_401(client, rsps):
-    FakeAnthropic(api_key="right").register(rsps)
+def test_wrong_key_maps_to_401(client, fakes):
+    fakes(api_key="right")
     response = client.get("/openai/v1/batches/msgbatch_abc", headers={"Authorization": "Bearer wrong"})
     assert response.status_code == 401
     assert set(response.json["error"]) == {"message", "type", "param", "code"}
     assert "wrong" not in response.json["error"]["message"]
 
 
-def test_unmappable_result_becomes_a_502_error_line(sdk, fake, monkeypatch):
+def test_unconvertible_result_becomes_a_502_error_line(sdk, fake):
+    fake.answer_raw("odd", b'{"custom_id": "odd", "result": {"type": "vanished"}}')
     batch = sdk.batches.create(input_file_id="", endpoint=CHAT, completion_window="24h", extra_body={
         "provider": "anthropic", "requests": [GOOD, {**GOOD, "custom_id": "odd"}]})
     batch = run_to_end(sdk, batch.id)
-    real = fake.results
-
-    def results(batch_id):
-        lines = real(batch_id)
-        lines[1]["result"]["message"]["stop_reason"] = "alien_reason"
-        return lines
-
-    monkeypatch.setattr(fake, "results", results)
     assert [line["custom_id"] for line in jsonl_lines(sdk.files.content(batch.output_file_id).text)] == ["ok"]
-    (line,) = jsonl_lines(sdk.files.content(ids.encode_file("anthropic", batch.id, "errors")).text)
+    (line,) = jsonl_lines(sdk.files.content(batch.error_file_id).text)
     assert line["custom_id"] == "odd" and line["response"]["status_code"] == 502
-    assert "alien_reason" in line["response"]["body"]["error"]["message"]
+    assert line["response"]["body"]["error"]["code"] == "unconvertible_result"
+    assert "vanished" in line["response"]["body"]["error"]["message"]
+    assert line["response"]["body"]["provider_result"] == {"custom_id": "odd", "result": {"type": "vanished"}}
 
 
 def test_list_after_a_split_batch_id_uses_its_last_part(client, fake):
@@ -450,19 +454,30 @@ def test_list_after_a_split_batch_id_uses_its_last_part(client, fake):
     assert fake.calls[-1][1].endswith("?limit=3&after_id=msgbatch_b")
 
 
-def test_unknown_processing_status_is_502_but_create_still_answers(sdk, fake, monkeypatch):
-    real = fake.create
-
-    def create(body):
-        batch = real(body)
-        batch["processing_status"] = "paused"
-        return batch
-
-    monkeypatch.setattr(fake, "create", create)
+@pytest.mark.parametrize("ended", [False, True])
+def test_unknown_processing_status_falls_back(sdk, fake, monkeypatch, ended):
+    """A status Anthropic adds later never fails a retrieve or a list page: ended_at decides."""
     batch = sdk.batches.create(input_file_id="", endpoint=CHAT, completion_window="24h",
                                extra_body={"provider": "anthropic", "requests": [GOOD]})
-    assert batch.id in fake.batches and batch.status == "in_progress"
+    native = fake.batches[batch.id]
+    if ended:
+        fake.end_now(batch.id)
+    real = fake._public
+
+    def public(stored):
+        out = dict(real(stored))  # checked as sent by Anthropic today, then given a status it may add
+        out["processing_status"] = "archiving"
+        return out
+
+    monkeypatch.setattr(fake, "_public", public)
     fake.polls_until_ended = 99
-    with pytest.raises(openai.InternalServerError) as caught:
-        sdk.batches.retrieve(batch.id)
-    assert caught.value.status_code == 502 and caught.value.code == "unmappable_reply"
+    retrieved = sdk.batches.retrieve(batch.id)
+    listed = sdk.batches.list(extra_query={"provider": "anthropic"}).data
+    assert [b.id for b in listed] == [batch.id]
+    if not ended:
+        assert retrieved.status == listed[0].status == "in_progress" and retrieved.output_file_id is None
+        return
+    assert retrieved.status == listed[0].status == "completed"
+    assert retrieved.completed_at == unix(native["ended_at"])
+    (line,) = jsonl_lines(sdk.files.content(retrieved.output_file_id).text)
+    assert line["custom_id"] == "ok"

@@ -1,8 +1,7 @@
 """OpenAI batch shapes <-> Anthropic Message Batches (providers.md §B, §0.1, §0.2, §A.8).
 
-Pure: dicts in, dicts out. No HTTP, no Flask, no config, no clock. Unmapped provider values raise
-`KeyError` (the caller answers 502); client input Anthropic cannot honour raises `errors.BadRequest`
-naming the field.
+Pure: dicts in, dicts out. No HTTP, no Flask, no config, no clock. Client input Anthropic cannot
+honour raises `errors.BadRequest` naming the field.
 
 Public functions:
 - `chat_to_params(body, default_max_tokens=..., sampling=..., model=...)`: an OpenAI chat-completions
@@ -11,8 +10,24 @@ Public functions:
 - `message_to_chat_completion(message, created=...)`: an Anthropic Message -> OpenAI chat.completion.
 - `batch_request(item, ...)`: one inline item or batch-file line -> `{"custom_id", "params"}`.
 - `result_line(line, ...)`: one line of a batch's results JSONL -> one OpenAI output/error line.
+- `processing_status(native)`: a MessageBatch's processing status, with the fallback below.
 - `openai_batch(natives, ...)`: one or more MessageBatch objects (a split batch) -> an OpenAI Batch.
 - `to_unix(text)`: an RFC 3339 time -> Unix seconds.
+
+Replies are read tolerantly (the official `anthropic` SDK types are the reference; the tables below
+name every value they declare, and tests/test_anthropic_sdk_values.py fails when a new SDK declares
+one that is in no table):
+- an unknown `stop_reason` gives `finish_reason` "stop" (`batch_output.finish_reason`); the
+  Anthropic value is kept on the choice as `native_finish_reason`;
+- content blocks other than `text` and `tool_use` are skipped, known or not (`SKIPPED_BLOCKS`);
+- an errored result with an unknown error type is status `batch_output.UNKNOWN_ERROR_STATUS` (500)
+  with the Anthropic type as `code`;
+- an unknown result `type` raises KeyError: there is no telling whether the request ran, so the
+  caller (`batch_output.converted_lines`) turns the line into an `unconvertible_result` error line
+  that carries Anthropic's own line;
+- an unknown `processing_status` never fails a batch: the Message Batch counts as ended when it
+  has an `ended_at` (then the batch is completed, expired or cancelled by the usual rules, with
+  its results offered if Anthropic gives a `results_url`), else as still in progress.
 """
 
 from __future__ import annotations
@@ -32,7 +47,7 @@ CHAT_COMPLETIONS = "/v1/chat/completions"
 COMPLETION_WINDOW = "24h"
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
-# §B.7: Anthropic stop_reason -> OpenAI finish_reason.
+# §B.7: Anthropic stop_reason (the SDK's `StopReason`) -> OpenAI finish_reason. Unknown: "stop".
 FINISH_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -43,20 +58,28 @@ FINISH_REASONS = {
     "refusal": "content_filter",
 }
 
-# Response content blocks that have no chat.completion counterpart and are left out.
+# Response content blocks (the SDK's `ContentBlock` union) that have a chat.completion counterpart.
+HANDLED_BLOCKS = frozenset({"text", "tool_use"})
+# The other blocks of that union: reasoning and server-side tool traffic, which a chat.completion
+# has no place for. They are left out, as is any block type not listed anywhere.
 SKIPPED_BLOCKS = frozenset({
     "thinking", "redacted_thinking", "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
     "code_execution_tool_result", "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
-    "tool_search_tool_result", "mcp_tool_use", "mcp_tool_result", "container_upload",
+    "tool_search_tool_result", "container_upload",
 })
 
-# §B.4: Anthropic error type -> HTTP status (for errored results).
+# §B.4: Anthropic error type (the SDK's `ErrorType`) -> HTTP status, for errored results. The SDK's
+# exceptions give 409 to ConflictError and 412 to PreconditionFailedError; `request_too_large` is
+# documented (413) though the SDK does not list it. Unknown: `batch_output.UNKNOWN_ERROR_STATUS`.
 ERROR_STATUS = {
     "invalid_request_error": 400,
     "authentication_error": 401,
     "billing_error": 402,
     "permission_error": 403,
     "not_found_error": 404,
+    "conflict_error": 409,
+    "memory_path_conflict_error": 409,
+    "memory_precondition_failed_error": 412,
     "request_too_large": 413,
     "rate_limit_error": 429,
     "api_error": 500,
@@ -64,13 +87,22 @@ ERROR_STATUS = {
     "overloaded_error": 529,
 }
 
-# §0.1: processing_status of a batch still running -> OpenAI status.
-IN_FLIGHT_STATUS = {"in_progress": "in_progress", "canceling": "cancelling"}
+# §B.3: result types (the SDK's `MessageBatchResult` union). `succeeded` and `errored` are
+# converted; the others are requests that never ran, with their OpenAI error code.
+SUCCEEDED, ERRORED = "succeeded", "errored"
+NOT_RUN = {"expired": batch_output.EXPIRED, "canceled": batch_output.CANCELLED}
+RESULT_TYPES = frozenset({SUCCEEDED, ERRORED, *NOT_RUN})
 
-# Where an ended batch's `ended_at` goes, per OpenAI status.
+# §0.1: MessageBatch processing_status (the SDK's Literal) -> OpenAI status while it runs; `ended`
+# is decided from the counts (`batch_status`). An unknown status: see `processing_status`.
+ENDED = "ended"
+IN_FLIGHT_STATUS = {"in_progress": "in_progress", "canceling": "cancelling"}
+PROCESSING_STATUSES = frozenset({ENDED, *IN_FLIGHT_STATUS})
+
+# Where an ended batch's `ended_at` goes, per OpenAI status. Anthropic has no failed batch: a
+# create it refuses is a synchronous error, and a batch whose requests all errored is completed.
 ENDED_AT_FIELD = {
     "completed": "completed_at",
-    "failed": "failed_at",
     "expired": "expired_at",
     "cancelled": "cancelled_at",
 }
@@ -571,14 +603,16 @@ def batch_request(item: object, *, default_max_tokens: int, sampling: SamplingRu
 def message_to_chat_completion(message: dict, *, created: int) -> dict:
     """An Anthropic Message object -> an OpenAI chat.completion body.
 
-    Text blocks are joined into `content`, `tool_use` blocks become `tool_calls`, thinking and
-    server-tool blocks are left out. `finish_reason` comes from `stop_reason` (an unknown one raises
-    KeyError). Usage counts cache writes and reads as prompt tokens, reads also as `cached_tokens`.
+    Text blocks are joined into `content`, `tool_use` blocks become `tool_calls`, every other block
+    is left out (`SKIPPED_BLOCKS`, or a type not known at all). `finish_reason` comes from
+    `stop_reason` through `FINISH_REASONS` ("stop" for one not listed), and the choice keeps
+    Anthropic's own value as `native_finish_reason`. Usage counts cache writes and reads as prompt
+    tokens, reads also as `cached_tokens`.
     """
     texts: list[str] = []
     tool_calls: list[dict] = []
     for block in message.get("content") or []:
-        kind = block["type"]
+        kind = block.get("type")
         if kind == "text":
             texts.append(block["text"])
         elif kind == "tool_use":
@@ -587,11 +621,10 @@ def message_to_chat_completion(message: dict, *, created: int) -> dict:
                 "type": "function",
                 "function": {"name": block["name"], "arguments": json.dumps(block.get("input") or {})},
             })
-        elif kind not in SKIPPED_BLOCKS:
-            raise KeyError(f"content block type {kind!r}")
     reply: dict = {"role": "assistant", "content": "".join(texts) if texts else None, "refusal": None}
     if tool_calls:
         reply["tool_calls"] = tool_calls
+    stop_reason = message.get("stop_reason")
     return {
         "id": message["id"],
         "object": "chat.completion",
@@ -601,7 +634,8 @@ def message_to_chat_completion(message: dict, *, created: int) -> dict:
             "index": 0,
             "message": reply,
             "logprobs": None,
-            "finish_reason": FINISH_REASONS[message["stop_reason"]],
+            "finish_reason": batch_output.finish_reason(stop_reason, FINISH_REASONS),
+            "native_finish_reason": stop_reason,
         }],
         "usage": chat_usage(message.get("usage") or {}),
     }
@@ -624,31 +658,40 @@ def chat_usage(usage: dict) -> dict:
 # Results JSONL line -> OpenAI output/error line (§B.3, §A.8)
 
 
+def result_request_id(batch_id: str, custom_id: str) -> str:
+    """The request ID of a result line that carries none: the Message Batch and the `custom_id`."""
+    return f"{batch_id}_{custom_id}"
+
+
 def result_line(line: dict, *, batch_id: str, created: int) -> dict:
     """One line of a Message Batch's results -> one OpenAI batch output or error line.
 
     `batch_id` is the native Message Batch ID; with `custom_id` it names lines that have no upstream
     request ID. `created` (the batch's `ended_at`) becomes each chat.completion's `created`.
+    Raises KeyError/TypeError on a line it cannot read, including an unknown result type (for
+    `batch_output.converted_lines`, which keeps such a line whole in the error file).
     """
     custom_id = line["custom_id"]
+    if not isinstance(custom_id, str):
+        raise TypeError("custom_id is not a string")
     result = line["result"]
     kind = result["type"]
-    fallback_id = f"{batch_id}_{custom_id}"
-    if kind == "succeeded":
+    if kind == SUCCEEDED:
         message = result["message"]
         return batch_output.success_line(custom_id, message["id"], message_to_chat_completion(message, created=created))
-    if kind == "errored":
+    if kind == ERRORED:
         response = result.get("error") or {}
         error = response.get("error") or {}
         error_type = error["type"]
+        if not isinstance(error_type, str):
+            raise TypeError("the error type is not a string")
         return batch_output.http_error_line(
-            custom_id, response.get("request_id") or fallback_id, ERROR_STATUS[error_type],
-            error.get("message") or error_type, code=error_type,
+            custom_id, response.get("request_id") or result_request_id(batch_id, custom_id),
+            ERROR_STATUS.get(error_type, batch_output.UNKNOWN_ERROR_STATUS),
+            str(error.get("message") or error_type), code=error_type,
         )
-    if kind == "expired":
-        return batch_output.failure_line(custom_id, fallback_id, batch_output.EXPIRED)
-    if kind == "canceled":
-        return batch_output.failure_line(custom_id, fallback_id, batch_output.CANCELLED)
+    if kind in NOT_RUN:
+        return batch_output.failure_line(custom_id, result_request_id(batch_id, custom_id), NOT_RUN[kind])
     raise KeyError(f"result type {kind!r}")
 
 
@@ -667,41 +710,47 @@ def to_unix(text: str | None) -> int | None:
     return int(moment.timestamp())
 
 
+def processing_status(native: dict) -> str:
+    """A Message Batch's `processing_status`; one not in `PROCESSING_STATUSES` reads as `ended` when
+    the batch has an `ended_at`, else as `in_progress` (a status Anthropic adds later never fails a
+    retrieve or a list page)."""
+    status = native.get("processing_status")
+    if status in PROCESSING_STATUSES:
+        return status
+    return ENDED if native.get("ended_at") else "in_progress"
+
+
 def request_counts(natives: list[dict]) -> dict:
-    """§0.2, summed over the Message Batches behind one OpenAI batch."""
-    counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+    """§0.2, summed over the Message Batches behind one OpenAI batch.
+
+    `total` is the sum of every count Anthropic gives (the SDK: "the sum of all values always
+    matches the total"), so a count it adds later is still in the total.
+    """
+    total = completed = failed = 0
     for native in natives:
-        for name in counts:
-            counts[name] += int(native["request_counts"].get(name) or 0)
-    return {
-        "total": sum(counts.values()),
-        "completed": counts["succeeded"],
-        "failed": counts["errored"] + counts["expired"] + counts["canceled"],
-    }
+        counts = native["request_counts"]
+        total += sum(value for value in counts.values() if isinstance(value, int) and not isinstance(value, bool))
+        completed += int(counts.get("succeeded") or 0)
+        failed += sum(int(counts.get(name) or 0) for name in ("errored", "expired", "canceled"))
+    return {"total": total, "completed": completed, "failed": failed}
 
 
 def batch_status(natives: list[dict]) -> str:
     """§0.1 over one or more Message Batches.
 
-    Running: `in_progress`, or `cancelling` once a cancel was asked for. All ended: `cancelled` if
-    a cancel was asked for, `expired` if any request expired, `failed` if every request errored,
-    else `completed`.
+    Running (any part not ended, per `processing_status`): `in_progress`, or `cancelling` once a
+    cancel was asked for. All ended: `cancelled` if a cancel was asked for, `expired` if any request
+    expired, else `completed`, also when every request errored (OpenAI's `failed` means the batch
+    itself never ran; the errored requests are counted failed and listed in the error file).
     """
-    statuses = [native["processing_status"] for native in natives]
-    for status in statuses:
-        if status != "ended":
-            IN_FLIGHT_STATUS[status]  # noqa: B018 an unknown status raises KeyError
+    statuses = [processing_status(native) for native in natives]
     cancelled = any(native.get("cancel_initiated_at") for native in natives)
-    if any(status != "ended" for status in statuses):
+    if any(status != ENDED for status in statuses):
         return "cancelling" if cancelled or "canceling" in statuses else "in_progress"
     if cancelled:
         return "cancelled"
-    counts = {name: sum(int(n["request_counts"].get(name) or 0) for n in natives)
-              for name in ("succeeded", "errored", "expired")}
-    if counts["expired"]:
+    if any(int(native["request_counts"].get("expired") or 0) for native in natives):
         return "expired"
-    if counts["errored"] and not counts["succeeded"]:
-        return "failed"
     return "completed"
 
 
@@ -711,8 +760,9 @@ def openai_batch(
 ) -> dict:
     """One or more MessageBatch objects (a split batch) -> one OpenAI Batch.
 
-    `output_file_id` / `error_file_id` are the IDs the batch's results would have; they are set
-    only once every part ended, the error file only if a request errored, expired or was cancelled.
+    `output_file_id` / `error_file_id` are the IDs the batch's results would have; both are set
+    once every part ended. The error file is offered even when Anthropic counts no failed request:
+    a results line the gateway cannot convert goes there, and only reading the results tells.
     """
     status = batch_status(natives)
     counts = request_counts(natives)
@@ -730,7 +780,7 @@ def openai_batch(
         "completion_window": COMPLETION_WINDOW,
         "status": status,
         "output_file_id": output_file_id if ended else None,
-        "error_file_id": error_file_id if ended and counts["failed"] else None,
+        "error_file_id": error_file_id if ended else None,
         "created_at": created,
         "in_progress_at": created,  # Anthropic starts processing on create
         "expires_at": max(expires) if expires else None,
@@ -745,11 +795,6 @@ def openai_batch(
     }
     if ended:
         batch[ENDED_AT_FIELD[status]] = ended_at(natives)
-    if status == "failed":
-        batch["errors"] = {"object": "list", "data": [{
-            "code": "all_requests_failed", "message": "Every request in the batch errored; see the error file.",
-            "param": None, "line": None,
-        }]}
     return batch
 
 

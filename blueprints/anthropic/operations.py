@@ -11,6 +11,8 @@ Batches gets one gateway ID over their comma-joined IDs. Output and error files 
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import tempfile
 import time
@@ -20,7 +22,7 @@ from typing import IO
 from flask import current_app, stream_with_context
 
 from blueprints.anthropic import NAME, client
-from blueprints.common import claude, filestore, mapping
+from blueprints.common import claude, filestore, mapping, streams
 from blueprints.common.streams import Content, Upload
 from blueprints.dispatcher import ids
 from errors import APIError, BadRequest, NotFound, UpstreamError
@@ -104,8 +106,12 @@ def file_content(ref: ids.ResourceId, options: Options) -> Content:
         stored = _stored(ref.native)
         return Content(filestore.store().open(NAMESPACE, ref.native), JSONL, stored.bytes, stored.filename)
     parts = _ended_parts(ref)
-    # The later parts' results are fetched while streaming, which needs the app's config.
-    return Content(stream_with_context(_converted(parts, ref.kind)), JSONL, None, _result_filename(ref))
+    chunks = _converted(parts, ref.kind)
+    # Primed here, in the view, so an upstream error before the first byte is still an HTTP error;
+    # the later parts' results are fetched while streaming, which needs the request's context.
+    # `on_close` also closes the upstream reply when the client goes away mid-download.
+    return Content(stream_with_context(streams.primed(chunks)), JSONL, None, _result_filename(ref),
+                   on_close=chunks.close)
 
 
 def _file_object(stored: filestore.StoredFile) -> dict:
@@ -161,7 +167,7 @@ def _result_filename(ref: ids.ResourceId) -> str:
 def _ended_parts(ref: ids.ResourceId) -> list[dict]:
     """The Message Batches behind a result file; 404 until all of them ended."""
     parts = [client.get_batch(native) for native in _upstream_ids(ref.native)]
-    if any(p["processing_status"] != "ended" for p in parts):
+    if any(translate.processing_status(p) != translate.ENDED for p in parts):
         raise NotFound(f"Batch {ids.encode_batch(NAME, ref.native)!r} has not ended; its results do not exist yet.")
     if any(not p.get("results_url") for p in parts):
         raise NotFound(f"The results of batch {ids.encode_batch(NAME, ref.native)!r} are no longer available.")
@@ -171,45 +177,38 @@ def _ended_parts(ref: ids.ResourceId) -> list[dict]:
 def _converted(parts: list[dict], kind: str) -> Iterator[bytes]:
     """The output (`kind="output"`) or error lines of ended Message Batches, converted as they stream.
 
-    The first part's results are requested before this returns, so an upstream error still gets
-    its own status; later parts are opened as the download reaches them.
+    Every results line becomes exactly one OpenAI line (`batch_output.converted_lines`); a line the
+    translator cannot read keeps Anthropic's own line in the error file. Non-blank lines are numbered
+    from 1 across the parts in order, so an unparsable line's stand-in `custom_id` (`line-<n>`) is
+    unique within the batch. A results stream that breaks raises: the download fails, never ends short.
     """
     created = translate.ended_at(parts)
-    want_success = kind == "output"
-    first = client.results(parts[0]["results_url"])
+    numbers = itertools.count(1)
 
-    def lines() -> Iterator[bytes]:
-        try:
-            for index, part in enumerate(parts):
-                chunks = first if index == 0 else client.results(part["results_url"])
-                try:
-                    for raw in jsonl.split_lines(chunks):
-                        if not raw.strip():
-                            continue
-                        line = _convert(raw, part["id"], created)
-                        if batch_output.is_success(line) == want_success:
-                            yield jsonl.dumps(line) + b"\n"
-                finally:
-                    chunks.close()
-        finally:
-            first.close()  # also when the download is abandoned before it began
+    def lines() -> Iterator[dict]:
+        for part in parts:
+            chunks = client.results(part["results_url"])
+            try:
+                records = ((next(numbers), raw) for raw in jsonl.split_lines(chunks) if raw.strip())
+                yield from batch_output.converted_lines(
+                    records, functools.partial(_convert, batch_id=part["id"], created=created),
+                    functools.partial(_identify, batch_id=part["id"]), provider=NAME)
+            finally:
+                chunks.close()
 
-    return lines()
+    return batch_output.jsonl_chunks(lines(), successes=kind == "output")
 
 
-def _convert(raw: bytes, batch_id: str, created: int) -> dict:
-    """One results line -> one OpenAI line. A result the gateway cannot map becomes a 502 error line
-    (the download is already under way, so the client cannot get a 502 any more)."""
-    obj: dict = {}
-    try:
-        obj = jsonl.parse_line(raw, 0)
-        return translate.result_line(obj, batch_id=batch_id, created=created)
-    except (BadRequest, KeyError, TypeError, ValueError) as error:
-        log.warning("unmappable anthropic result in %s: %r", batch_id, error)
-        custom_id = str(obj.get("custom_id", ""))
-        return batch_output.http_error_line(custom_id, f"{batch_id}_{custom_id}", 502,
-                                            f"The gateway cannot map this Anthropic result: {error}",
-                                            type="upstream_error", code="unmappable_result")
+def _convert(line: dict, number: int, *, batch_id: str, created: int | None) -> dict:
+    return translate.result_line(line, batch_id=batch_id, created=created)
+
+
+def _identify(line: dict | None, number: int, *, batch_id: str) -> tuple[str, str]:
+    """The `custom_id` and request ID for the error line of a results line that did not convert."""
+    custom_id = line.get("custom_id") if line is not None else None
+    if not isinstance(custom_id, str):
+        custom_id = f"line-{number}"
+    return custom_id, translate.result_request_id(batch_id, custom_id)
 
 
 # Batches
