@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import mimetypes
 import re
 import tempfile
@@ -29,7 +30,7 @@ from typing import BinaryIO
 
 from flask import current_app
 
-from blueprints.common import filestore, http, mapping
+from blueprints.common import filestore, http, mapping, streams
 from blueprints.common.streams import Content, Upload
 from blueprints.dispatcher import ids
 from blueprints.gemini import NAME, client
@@ -38,8 +39,9 @@ from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
 from translators import batch_output, jsonl
 from translators import gemini as translate
 
+log = logging.getLogger("deepintshield")
+
 STORE = "gemini"  # file store namespace
-CHUNK = 64 * 1024
 MAX_INLINE_BYTES = 20 * 1024 * 1024  # Gemini's limit for inline batch requests
 _MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -60,6 +62,10 @@ _encode_batch = functools.partial(ids.encode_batch, NAME)
 
 
 def _batch(operation: dict, cancelling_at: int | None = None) -> dict:
+    if not translate.known_state(operation):
+        log.warning("gemini batch %s has a state the gateway does not know: %r (status %s)",
+                    operation.get("name"), (operation.get("metadata") or {}).get("state"),
+                    translate.state(operation))
     return _mapped(translate.batch_object, operation, encode_batch=_encode_batch, encode_file=_encode_file,
                    cancelling_at=cancelling_at)
 
@@ -280,30 +286,29 @@ def _uploaded_content(ref: ids.ResourceId) -> Content:
     return Content(chunks, content_type, length=stored.bytes, filename=stored.filename)
 
 
-def _result_lines(operation: dict, output: dict) -> Iterator[tuple[int, dict]]:
+def _result_records(output: dict) -> Iterator[tuple[int, bytes | dict]]:
+    """`(number, result)` for each result: raw lines of the results file, or the inline results."""
     if output.get("responsesFile"):
-        response = client.download_file(output["responsesFile"])
-        yield from jsonl.numbered_objects(jsonl.split_lines(http.streamed(response)))
+        lines = jsonl.split_lines(http.streamed(client.download_file(output["responsesFile"])))
+        yield from ((number, raw) for number, raw in enumerate(lines, start=1) if raw.strip())
     else:
-        yield from enumerate(translate.inlined_lines(output), start=1)
+        yield from enumerate(translate.inline_results(output), start=1)
 
 
 def _converted_results(operation: dict, output: dict, successes: bool) -> Iterator[bytes]:
-    """OpenAI output (or error) lines for a batch's results, in chunks of about 64 KiB."""
-    meta = operation["metadata"]
-    name = meta.get("name") or operation["name"]
-    model = translate.model_name(meta.get("model", ""))
-    created = translate.timestamp(meta.get("endTime") or meta.get("updateTime") or meta["createTime"])
-    buffer = bytearray()
-    for number, line in _result_lines(operation, output):
-        converted = _mapped(translate.output_line, line, number=number, batch=name, model=model, created=created)
-        if batch_output.is_success(converted) == successes:
-            buffer += jsonl.dumps(converted) + b"\n"
-            if len(buffer) >= CHUNK:
-                yield bytes(buffer)
-                buffer.clear()
-    if buffer:
-        yield bytes(buffer)
+    """OpenAI output (or error) lines for a batch's results, in chunks (`batch_output.jsonl_chunks`).
+
+    Every result gives one line (`batch_output.converted_lines`): one the translator cannot read goes
+    to the error file with its own text. A results download that breaks raises: never a short file.
+    """
+    context = _mapped(translate.results_context, operation)
+    lines = batch_output.converted_lines(
+        _result_records(output),
+        functools.partial(translate.output_line, **context),
+        functools.partial(translate.identify, batch=context["batch"]),
+        provider=NAME,
+    )
+    return batch_output.jsonl_chunks(lines, successes=successes)
 
 
 def file_content(ref: ids.ResourceId, options: Options) -> Content:
@@ -311,16 +316,9 @@ def file_content(ref: ids.ResourceId, options: Options) -> Content:
         return _uploaded_content(ref)
     operation, output = _results_operation(ref)
     chunks = _converted_results(operation, output, successes=ref.kind == "output")
-    # Convert up to the first chunk now, so an unmappable reply is a 502, not a cut-off body.
-    first = next(chunks, b"")
-
-    def body() -> Iterator[bytes]:
-        if first:
-            yield first
-        yield from chunks
-
     suffix = ref.native.rpartition("/")[2]
-    return Content(body(), "application/jsonl", filename=f"batch_{suffix}_{ref.kind}.jsonl", on_close=chunks.close)
+    return Content(streams.primed(chunks), "application/jsonl", filename=f"batch_{suffix}_{ref.kind}.jsonl",
+                   on_close=chunks.close)
 
 
 # Batches
