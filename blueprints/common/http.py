@@ -140,9 +140,17 @@ def json_body(response: requests.Response, provider: str, *, creates: bool = Fal
     return body
 
 
-def streamed(response: requests.Response, chunk_size: int = RELAY_CHUNK):
-    """The body of a streamed response in chunks; closes the response when done or abandoned."""
+def streamed(response: requests.Response, chunk_size: int = RELAY_CHUNK, *, provider: str = "the provider"):
+    """The body of a streamed response in chunks; closes the response when done or abandoned.
+
+    A body that breaks off (connection reset, read timeout) raises `UpstreamError` naming `provider`:
+    a 502 when nothing has been sent yet (`streams.primed`), a broken connection after that.
+    """
     try:
         yield from response.iter_content(chunk_size)
+    except requests.RequestException as error:
+        log.info("upstream body broke off provider=%s error=%r", provider, error)
+        raise UpstreamError(provider, 502, "the response body broke off", code="upstream_error",
+                            type="upstream_error") from None
     finally:
         response.close()

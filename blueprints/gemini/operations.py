@@ -274,7 +274,7 @@ def _uploaded_content(ref: ids.ResourceId) -> Content:
     except NotFound:
         file = client.get_file(ref.native)  # 404 if Gemini has no such file either
         if file.get("source") == "GENERATED" or file.get("downloadUri"):
-            return Content(http.streamed(client.download_file(ref.native)), "application/jsonl",
+            return Content(http.streamed(client.download_file(ref.native), provider=NAME), "application/jsonl",
                            filename=file.get("displayName") or None)
         raise APIError(
             404,
@@ -289,7 +289,7 @@ def _uploaded_content(ref: ids.ResourceId) -> Content:
 def _result_records(output: dict) -> Iterator[tuple[int, bytes | dict]]:
     """`(number, result)` for each result: raw lines of the results file, or the inline results."""
     if output.get("responsesFile"):
-        lines = jsonl.split_lines(http.streamed(client.download_file(output["responsesFile"])))
+        lines = jsonl.split_lines(http.streamed(client.download_file(output["responsesFile"]), provider=NAME))
         yield from ((number, raw) for number, raw in enumerate(lines, start=1) if raw.strip())
     else:
         yield from enumerate(translate.inline_results(output), start=1)
