@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import responses
+from google.genai import types
 
 from tests.conftest import GEMINI_BASE
 from tests.contracts import genai_types as contract
@@ -335,8 +336,9 @@ class FakeGemini:
             contract.check_operation(self._checked_operation(operation))
 
     def _check_results(self, data: bytes) -> None:
+        raw_lines = {v for k, v in self.scripted.items() if isinstance(v, bytes) and k in self.unchecked}
         for number, raw in enumerate(data.split(b"\n"), start=1):
-            if not raw.strip():
+            if not raw.strip() or raw in raw_lines:
                 continue
             try:
                 line = json.loads(raw)
@@ -508,3 +510,56 @@ def checked_fakes(rsps: responses.RequestsMock) -> Iterator[Callable[..., FakeGe
     yield make
     for fake in made:
         fake.assert_no_violations()
+
+
+# Results holding every value google-genai declares, and results beyond it (for scripted batches)
+
+
+def _response(parts: list[dict], finish: str | None = "STOP", key: str = "r") -> dict:
+    candidate: dict = {"content": {"role": "model", "parts": parts}, "index": 0}
+    if finish is not None:
+        candidate["finishReason"] = finish
+    return {"candidates": [candidate],
+            "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 2, "totalTokenCount": 6},
+            "modelVersion": "gemini-2.5-flash-001", "responseId": f"resp-{key}"}
+
+
+def declared_results() -> dict[str, dict]:
+    """Request key -> a result line valid by the SDK types, together holding every FinishReason (with
+    text, and with a function call), every BlockedReason, every google.rpc.Code error and every Part
+    field of google-genai."""
+    results: dict[str, dict] = {}
+    for reason in contract.values(types.FinishReason):
+        results[f"finish-{reason}"] = {"key": f"finish-{reason}", "response": _response(
+            [{"text": f"ended by {reason}"}], reason, f"finish-{reason}")}
+        results[f"call-{reason}"] = {"key": f"call-{reason}", "response": _response(
+            [{"functionCall": {"name": "lookup", "args": {"q": reason}}}], reason, f"call-{reason}")}
+    for reason in contract.values(types.BlockedReason):
+        results[f"blocked-{reason}"] = {"key": f"blocked-{reason}", "response": {
+            "promptFeedback": {"blockReason": reason}, "usageMetadata": {"promptTokenCount": 4},
+            "responseId": f"resp-blocked-{reason}"}}
+    for name, (code, _) in contract.RPC_CODES.items():
+        if code:
+            results[f"error-{name}"] = {"key": f"error-{name}", "error": {"code": code, "message": f"{name} here"}}
+    parts = [{field: contract.example(annotation)} for field, annotation in contract.part_fields().items()]
+    for part in parts:
+        if "functionCall" in part:
+            part["functionCall"] = {"name": "lookup", "args": {}}
+        if "thought" in part:
+            part["text"] = "a thought"
+    results["every-part"] = {"key": "every-part", "response": _response(parts, "STOP", "every-part")}
+    return results
+
+
+def off_spec_results() -> dict[str, dict | bytes]:
+    """Request key -> a result beyond the SDK types: values a newer Gemini may send, and lines the
+    gateway cannot convert (one that keeps its key; one that is not JSON, whose key is lost)."""
+    return {
+        "new-finish": {"key": "new-finish", "response": _response([{"text": "ok"}], "BRAND_NEW_REASON", "new-finish")},
+        "new-block": {"key": "new-block", "response": {"promptFeedback": {"blockReason": "BRAND_NEW_BLOCK"}}},
+        "new-part": {"key": "new-part", "response": _response(
+            [{"hologram": {"depth": 3}}, {"text": "still here"}], "STOP", "new-part")},
+        "new-code": {"key": "new-code", "error": {"code": 42, "message": "a code newer than code.proto"}},
+        "unconvertible": {"key": "unconvertible", "response": {"candidates": "not a list"}},
+        "not-json": b'{"key": "not-json", "response": {"candidates": [',
+    }
