@@ -35,6 +35,7 @@ turns it into an `unconvertible_result` error line that keeps the line. Bad clie
 
 from __future__ import annotations
 
+import binascii
 import json
 import re
 from collections.abc import Callable
@@ -170,7 +171,8 @@ RPC_CODE_NAMES = {
     15: "DATA_LOSS", 16: "UNAUTHENTICATED",
 }
 
-# §C.7: chat body key -> generationConfig key, values copied as they are.
+# §C.7: chat body key -> generationConfig key, values copied once their JSON type is the one
+# types.GenerationConfig declares (INTEGER_KEYS: integers; the others: numbers).
 GENERATION_KEYS = {
     "max_tokens": "maxOutputTokens",
     "max_completion_tokens": "maxOutputTokens",
@@ -182,6 +184,7 @@ GENERATION_KEYS = {
     "seed": "seed",
     "top_k": "topK",  # not OpenAI, but Gemini callers send it
 }
+INTEGER_KEYS = ("maxOutputTokens", "candidateCount", "seed", "logprobs")
 # Keys handled by their own rule below.
 SPECIAL_KEYS = ("messages", "stop", "response_format", "logprobs", "top_logprobs", "tools", "tool_choice",
                 "reasoning_effort", "safety_settings", "cached_content", "thinking_config")
@@ -191,6 +194,22 @@ IGNORED_KEYS = ("model", "user", "metadata", "store", "parallel_tool_calls", "se
 # `reasoning_effort` -> thinkingConfig.thinkingBudget (the mapping of Gemini's OpenAI-compatible endpoint).
 THINKING_BUDGETS = {"none": 0, "minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
 TOOL_CHOICE_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
+# `thinking_config` (Gemini's own, sent by Gemini callers; either spelling) -> types.ThinkingConfig.
+THINKING_CONFIG_TYPES = {"includeThoughts": bool, "thinkingBudget": int, "thinkingLevel": str}
+THINKING_LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH", "XHIGH")  # types.ThinkingLevel but UNSPECIFIED
+# `safety_settings` items {category, threshold}: the types.HarmCategory / HarmBlockThreshold values
+# the Gemini API takes. Refused: the unused UNSPECIFIED values, and the image categories the SDK
+# documents as "not supported in Gemini API". (`method` is Vertex AI only: refused too.)
+SAFETY_CATEGORIES = (
+    "HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+    "HARM_CATEGORY_DANGEROUS_CONTENT", "HARM_CATEGORY_CIVIC_INTEGRITY", "HARM_CATEGORY_JAILBREAK",
+)
+REFUSED_SAFETY_CATEGORIES = (
+    "HARM_CATEGORY_UNSPECIFIED", "HARM_CATEGORY_IMAGE_HATE", "HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT",
+    "HARM_CATEGORY_IMAGE_HARASSMENT", "HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT",
+)
+SAFETY_THRESHOLDS = ("BLOCK_LOW_AND_ABOVE", "BLOCK_MEDIUM_AND_ABOVE", "BLOCK_ONLY_HIGH", "BLOCK_NONE", "OFF")
+CACHED_CONTENTS = "cachedContents/"  # the resource prefix the SDK adds to a bare cache name
 # Image/file extension -> MIME type for `fileData` parts given by URL.
 URL_MIME_TYPES = {
     "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
@@ -223,12 +242,25 @@ def _text_of(content: object, where: str) -> str:
     raise _bad(f"{where} must be a string or a list of text parts.", where)
 
 
+def _base64(data: object, where: str) -> str:
+    """`data` if it is base64 (Gemini's `inlineData.data` is bytes in base64 on the wire)."""
+    try:
+        binascii.a2b_base64(data, strict_mode=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise _bad(f"{where}: the data is not base64.", where) from None
+    return data
+
+
+def _inline_data(mime_type: str, data: object, where: str) -> dict:
+    return {"inlineData": {"mimeType": mime_type, "data": _base64(data, where)}}
+
+
 def _url_part(url: object, where: str) -> dict:
     if not isinstance(url, str) or not url:
         raise _bad(f"{where} needs a url.", where)
     match = _DATA_URL.match(url)
     if match:
-        return {"inlineData": {"mimeType": match[1], "data": match[2]}}
+        return _inline_data(match[1], match[2], where)
     if url.startswith(("http://", "https://", "gs://")):
         extension = url.split("?", 1)[0].rsplit(".", 1)[-1].lower()
         file_data = {"fileUri": url}
@@ -252,13 +284,13 @@ def _content_part(part: object, where: str) -> dict:
         mime = AUDIO_MIME_TYPES.get(audio.get("format", ""))
         if mime is None:
             raise _bad(f"{where}: audio format must be wav or mp3.", where)
-        return {"inlineData": {"mimeType": mime, "data": audio.get("data", "")}}
+        return _inline_data(mime, audio.get("data", ""), where)
     if kind == "file":
         file = part.get("file") or {}
-        match = _DATA_URL.match(file.get("file_data", ""))
+        match = _DATA_URL.match(file.get("file_data", "")) if isinstance(file.get("file_data"), str) else None
         if not match:
             raise _bad(f"{where}: file parts need file_data as a base64 data: URL.", where)
-        return {"inlineData": {"mimeType": match[1], "data": match[2]}}
+        return _inline_data(match[1], match[2], where)
     raise _bad(f"{where}: content part type {kind!r} is not supported.", where)
 
 
@@ -394,6 +426,55 @@ def _response_format(response_format: object, config: dict) -> None:
     raise _bad("body.response_format type must be text, json_object or json_schema.", "body.response_format")
 
 
+def _typed(value: object, target: str, param: str) -> int | float:
+    """A generationConfig value of the JSON type Gemini declares for `target`."""
+    integer = target in INTEGER_KEYS
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise _bad(f"{param} must be {'an integer' if integer else 'a number'}.", param)
+    return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def _thinking_config(value: object) -> dict:
+    """Gemini's own `thinking_config` (camelCase or snake_case keys), checked as types.ThinkingConfig."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _bad("body.thinking_config must be an object.", "body.thinking_config")
+    config = {}
+    for key, item in value.items():
+        name = _camel(key)
+        param = f"body.thinking_config.{key}"
+        kind = THINKING_CONFIG_TYPES.get(name)
+        if kind is None:
+            raise _bad(f"{param} is not a thinking_config field ({', '.join(THINKING_CONFIG_TYPES)}).", param)
+        if isinstance(item, bool) != (kind is bool) or not isinstance(item, kind):
+            raise _bad(f"{param} must be a {kind.__name__}.", param)
+        if name == "thinkingLevel" and item not in THINKING_LEVELS:
+            raise _bad(f"{param} must be one of {', '.join(THINKING_LEVELS)}.", param)
+        config[name] = item
+    return config
+
+
+def _safety_settings(value: object) -> list[dict]:
+    """`safety_settings`: [{category, threshold}] with values the Gemini API takes."""
+    if not isinstance(value, list):
+        raise _bad("body.safety_settings must be a list.", "body.safety_settings")
+    for i, setting in enumerate(value):
+        param = f"body.safety_settings[{i}]"
+        if not isinstance(setting, dict) or set(setting) != {"category", "threshold"}:
+            raise _bad(f"{param} must be an object with exactly category and threshold.", param)
+        if setting["category"] not in SAFETY_CATEGORIES:
+            raise _bad(f"{param}.category must be one of {', '.join(SAFETY_CATEGORIES)}.", f"{param}.category")
+        if setting["threshold"] not in SAFETY_THRESHOLDS:
+            raise _bad(f"{param}.threshold must be one of {', '.join(SAFETY_THRESHOLDS)}.", f"{param}.threshold")
+    return value
+
+
 def generate_content_request(body: dict) -> dict:
     """An OpenAI chat.completions request body as a Gemini GenerateContentRequest (§C.7)."""
     unknown = sorted(set(body) - set(GENERATION_KEYS) - set(SPECIAL_KEYS) - set(IGNORED_KEYS))
@@ -407,17 +488,19 @@ def generate_content_request(body: dict) -> dict:
     config: dict = {}
     for key, target in GENERATION_KEYS.items():
         if body.get(key) is not None:
-            config[target] = body[key]
+            config[target] = _typed(body[key], target, f"body.{key}")
     stop = body.get("stop")
     if stop is not None:
-        config["stopSequences"] = [stop] if isinstance(stop, str) else list(stop)
+        config["stopSequences"] = [stop] if isinstance(stop, str) else stop
+        if not isinstance(stop, (str, list)) or not all(isinstance(s, str) for s in config["stopSequences"]):
+            raise _bad("body.stop must be a string or a list of strings.", "body.stop")
     if body.get("response_format") is not None:
         _response_format(body["response_format"], config)
     if body.get("logprobs"):
         config["responseLogprobs"] = True
         if body.get("top_logprobs") is not None:
-            config["logprobs"] = body["top_logprobs"]
-    thinking = dict(body.get("thinking_config") or {})
+            config["logprobs"] = _typed(body["top_logprobs"], "logprobs", "body.top_logprobs")
+    thinking = _thinking_config(body.get("thinking_config"))
     if body.get("reasoning_effort") is not None:
         if body["reasoning_effort"] not in THINKING_BUDGETS:
             raise _bad(f"body.reasoning_effort {body['reasoning_effort']!r} is not supported.",
@@ -435,9 +518,12 @@ def generate_content_request(body: dict) -> dict:
     if body.get("tool_choice") is not None:
         request["toolConfig"] = _tool_config(body["tool_choice"])
     if body.get("safety_settings") is not None:
-        request["safetySettings"] = body["safety_settings"]
-    if body.get("cached_content") is not None:
-        request["cachedContent"] = body["cached_content"]
+        request["safetySettings"] = _safety_settings(body["safety_settings"])
+    cached = body.get("cached_content")
+    if cached is not None:
+        if not isinstance(cached, str) or not cached.removeprefix(CACHED_CONTENTS):
+            raise _bad("body.cached_content must name a cached content.", "body.cached_content")
+        request["cachedContent"] = cached if cached.startswith(CACHED_CONTENTS) else CACHED_CONTENTS + cached
     return request
 
 
