@@ -189,23 +189,38 @@ def make_fake(rsps):
     yield from checked_fakes(rsps)
 
 
-def test_the_fake_answers_400_invalid_argument_and_records_the_violation(client, make_fake):
+def _upload(client, content: bytes):
+    return client.post("/openai/files", headers=AUTH, content_type="multipart/form-data", data={
+        "purpose": "batch", "provider": "gemini", "file": (io.BytesIO(content), "in.jsonl")})
+
+
+SNAKE = {"key": "g-1", "request": {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
+                                   "generation_config": {"max_output_tokens": 5}}}
+
+
+def test_the_fake_answers_400_invalid_argument_and_records_the_violation(client, make_fake, app):
     fake = make_fake()
-    snake = {"key": "g-1", "request": {"contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
-                                       "generation_config": {"max_output_tokens": 5}}}
-    reply = client.post("/openai/files", headers=AUTH, content_type="multipart/form-data", data={
-        "purpose": "batch", "provider": "gemini", "file": (io.BytesIO(json.dumps(snake).encode()), "in.jsonl")})
-    assert reply.status_code == 200  # a file already in Gemini's format goes up as sent
-    reply = client.post("/openai/batches", headers=AUTH, json={
-        "input_file_id": reply.get_json()["id"], "endpoint": "/v1/chat/completions", "completion_window": "24h",
-        "provider": "gemini", "model": "gemini-2.5-flash"})
+    reply = _upload(client, json.dumps(SNAKE).encode())  # a file in Gemini's format goes up as sent
     assert reply.status_code == 400 and reply.get_json()["error"]["code"] == "INVALID_ARGUMENT"
     assert "generation_config" in reply.get_json()["error"]["message"]
     assert len(fake.violations) == 1 and "line 1" in fake.violations[0]
     with pytest.raises(AssertionError, match="generation_config"):
         fake.assert_no_violations()
     fake.violations.clear()
-    assert fake.batches == {}
+    assert fake.files == {}
+
+
+def test_the_fake_checks_the_input_lines_a_batch_reads(client, make_fake):
+    fake = make_fake()
+    line = {**SNAKE, "request": {"contents": SNAKE["request"]["contents"]}}
+    file_id = _upload(client, json.dumps(line).encode()).get_json()["id"]
+    fake.files[ids.decode_file(file_id).native]["_content"] = json.dumps(SNAKE).encode()  # changed since
+    reply = client.post("/openai/batches", headers=AUTH, json={
+        "input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h",
+        "provider": "gemini", "model": "gemini-2.5-flash"})
+    assert reply.status_code == 400 and "generation_config" in reply.get_json()["error"]["message"]
+    assert len(fake.violations) == 1 and fake.batches == {}
+    fake.violations.clear()
 
 
 def test_the_fake_refuses_to_send_a_reply_the_types_refuse(client, make_fake):

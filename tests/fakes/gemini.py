@@ -3,7 +3,8 @@
 Backend methods hold the rules; the `_on_*` callbacks only parse and render. What it models:
 - resumable upload: `start` answers `X-Goog-Upload-URL`, `upload, finalize` stores the bytes and
   creates the File (the client may choose `name`); chosen MIME types can be refused with
-  400 "Unsupported MIME type" (`unsupported_mime_types`);
+  400 "Unsupported MIME type" (`unsupported_mime_types`); an upload that looks like a batch input
+  file (first line `{key, request}`) has every line checked as it arrives;
 - files list (page tokens, newest first) / get / delete / download (generated files only);
 - batches: create from a file of `{key, request}` lines or inline requests, state advancing on each
   GET (PENDING -> RUNNING -> SUCCEEDED), `batchStats` as strings with zeros omitted, a generated
@@ -81,6 +82,17 @@ def public(obj: dict) -> dict:
     return {k: v for k, v in obj.items() if not k.startswith("_")}
 
 
+def _is_batch_input(data: bytes) -> bool:
+    """Whether an upload looks like a batch input file (its first line a `{key, request}` object):
+    those are checked line by line as they arrive, whatever MIME type they went up as."""
+    first = data.lstrip().split(b"\n", 1)[0]
+    try:
+        line = json.loads(first) if first else None
+    except ValueError:
+        return False
+    return isinstance(line, dict) and "key" in line and "request" in line
+
+
 def _texts(request: dict) -> str:
     return " ".join(part.get("text", "") for turn in request.get("contents", []) for part in turn.get("parts", []))
 
@@ -143,6 +155,8 @@ class FakeGemini:
         if offset != "0" or size != session["size"]:
             raise FakeError(400, "INVALID_ARGUMENT", f"Expected {session['size']} bytes at offset 0, got "
                                                      f"{size} at {offset}.")
+        if _is_batch_input(data):
+            self._check_input(session["name"], data)
         file = self._add_file(session["name"], bytes(data), session["mimeType"], "UPLOADED", session["displayName"])
         file["sizeBytes"] = str(size)
         return file
@@ -213,12 +227,19 @@ class FakeGemini:
         return self.batches[name]
 
     def download_input(self, file_name: str) -> list[dict]:
-        file = self.get_file(file_name)
+        return self._check_input(file_name, self.get_file(file_name)["_content"])
+
+    @staticmethod
+    def _check_input(file_name: str, data: bytes) -> list[dict]:
+        """The `{key, request}` lines of a batch input file, each checked against the SDK types."""
         lines = []
-        for number, raw in enumerate(file["_content"].split(b"\n"), start=1):
+        for number, raw in enumerate(data.split(b"\n"), start=1):
             if not raw.strip():
                 continue
-            line = json.loads(raw)
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                raise FakeError(400, "INVALID_ARGUMENT", f"{file_name} line {number} is not JSON.") from None
             contract.check_batch_line(line, f"{file_name} line {number}")
             lines.append(line)
         return lines
