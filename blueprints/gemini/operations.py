@@ -9,6 +9,10 @@ under the name `files/<key>`, so the stored copy and the Gemini file share one I
 Batch results: `output_file_id` / `error_file_id` name the batch itself; their content is made on
 each read by streaming Gemini's `responsesFile` (or the inline responses) and converting line by
 line (success lines to the output file, the rest to the error file). Nothing is buffered whole.
+Every result gives exactly one line (`batch_output.converted_lines`): values newer than the
+translator's tables fall back as translators/gemini.py documents, and a result it cannot read goes
+to the error file with Gemini's own line in it. A batch state the translator does not know is
+logged and never fails a retrieve or a list page.
 
 Listing: the SDK pages with `after=<last ID it saw>`, Gemini with page tokens. To stay stateless
 the gateway lists from Gemini's first page again and skips up to `after`: page k costs about
