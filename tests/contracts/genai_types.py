@@ -6,7 +6,7 @@ but three things make them lenient, and each is closed here:
   (the camelCase the Gemini API documents and the gateway sends).
 - `CaseInSensitiveEnum`: an unknown value only warns and becomes a pseudo-member, and "stop" reads
   as STOP. Every enum value must be a declared member, and a validated value must serialize back to
-  exactly what was sent (no case change, no lax coercion such as "5" -> 5 for an int32).
+  what was sent (no case change; a number may be a JSON string only as proto3 JSON allows).
 - The SDK has no wire model of a GenerateContentRequest (it builds the dict from its
   GenerateContentConfig in `batches._InlinedRequest_to_mldev`): `GenerateContentRequest` below
   composes one from the SDK's own field types, and `check_generate_content_request` also runs the

@@ -10,8 +10,8 @@ Backend methods hold the rules; the `_on_*` callbacks only parse and render. Wha
   GET (PENDING -> RUNNING -> SUCCEEDED), `batchStats` as strings with zeros omitted, a generated
   `responsesFile` with success lines and error lines (a request whose text contains "FAIL" fails
   with a google.rpc.Status), `:cancel` (CANCELLED on the next GET), list with page tokens;
-  `scripted[key]` replaces the generated result of request `key` (a result line as a dict, or raw
-  bytes written as they are);
+  `scripted[key]` replaces the generated result of request `key` (a result line as a dict, or, for
+  a results file, raw bytes written as they are);
 - every call must carry `x-goog-api-key: <api_key>`.
 
 Checked against the official types (tests/contracts/genai_types.py), in every test run: every request
@@ -41,7 +41,6 @@ from tests.contracts import genai_types as contract
 
 STATE_PREFIX = "BATCH_STATE_"
 _EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z
-_BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatch"
 
 
 class FakeError(Exception):
@@ -217,7 +216,7 @@ class FakeGemini:
             lines = [{"key": r["metadata"]["key"], "request": r["request"]} for r in config["requests"]["requests"]]
         created = self._tick()
         name = f"batches/fake{created:06d}"
-        meta = {"@type": _BATCH_TYPE, "name": name, "displayName": batch.get("displayName", ""),
+        meta = {"@type": contract.BATCH_TYPE, "name": name, "displayName": batch.get("displayName", ""),
                 "model": f"models/{model}", "state": self.state_prefix + "PENDING",
                 "createTime": _time(created), "updateTime": _time(created),
                 "batchStats": {"requestCount": str(len(lines)), "pendingRequestCount": str(len(lines))},
@@ -286,13 +285,13 @@ class FakeGemini:
         if batch["_inline"]:
             inlined = [{"metadata": {"key": r["key"]}, **{k: v for k, v in r.items() if k != "key"}}
                        for r in results]
-            output = {"@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatchOutput",
+            output = {"@type": contract.BATCH_OUTPUT_TYPE,
                       "inlinedResponses": {"inlinedResponses": inlined}}
         else:
             data = b"".join((r if isinstance(r, bytes) else json.dumps(r).encode()) + b"\n" for r in results)
             name = f"files/batch-{batch['name'].rpartition('/')[2]}"
             self._add_file(name, data, "application/jsonl", "GENERATED", None)
-            output = {"@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatchOutput",
+            output = {"@type": contract.BATCH_OUTPUT_TYPE,
                       "responsesFile": name}
         batch["response"] = output
         batch["metadata"]["output"] = output
