@@ -14,7 +14,7 @@ import pytest
 
 from blueprints.dispatcher import ids, uploads
 from tests.conftest import owned_store
-from tests.fakes.gemini import FakeGemini
+from tests.fakes.gemini import checked_fakes
 
 MODEL = "gemini-1.5-flash"
 OPENAI_JSONL = (
@@ -27,8 +27,14 @@ GEMINI = {"provider": "gemini"}
 
 
 @pytest.fixture
-def fake(rsps) -> FakeGemini:
-    return FakeGemini().register(rsps)
+def make_fake(rsps):
+    """`make_fake(**options)`: a Gemini fake checked against the SDK types (no violations at teardown)."""
+    yield from checked_fakes(rsps)
+
+
+@pytest.fixture
+def fake(make_fake):
+    return make_fake()
 
 
 def _line(custom_id: str, text: str, **body) -> str:
@@ -261,8 +267,8 @@ def test_cancel(sdk, fake):
         sdk.files.content(ids.encode_file("gemini", ids.decode_batch(batch.id).native, "output"))
 
 
-def test_job_state_spelling_is_accepted(sdk, rsps):
-    fake = FakeGemini(state_prefix="JOB_STATE_").register(rsps)
+def test_job_state_spelling_is_accepted(sdk, make_fake):
+    fake = make_fake(state_prefix="JOB_STATE_")
     uploaded = _upload(sdk, OPENAI_JSONL.encode())
     batch = sdk.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h",
                                extra_body={"provider": "gemini", "model": MODEL})
@@ -333,16 +339,16 @@ def test_gemini_format_goes_up_untouched(sdk, fake):
     assert sdk.files.content(uploaded.id).content == content
 
 
-def test_unsupported_mime_type_is_retried_with_the_next(sdk, rsps):
-    fake = FakeGemini(unsupported_mime_types=("jsonl",)).register(rsps)
+def test_unsupported_mime_type_is_retried_with_the_next(sdk, make_fake):
+    fake = make_fake(unsupported_mime_types=("jsonl",))
     uploaded = _upload(sdk, OPENAI_JSONL.encode())
     assert fake.upload_starts == ["jsonl", "application/jsonl"]
     assert fake.files[ids.decode_file(uploaded.id).native]["mimeType"] == "application/jsonl"
 
 
-def test_every_mime_type_refused_is_a_400_and_leaves_no_copy(sdk, rsps, app):
+def test_every_mime_type_refused_is_a_400_and_leaves_no_copy(sdk, make_fake, app):
     app.config["GEMINI_JSONL_MIME_TYPES"] = ["jsonl", "text/plain"]
-    FakeGemini(unsupported_mime_types=("jsonl", "text/plain")).register(rsps)
+    make_fake(unsupported_mime_types=("jsonl", "text/plain"))
     with pytest.raises(openai.BadRequestError) as caught:
         _upload(sdk, OPENAI_JSONL.encode())
     assert "Unsupported MIME type: text/plain" in caught.value.message
@@ -410,9 +416,10 @@ def test_content_when_the_stored_copy_is_gone(client, fake, app):
 
 
 def test_generated_files_download_raw(client, fake):
-    fake._add_file("files/batch-raw", b'{"key": "k"}\n', "application/jsonl", "GENERATED", None)
+    line = b'{"key": "k", "error": {"code": 3, "message": "bad"}}\n'
+    fake._add_file("files/batch-raw", line, "application/jsonl", "GENERATED", None)
     reply = client.get(f"/openai/files/{ids.encode_file('gemini', 'files/batch-raw')}/content", headers=AUTH)
-    assert reply.status_code == 200 and reply.data == b'{"key": "k"}\n'
+    assert reply.status_code == 200 and reply.data == line
 
 
 def test_delete_removes_both_and_then_404s(client, fake, app):
@@ -442,9 +449,9 @@ def test_unknown_ids_are_404(client, fake):
     assert reply.status_code == 404 and reply.get_json()["error"]["code"] == "NOT_FOUND"
 
 
-def test_gateway_key_mode_sends_the_gateway_gemini_key(client, rsps, app):
+def test_gateway_key_mode_sends_the_gateway_gemini_key(client, make_fake, app):
     app.config.update(API_KEYS=["gw-client"], GEMINI_API_KEY="gemini-secret")
-    fake = FakeGemini(api_key="gemini-secret").register(rsps)
+    fake = make_fake(api_key="gemini-secret")
     reply = client.post("/openai/files", headers={"Authorization": "Bearer gw-client"},
                         content_type="multipart/form-data",
                         data={"purpose": "batch", "provider": "gemini",
@@ -460,22 +467,23 @@ def test_wrong_key_is_reported_without_the_key(client, fake):
     assert "sk-wrong" not in reply.get_data(as_text=True)
 
 
-def test_unmappable_batch_reply_is_a_502(client, fake):
+def test_a_batch_reply_that_is_not_gemini_shaped_is_a_502(client, fake):
     uploaded = _post_file(client, OPENAI_JSONL.encode()).get_json()["id"]
     reply = client.post("/openai/batches", headers=AUTH, json={
         "input_file_id": uploaded, "endpoint": "/v1/chat/completions", "completion_window": "24h",
         "provider": "gemini", "model": MODEL})
     batch_id = reply.get_json()["id"]
     stored = next(iter(fake.batches.values()))
-    stored["metadata"]["state"], stored["done"] = "BATCH_STATE_PAUSED", True
+    fake.unchecked.add(stored["name"])  # not Gemini's shape at all
+    stored["metadata"]["createTime"] = "yesterday"
     reply = client.get(f"/openai/batches/{batch_id}", headers=AUTH)
-    assert reply.status_code == 502 and "PAUSED" in reply.get_json()["error"]["message"]
+    assert reply.status_code == 502 and reply.get_json()["error"]["code"] == "unmappable_reply"
 
 
-def test_a_large_upload_is_converted_with_bounded_memory(client, rsps, app, monkeypatch):
+def test_a_large_upload_is_converted_with_bounded_memory(client, make_fake, app, monkeypatch):
     """20 MB of OpenAI lines: converted and stored without holding the file (the fake's own
     `responses` layer reads the upload body whole, so memory is measured before the bytes go up)."""
-    fake = FakeGemini(keep_uploads=False).register(rsps)
+    fake = make_fake(keep_uploads=False)
     peaks = []
     start_upload = fake.start_upload
 
@@ -517,7 +525,7 @@ def test_bad_inline_request_names_it(sdk, fake):
     assert fake.batches == {}
 
 
-def test_unmappable_result_line_is_a_502_before_any_byte(client, fake):
+def test_results_gone_upstream_is_an_error_status_before_any_byte(client, fake):
     file_id = _post_file(client, OPENAI_JSONL.encode()).get_json()["id"]
     batch_id = client.post("/openai/batches", headers=AUTH, json={
         "input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h",
@@ -525,10 +533,9 @@ def test_unmappable_result_line_is_a_502_before_any_byte(client, fake):
     for _ in range(3):
         batch = client.get(f"/openai/batches/{batch_id}", headers=AUTH).get_json()
     assert batch["status"] == "completed"
-    results = fake.files[f"files/batch-{ids.decode_batch(batch_id).native.rpartition('/')[2]}"]
-    results["_content"] = results["_content"].replace(b'"STOP"', b'"NEW_REASON"')
+    del fake.files[f"files/batch-{ids.decode_batch(batch_id).native.rpartition('/')[2]}"]
     reply = client.get(f"/openai/files/{batch['output_file_id']}/content", headers=AUTH)
-    assert reply.status_code == 502 and "NEW_REASON" in reply.get_json()["error"]["message"]
+    assert reply.status_code == 404 and reply.get_json()["error"]["code"] == "NOT_FOUND"
 
 
 def test_create_answers_200_even_when_the_created_job_does_not_map(client, fake, monkeypatch):

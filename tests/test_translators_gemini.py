@@ -168,15 +168,32 @@ def _response(parts, finish="STOP", **extra) -> dict:
     ("OTHER", [{"text": "x"}], "stop"),
     ("MALFORMED_FUNCTION_CALL", [], "stop"),
     ("FINISH_REASON_UNSPECIFIED", [{"text": "x"}], "stop"),
+    ("CONTINUATION", [{"text": "x"}], "length"),
+    ("MODEL_ARMOR", [], "content_filter"),
+    ("ESCALATION", [], "content_filter"),
+    ("PUP_LIMITED_DISABLED", [], "content_filter"),
+    ("MALFORMED_RESPONSE", [], "stop"),
+    ("MISSING_THOUGHT_SIGNATURE", [], "stop"),
+    ("MAX_TOKENS", [{"functionCall": {"name": "f", "args": {}}}], "length"),  # cut off mid-call: not tool_calls
+    ("NEW_REASON", [{"text": "x"}], "stop"),  # newer than the table: the fallback
+    (None, [{"functionCall": {"name": "f", "args": {}}}], "tool_calls"),
+    (None, [{"text": "x"}], "stop"),
 ])
 def test_finish_reasons(finish, parts, expected):
-    body = t.chat_completion(_response(parts, finish), response_id="r1", model="m", created=1)
-    assert body["choices"][0]["finish_reason"] == expected
+    response = _response(parts, finish)
+    if finish is None:
+        del response["candidates"][0]["finishReason"]
+    choice = t.chat_completion(response, response_id="r1", model="m", created=1)["choices"][0]
+    assert choice["finish_reason"] == expected
+    assert choice["native_finish_reason"] == finish
 
 
-def test_unknown_finish_reason_raises():
-    with pytest.raises(KeyError):
-        t.chat_completion(_response([{"text": "x"}], "NEW_REASON"), response_id="r1", model="m", created=1)
+def test_unknown_parts_are_skipped():
+    parts = [{"text": "a"}, {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
+             {"executableCode": {"language": "PYTHON", "code": "1"}}, {"hologram": {"x": 1}},
+             {"text": "b", "thoughtSignature": "c2ln"}, {"functionCall": {"name": "f", "args": {}}}]
+    message = t.chat_completion(_response(parts), response_id="r", model="m", created=1)["choices"][0]["message"]
+    assert message["content"] == "ab" and [c["function"]["name"] for c in message["tool_calls"]] == ["f"]
 
 
 def test_text_tool_calls_and_usage():
@@ -199,11 +216,24 @@ def test_text_tool_calls_and_usage():
                              "completion_tokens_details": {"reasoning_tokens": 6}}
 
 
+@pytest.mark.parametrize("reason", ["JAILBREAK", "A_NEW_REASON"])
+def test_any_block_reason_is_content_filter(reason):
+    choice = t.chat_completion({"promptFeedback": {"blockReason": reason}}, response_id="r", model="m",
+                               created=1)["choices"][0]
+    assert (choice["finish_reason"], choice["native_finish_reason"]) == ("content_filter", reason)
+
+
+def test_no_candidates_and_no_block_reason_cannot_be_converted():
+    with pytest.raises(KeyError):
+        t.chat_completion({"promptFeedback": {}}, response_id="r", model="m", created=1)
+
+
 def test_blocked_prompt_is_content_filter():
     body = t.chat_completion({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 4}},
                              response_id="r", model="gemini-x", created=1)
     assert body["choices"] == [{"index": 0, "message": {"role": "assistant", "content": None, "refusal": None},
-                                "logprobs": None, "finish_reason": "content_filter"}]
+                                "logprobs": None, "finish_reason": "content_filter",
+                                "native_finish_reason": "SAFETY"}]
     assert body["model"] == "gemini-x" and body["usage"]["prompt_tokens"] == 4
 
 
@@ -235,6 +265,10 @@ def test_success_line():
     ("status", {"code": 8, "message": "quota"}, 429, "RESOURCE_EXHAUSTED"),
     ("error", {"code": 13, "message": "boom", "status": "INTERNAL"}, 500, "INTERNAL"),
     ("error", {"code": 4, "message": "slow"}, 504, "DEADLINE_EXCEEDED"),
+    ("error", {"code": 99, "message": "new"}, 500, "99"),  # an rpc code newer than code.proto
+    ("error", {"code": 503, "message": "new", "status": "BRAND_NEW"}, 503, "BRAND_NEW"),
+    ("error", {"code": 3, "message": "new", "status": "BRAND_NEW"}, 500, "BRAND_NEW"),
+    ("error", {"message": "bare"}, 500, None),
 ])
 def test_error_lines(error_key, status, http_status, code):
     line = t.output_line({"key": "req-2", error_key: status}, number=3, batch="batches/abc", model="m", created=5)
@@ -250,19 +284,37 @@ def test_cancelled_request_is_a_failure_line():
     assert line["response"] is None and line["error"] == {"code": "batch_cancelled", "message": "Cancelled."}
 
 
-@pytest.mark.parametrize("line", [{"key": "k"}, {"response": {}}, {"key": "k", "error": {"code": 99}}])
-def test_unmappable_result_lines_raise(line):
-    with pytest.raises(KeyError):
+@pytest.mark.parametrize("line", [{"key": "k"}, {"response": {}}, {"key": "k", "error": "bad"},
+                                  {"key": 7, "error": {"code": 3}}, {"key": "k", "response": {}},
+                                  {"key": "k", "response": _response([{"functionCall": {"args": {}}}])}])
+def test_unconvertible_result_lines_raise(line):
+    with pytest.raises((KeyError, TypeError)):
         t.output_line(line, number=1, batch="batches/b", model="m", created=1)
 
 
-def test_inlined_lines():
+def test_inline_results_carry_their_key_in_metadata():
     output = {"inlinedResponses": {"inlinedResponses": [
-        {"response": {"candidates": []}, "metadata": {"key": "a"}},
+        {"response": _response([{"text": "hi"}]), "metadata": {"key": "a"}},
         {"error": {"code": 3, "message": "bad"}, "metadata": {"key": "b"}},
     ]}}
-    assert list(t.inlined_lines(output)) == [{"key": "a", "response": {"candidates": []}},
-                                             {"key": "b", "error": {"code": 3, "message": "bad"}}]
+    lines = [t.output_line(item, n, batch="batches/b", model="m", created=1)
+             for n, item in enumerate(t.inline_results(output), start=1)]
+    assert [line["custom_id"] for line in lines] == ["a", "b"]
+    assert lines[1]["id"] == "batch_req_b-2" and lines[1]["response"]["status_code"] == 400
+
+
+@pytest.mark.parametrize("line, expected", [
+    ({"key": "k", "response": {"responseId": "r9"}}, ("k", "r9")),
+    ({"metadata": {"key": "m"}, "error": {}}, ("m", "b-4")),
+    (None, ("line-4", "b-4")),
+])
+def test_identify(line, expected):
+    assert t.identify(line, 4, batch="batches/b") == expected
+
+
+def test_identify_raises_without_a_key():  # converted_lines then falls back to identify(None, ...)
+    with pytest.raises(KeyError):
+        t.identify({"response": {}}, 4, batch="batches/b")
 
 
 # §C.4 / §0.1 / §0.2 Operation -> Batch
@@ -291,15 +343,41 @@ def _batch(operation, **kwargs) -> dict:
     ("BATCH_STATE_SUCCEEDED", "completed"), ("JOB_STATE_SUCCEEDED", "completed"),
     ("BATCH_STATE_FAILED", "failed"), ("BATCH_STATE_CANCELLED", "cancelled"), ("JOB_STATE_CANCELLED", "cancelled"),
     ("BATCH_STATE_EXPIRED", "expired"), ("BATCH_STATE_UNSPECIFIED", "validating"),
+    ("JOB_STATE_QUEUED", "validating"), ("JOB_STATE_PAUSED", "in_progress"), ("JOB_STATE_UPDATING", "in_progress"),
+    ("JOB_STATE_CANCELLING", "cancelling"), ("JOB_STATE_PARTIALLY_SUCCEEDED", "completed"),
+    ("RUNNING", "in_progress"),
 ])
 def test_states(state, status):
     assert t.state(_operation(state)) == status
+    assert t.known_state(_operation(state))
 
 
-@pytest.mark.parametrize("state", ["BATCH_STATE_PAUSED", "RUNNING", "JOB_STATE_QUEUED"])
-def test_unknown_states_raise(state):
-    with pytest.raises(KeyError):
-        t.state(_operation(state))
+@pytest.mark.parametrize("state, ended, status", [
+    ("BATCH_STATE_ARCHIVED", False, "in_progress"), ("BATCH_STATE_ARCHIVED", True, "completed"),
+    (None, False, "in_progress"), ("STRANGE", True, "completed"),
+])
+def test_unknown_states_fall_back_on_whether_the_batch_ended(state, ended, status):
+    operation = _operation(state, ended=ended)
+    if state is None:
+        del operation["metadata"]["state"]
+    assert t.state(operation) == status and not t.known_state(operation)
+    done_only = _operation(state, done=True)
+    assert t.state(done_only) == "completed"
+
+
+def test_unknown_ended_state_offers_its_results():
+    operation = _operation("BATCH_STATE_ARCHIVED", {"requestCount": "2", "successfulRequestCount": "2"},
+                           ended=True, done=True, response={"responsesFile": "files/batch-abc"})
+    batch = _batch(operation)
+    assert batch["status"] == "completed" and batch["completed_at"] == 1735693200
+    assert batch["output_file_id"] == "F[batches/abc:output]"
+    assert BatchSchema().validate(batch) == {}
+
+
+def test_gemini_cancelling_state():
+    batch = _batch(_operation("JOB_STATE_CANCELLING"))
+    assert batch["status"] == "cancelling" and batch["cancelling_at"] == 1735690200
+    assert BatchSchema().validate(batch) == {}
 
 
 @pytest.mark.parametrize("stats, counts", [
@@ -330,6 +408,13 @@ def test_succeeded_batch_with_failures():
     assert batch["status"] == "completed" and batch["completed_at"] == 1735693200
     assert batch["output_file_id"] == "F[batches/abc:output]" and batch["error_file_id"] == "F[batches/abc:errors]"
     assert BatchSchema().validate(batch) == {}
+
+
+def test_a_batch_whose_every_request_failed_is_completed_with_only_an_error_file():
+    batch = _batch(_operation("BATCH_STATE_SUCCEEDED", {"requestCount": "2", "failedRequestCount": "2"},
+                              ended=True, done=True, response={"responsesFile": "files/batch-abc"}))
+    assert batch["status"] == "completed" and batch["request_counts"] == {"total": 2, "completed": 0, "failed": 2}
+    assert batch["output_file_id"] is None and batch["error_file_id"] == "F[batches/abc:errors]"
 
 
 def test_results_mirrored_in_metadata_output_and_no_error_file_without_failures():
@@ -397,9 +482,10 @@ def test_file_object_prefers_the_stored_details():
     assert (obj["filename"], obj["purpose"], obj["bytes"]) == ("mine.jsonl", "user_data", 99)
 
 
-def test_unknown_file_state_raises():
-    with pytest.raises(KeyError):
-        t.file_object({**FILE, "state": "ARCHIVED"}, file_id="file-x")
+def test_unknown_file_state_and_source_fall_back():
+    obj = t.file_object({**FILE, "state": "ARCHIVED", "source": "MIRRORED"}, file_id="file-x")
+    assert obj["status"] == t.FILE_STATUS_FALLBACK == "uploaded" and obj["purpose"] == "batch"
+    assert FileObjectSchema().validate(obj) == {}
 
 
 def test_results_file_object():

@@ -7,18 +7,38 @@ caller's encoders (passed in), so this module does not depend on the dispatcher.
   `batch_line(obj)`: one OpenAI batch input line -> one Gemini `{key, request}` line;
   `inline_request(obj)`: the same for inline `requests` (`{request, metadata: {key}}`).
 - §C.8 `chat_completion(response, ...)`: GenerateContentResponse -> chat.completion body;
-  `output_line(line, ...)`: one Gemini result line -> one OpenAI output or error line.
+  `output_line(line, number, ...)`: one Gemini result (a results-file line `{key, response|error}` or
+  an inline result `{metadata: {key}, response|error}`) -> one OpenAI output or error line;
+  `identify(line, number, ...)`: its custom_id and request id (for `batch_output.converted_lines`).
 - §C.4/§0.1/§0.2 `batch_object(operation, ...)`: a batch Operation -> OpenAI Batch.
 - §C.2 `file_object(file, ...)`: a Gemini File -> OpenAI FileObject.
 
-Unmapped provider values raise `KeyError` (the caller answers 502); bad client input raises `BadRequest`.
+Tolerant of what Gemini sends (the tables below list every value `google-genai` declares, and the
+generated tests in tests/test_gemini_generated.py keep them complete):
+- a `finishReason` not in FINISH_REASONS becomes `batch_output.FINISH_REASON_FALLBACK` ("stop"); every
+  choice keeps Gemini's own value as `native_finish_reason`;
+- a prompt blocked for any reason (`promptFeedback.blockReason`, known or not) is `content_filter`;
+- parts other than text and function calls (SKIPPED_PART_FIELDS, or kinds newer than the SDK) are
+  skipped; thought text is skipped;
+- a per-request error whose rpc status name or code is unknown is an error line with status
+  `batch_output.UNKNOWN_ERROR_STATUS` (500) and Gemini's value as `code`;
+- a batch state not in STATES (prefix `BATCH_STATE_` or `JOB_STATE_` stripped) is `completed` when
+  Gemini says the batch ended (`done`, or an `endTime`), else `in_progress` (`known_state` tells the
+  caller, which logs it);
+- a file state not in FILE_STATUSES is FILE_STATUS_FALLBACK ("uploaded": the file exists, nothing
+  more is known); a file source not in FILE_SOURCE_PURPOSES takes its purpose from its MIME type.
+A result line this module still cannot read (not JSON, no key, no candidates and no block reason, a
+function call without a name) raises KeyError/TypeError/ValueError; `batch_output.converted_lines`
+turns it into an `unconvertible_result` error line that keeps the line. Bad client input raises
+`BadRequest`.
 """
 
 from __future__ import annotations
 
+import binascii
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 
 from errors import BadRequest
@@ -28,13 +48,20 @@ CHAT_COMPLETIONS = "/v1/chat/completions"
 # Gemini expires a batch left pending or running for 48 hours (providers.md §0).
 BATCH_EXPIRY_SECONDS = 48 * 3600
 
-# §0.1: Gemini batch state (prefix stripped: BATCH_STATE_X and JOB_STATE_X both become X) -> OpenAI status.
+# §0.1: batch state, prefix stripped (the wire says BATCH_STATE_X, the SDK and Vertex JOB_STATE_X; both
+# become X) -> OpenAI status. Every `google.genai.types.JobState` value is here.
+STATE_PREFIXES = ("BATCH_STATE_", "JOB_STATE_")
 STATES = {
     "UNSPECIFIED": "validating",  # the job exists but has no state yet
-    "PENDING": "validating",
+    "QUEUED": "validating",  # created (or resumed), processing not begun
+    "PENDING": "validating",  # the service is preparing to run it
     "RUNNING": "in_progress",
+    "UPDATING": "in_progress",  # a running job being updated; it goes back to RUNNING
+    "PAUSED": "in_progress",  # stopped and resumable: not ended, and OpenAI has no paused status
     "SUCCEEDED": "completed",
+    "PARTIALLY_SUCCEEDED": "completed",  # ended with some results missing: what there is is offered
     "FAILED": "failed",
+    "CANCELLING": "cancelling",
     "CANCELLED": "cancelled",
     "EXPIRED": "expired",
 }
@@ -47,19 +74,29 @@ END_TIME_FIELDS = {
     "expired": "expired_at",
 }
 
-# §C.2: File `state` -> FileObject `status`.
+# §C.2: File `state` (every `types.FileState`) -> FileObject `status`.
 FILE_STATUSES = {
     "STATE_UNSPECIFIED": "uploaded",
     "PROCESSING": "uploaded",
     "ACTIVE": "processed",
     "FAILED": "error",
 }
+FILE_STATUS_FALLBACK = "uploaded"  # a state newer than this table: the file exists, nothing more is known
+# §C.2: File `source` (`types.FileSource`) -> FileObject `purpose`. The other sources (and unknown
+# ones) take their purpose from the MIME type (`file_object`).
+FILE_SOURCE_PURPOSES = {"GENERATED": "batch_output"}
+PURPOSE_BY_MIME_TYPE_SOURCES = ("SOURCE_UNSPECIFIED", "UPLOADED", "REGISTERED")
 JSONL_MIME_TYPES = ("jsonl", "application/jsonl", "application/x-jsonl", "application/json", "text/jsonl")
 
-# §C.8: candidate `finishReason` -> OpenAI `finish_reason` (STOP becomes tool_calls when calls were made).
+# §C.8: candidate `finishReason` (every `types.FinishReason`, docstrings quoted in the comments) ->
+# OpenAI `finish_reason`. Blocked for safety or policy: content_filter; cut off by a token limit:
+# length; anything else ended the generation without a block or a truncation: stop. STOP becomes
+# tool_calls when the candidate holds function calls. Unknown values: batch_output.finish_reason.
 FINISH_REASONS = {
+    "FINISH_REASON_UNSPECIFIED": "stop",
     "STOP": "stop",
     "MAX_TOKENS": "length",
+    "CONTINUATION": "length",  # "reached the per-request token limit, but generation is not yet complete"
     "SAFETY": "content_filter",
     "RECITATION": "content_filter",
     "BLOCKLIST": "content_filter",
@@ -68,6 +105,9 @@ FINISH_REASONS = {
     "IMAGE_SAFETY": "content_filter",
     "IMAGE_PROHIBITED_CONTENT": "content_filter",
     "IMAGE_RECITATION": "content_filter",
+    "MODEL_ARMOR": "content_filter",  # "blocked by Model Armor"
+    "ESCALATION": "content_filter",  # "filtered by an escalation rule"
+    "PUP_LIMITED_DISABLED": "content_filter",  # account limited "due to Prohibited Use Policy violations"
     "LANGUAGE": "stop",
     "OTHER": "stop",
     "MALFORMED_FUNCTION_CALL": "stop",
@@ -75,11 +115,37 @@ FINISH_REASONS = {
     "TOO_MANY_TOOL_CALLS": "stop",
     "NO_IMAGE": "stop",
     "IMAGE_OTHER": "stop",
-    "FINISH_REASON_UNSPECIFIED": "stop",
+    "MALFORMED_RESPONSE": "stop",  # "finishes due to malformed response": neither a block nor a limit
+    "MISSING_THOUGHT_SIGNATURE": "stop",  # the request lacked a thought signature: no block, no limit
 }
+# §C.8: `promptFeedback.blockReason` (every `types.BlockedReason`): a prompt refused for any reason
+# is content_filter, and so is a reason newer than this table (BLOCK_REASON_FALLBACK).
+BLOCK_REASONS = {
+    "BLOCKED_REASON_UNSPECIFIED": "content_filter",
+    "SAFETY": "content_filter",
+    "OTHER": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "MODEL_ARMOR": "content_filter",
+    "JAILBREAK": "content_filter",
+}
+BLOCK_REASON_FALLBACK = "content_filter"
 
-# google.rpc status name -> the HTTP status an OpenAI error line carries. CANCELLED is not an HTTP
-# error: it becomes a `batch_cancelled` failure line.
+# §C.8: `Part` fields (wire names of every `types.Part` field). Text that is not a thought and
+# function calls become the message; the rest has no chat.completion form and is skipped, as are
+# part kinds newer than the SDK.
+HANDLED_PART_FIELDS = ("text", "thought", "functionCall")
+SKIPPED_PART_FIELDS = (
+    "inlineData", "fileData", "functionResponse", "executableCode", "codeExecutionResult", "toolCall",
+    "toolResponse", "thoughtSignature", "videoMetadata", "mediaResolution", "partMetadata",
+    "audioTranscription", "mediaProcessing", "speechMetadata", "documentMetadata", "spreadsheetMetadata",
+    "audioMetadata",
+)
+
+# google.rpc.Code name -> the HTTP status an OpenAI error line carries (the "HTTP Mapping" of
+# googleapis google/rpc/code.proto). CANCELLED is not an HTTP error: it becomes a `batch_cancelled`
+# failure line. A name or code not here: batch_output.UNKNOWN_ERROR_STATUS.
 RPC_HTTP_STATUS = {
     "INVALID_ARGUMENT": 400,
     "FAILED_PRECONDITION": 400,
@@ -97,7 +163,7 @@ RPC_HTTP_STATUS = {
     "UNAVAILABLE": 503,
     "DEADLINE_EXCEEDED": 504,
 }
-# google.rpc numeric codes (when a status object carries only `code`).
+# google.rpc.Code numbers (code.proto) -> names: a google.rpc.Status carries only the number.
 RPC_CODE_NAMES = {
     1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
     6: "ALREADY_EXISTS", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION",
@@ -105,7 +171,8 @@ RPC_CODE_NAMES = {
     15: "DATA_LOSS", 16: "UNAUTHENTICATED",
 }
 
-# §C.7: chat body key -> generationConfig key, values copied as they are.
+# §C.7: chat body key -> generationConfig key, values copied once their JSON type is the one
+# types.GenerationConfig declares (INTEGER_KEYS: integers; the others: numbers).
 GENERATION_KEYS = {
     "max_tokens": "maxOutputTokens",
     "max_completion_tokens": "maxOutputTokens",
@@ -117,6 +184,7 @@ GENERATION_KEYS = {
     "seed": "seed",
     "top_k": "topK",  # not OpenAI, but Gemini callers send it
 }
+INTEGER_KEYS = ("maxOutputTokens", "candidateCount", "seed", "logprobs")
 # Keys handled by their own rule below.
 SPECIAL_KEYS = ("messages", "stop", "response_format", "logprobs", "top_logprobs", "tools", "tool_choice",
                 "reasoning_effort", "safety_settings", "cached_content", "thinking_config")
@@ -126,6 +194,22 @@ IGNORED_KEYS = ("model", "user", "metadata", "store", "parallel_tool_calls", "se
 # `reasoning_effort` -> thinkingConfig.thinkingBudget (the mapping of Gemini's OpenAI-compatible endpoint).
 THINKING_BUDGETS = {"none": 0, "minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
 TOOL_CHOICE_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
+# `thinking_config` (Gemini's own, sent by Gemini callers; either spelling) -> types.ThinkingConfig.
+THINKING_CONFIG_TYPES = {"includeThoughts": bool, "thinkingBudget": int, "thinkingLevel": str}
+THINKING_LEVELS = ("MINIMAL", "LOW", "MEDIUM", "HIGH", "XHIGH")  # types.ThinkingLevel but UNSPECIFIED
+# `safety_settings` items {category, threshold}: the types.HarmCategory / HarmBlockThreshold values
+# the Gemini API takes. Refused: the unused UNSPECIFIED values, and the image categories the SDK
+# documents as "not supported in Gemini API". (`method` is Vertex AI only: refused too.)
+SAFETY_CATEGORIES = (
+    "HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+    "HARM_CATEGORY_DANGEROUS_CONTENT", "HARM_CATEGORY_CIVIC_INTEGRITY", "HARM_CATEGORY_JAILBREAK",
+)
+REFUSED_SAFETY_CATEGORIES = (
+    "HARM_CATEGORY_UNSPECIFIED", "HARM_CATEGORY_IMAGE_HATE", "HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT",
+    "HARM_CATEGORY_IMAGE_HARASSMENT", "HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT",
+)
+SAFETY_THRESHOLDS = ("BLOCK_LOW_AND_ABOVE", "BLOCK_MEDIUM_AND_ABOVE", "BLOCK_ONLY_HIGH", "BLOCK_NONE", "OFF")
+CACHED_CONTENTS = "cachedContents/"  # the resource prefix the SDK adds to a bare cache name
 # Image/file extension -> MIME type for `fileData` parts given by URL.
 URL_MIME_TYPES = {
     "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif",
@@ -158,12 +242,25 @@ def _text_of(content: object, where: str) -> str:
     raise _bad(f"{where} must be a string or a list of text parts.", where)
 
 
+def _base64(data: object, where: str) -> str:
+    """`data` if it is base64 (Gemini's `inlineData.data` is bytes in base64 on the wire)."""
+    try:
+        binascii.a2b_base64(data, strict_mode=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise _bad(f"{where}: the data is not base64.", where) from None
+    return data
+
+
+def _inline_data(mime_type: str, data: object, where: str) -> dict:
+    return {"inlineData": {"mimeType": mime_type, "data": _base64(data, where)}}
+
+
 def _url_part(url: object, where: str) -> dict:
     if not isinstance(url, str) or not url:
         raise _bad(f"{where} needs a url.", where)
     match = _DATA_URL.match(url)
     if match:
-        return {"inlineData": {"mimeType": match[1], "data": match[2]}}
+        return _inline_data(match[1], match[2], where)
     if url.startswith(("http://", "https://", "gs://")):
         extension = url.split("?", 1)[0].rsplit(".", 1)[-1].lower()
         file_data = {"fileUri": url}
@@ -187,13 +284,13 @@ def _content_part(part: object, where: str) -> dict:
         mime = AUDIO_MIME_TYPES.get(audio.get("format", ""))
         if mime is None:
             raise _bad(f"{where}: audio format must be wav or mp3.", where)
-        return {"inlineData": {"mimeType": mime, "data": audio.get("data", "")}}
+        return _inline_data(mime, audio.get("data", ""), where)
     if kind == "file":
         file = part.get("file") or {}
-        match = _DATA_URL.match(file.get("file_data", ""))
+        match = _DATA_URL.match(file.get("file_data", "")) if isinstance(file.get("file_data"), str) else None
         if not match:
             raise _bad(f"{where}: file parts need file_data as a base64 data: URL.", where)
-        return {"inlineData": {"mimeType": match[1], "data": match[2]}}
+        return _inline_data(match[1], match[2], where)
     raise _bad(f"{where}: content part type {kind!r} is not supported.", where)
 
 
@@ -329,6 +426,55 @@ def _response_format(response_format: object, config: dict) -> None:
     raise _bad("body.response_format type must be text, json_object or json_schema.", "body.response_format")
 
 
+def _typed(value: object, target: str, param: str) -> int | float:
+    """A generationConfig value of the JSON type Gemini declares for `target`."""
+    integer = target in INTEGER_KEYS
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise _bad(f"{param} must be {'an integer' if integer else 'a number'}.", param)
+    return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def _thinking_config(value: object) -> dict:
+    """Gemini's own `thinking_config` (camelCase or snake_case keys), checked as types.ThinkingConfig."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _bad("body.thinking_config must be an object.", "body.thinking_config")
+    config = {}
+    for key, item in value.items():
+        name = _camel(key)
+        param = f"body.thinking_config.{key}"
+        kind = THINKING_CONFIG_TYPES.get(name)
+        if kind is None:
+            raise _bad(f"{param} is not a thinking_config field ({', '.join(THINKING_CONFIG_TYPES)}).", param)
+        if isinstance(item, bool) != (kind is bool) or not isinstance(item, kind):
+            raise _bad(f"{param} must be a {kind.__name__}.", param)
+        if name == "thinkingLevel" and item not in THINKING_LEVELS:
+            raise _bad(f"{param} must be one of {', '.join(THINKING_LEVELS)}.", param)
+        config[name] = item
+    return config
+
+
+def _safety_settings(value: object) -> list[dict]:
+    """`safety_settings`: [{category, threshold}] with values the Gemini API takes."""
+    if not isinstance(value, list):
+        raise _bad("body.safety_settings must be a list.", "body.safety_settings")
+    for i, setting in enumerate(value):
+        param = f"body.safety_settings[{i}]"
+        if not isinstance(setting, dict) or set(setting) != {"category", "threshold"}:
+            raise _bad(f"{param} must be an object with exactly category and threshold.", param)
+        if setting["category"] not in SAFETY_CATEGORIES:
+            raise _bad(f"{param}.category must be one of {', '.join(SAFETY_CATEGORIES)}.", f"{param}.category")
+        if setting["threshold"] not in SAFETY_THRESHOLDS:
+            raise _bad(f"{param}.threshold must be one of {', '.join(SAFETY_THRESHOLDS)}.", f"{param}.threshold")
+    return value
+
+
 def generate_content_request(body: dict) -> dict:
     """An OpenAI chat.completions request body as a Gemini GenerateContentRequest (§C.7)."""
     unknown = sorted(set(body) - set(GENERATION_KEYS) - set(SPECIAL_KEYS) - set(IGNORED_KEYS))
@@ -342,17 +488,19 @@ def generate_content_request(body: dict) -> dict:
     config: dict = {}
     for key, target in GENERATION_KEYS.items():
         if body.get(key) is not None:
-            config[target] = body[key]
+            config[target] = _typed(body[key], target, f"body.{key}")
     stop = body.get("stop")
     if stop is not None:
-        config["stopSequences"] = [stop] if isinstance(stop, str) else list(stop)
+        config["stopSequences"] = [stop] if isinstance(stop, str) else stop
+        if not isinstance(stop, (str, list)) or not all(isinstance(s, str) for s in config["stopSequences"]):
+            raise _bad("body.stop must be a string or a list of strings.", "body.stop")
     if body.get("response_format") is not None:
         _response_format(body["response_format"], config)
     if body.get("logprobs"):
         config["responseLogprobs"] = True
         if body.get("top_logprobs") is not None:
-            config["logprobs"] = body["top_logprobs"]
-    thinking = dict(body.get("thinking_config") or {})
+            config["logprobs"] = _typed(body["top_logprobs"], "logprobs", "body.top_logprobs")
+    thinking = _thinking_config(body.get("thinking_config"))
     if body.get("reasoning_effort") is not None:
         if body["reasoning_effort"] not in THINKING_BUDGETS:
             raise _bad(f"body.reasoning_effort {body['reasoning_effort']!r} is not supported.",
@@ -370,9 +518,12 @@ def generate_content_request(body: dict) -> dict:
     if body.get("tool_choice") is not None:
         request["toolConfig"] = _tool_config(body["tool_choice"])
     if body.get("safety_settings") is not None:
-        request["safetySettings"] = body["safety_settings"]
-    if body.get("cached_content") is not None:
-        request["cachedContent"] = body["cached_content"]
+        request["safetySettings"] = _safety_settings(body["safety_settings"])
+    cached = body.get("cached_content")
+    if cached is not None:
+        if not isinstance(cached, str) or not cached.removeprefix(CACHED_CONTENTS):
+            raise _bad("body.cached_content must name a cached content.", "body.cached_content")
+        request["cachedContent"] = cached if cached.startswith(CACHED_CONTENTS) else CACHED_CONTENTS + cached
     return request
 
 
@@ -423,9 +574,11 @@ def _choice(candidate: dict, position: int) -> dict:
                 "type": "function",
                 "function": {"name": call["name"], "arguments": json.dumps(call.get("args") or {})},
             })
-    # A candidate with no finishReason has not been cut short: it stopped.
-    finish = FINISH_REASONS[candidate.get("finishReason", "STOP")]
-    if finish == "stop" and calls and candidate.get("finishReason", "STOP") == "STOP":
+        # Any other part (SKIPPED_PART_FIELDS, or a kind newer than the SDK) has no chat form.
+    native = candidate.get("finishReason")
+    finish = batch_output.finish_reason(native, FINISH_REASONS)
+    # A candidate with no finishReason has not been cut short: with calls, it stopped to call them.
+    if calls and native in (None, "STOP"):
         finish = "tool_calls"
     message: dict = {"role": "assistant", "content": "".join(texts) if texts or not calls else None,
                      "refusal": None}
@@ -436,6 +589,7 @@ def _choice(candidate: dict, position: int) -> dict:
         "message": message,
         "logprobs": _logprobs(candidate.get("logprobsResult")),
         "finish_reason": finish,
+        "native_finish_reason": native,
     }
 
 
@@ -454,13 +608,19 @@ def _usage(metadata: dict) -> dict:
 
 
 def chat_completion(response: dict, *, response_id: str, model: str, created: int) -> dict:
-    """A GenerateContentResponse as an OpenAI chat.completion body (§C.8)."""
+    """A GenerateContentResponse as an OpenAI chat.completion body (§C.8).
+
+    A blocked prompt (no candidates, `promptFeedback.blockReason`) is one empty `content_filter`
+    choice whose `native_finish_reason` is the block reason.
+    """
     candidates = response.get("candidates") or []
+    block_reason = (response.get("promptFeedback") or {}).get("blockReason")
     if candidates:
         choices = [_choice(candidate, i) for i, candidate in enumerate(candidates)]
-    elif (response.get("promptFeedback") or {}).get("blockReason"):
+    elif block_reason is not None:
         choices = [{"index": 0, "message": {"role": "assistant", "content": None, "refusal": None},
-                    "logprobs": None, "finish_reason": "content_filter"}]
+                    "logprobs": None, "finish_reason": BLOCK_REASONS.get(block_reason, BLOCK_REASON_FALLBACK),
+                    "native_finish_reason": block_reason}]
     else:
         raise KeyError("candidates")
     return {
@@ -473,53 +633,84 @@ def chat_completion(response: dict, *, response_id: str, model: str, created: in
     }
 
 
-def _error_status(status: dict) -> tuple[str, int | None]:
-    """The rpc status name and HTTP status of a Gemini error object (HTTP None: cancelled)."""
-    name = status.get("status")
+def _error_status(status: dict) -> tuple[str | None, int | None]:
+    """The code (rpc status name) and HTTP status of a per-request error; HTTP None: cancelled.
+
+    Read as a google.rpc.Status (`code` is a google.rpc.Code number) or as Gemini's HTTP error shape
+    (`code` an HTTP status, `status` the rpc name). A name or number this module does not know is
+    kept as the code, with batch_output.UNKNOWN_ERROR_STATUS.
+    """
     code = status.get("code")
-    if name is None:
-        if isinstance(code, int) and code >= 100:
-            return "", code
-        name = RPC_CODE_NAMES[code]
+    name = status.get("status") if isinstance(status.get("status"), str) else None
+    http_code = code if isinstance(code, int) and 400 <= code <= 599 else None
+    if name is None and isinstance(code, int) and http_code is None:
+        name = RPC_CODE_NAMES.get(code, str(code))
     if name == "CANCELLED":
         return name, None
-    if isinstance(code, int) and code >= 100:
-        return name, code
-    return name, RPC_HTTP_STATUS[name]
+    return name, http_code or RPC_HTTP_STATUS.get(name, batch_output.UNKNOWN_ERROR_STATUS)
 
 
-def output_line(line: dict, *, number: int, batch: str, model: str, created: int) -> dict:
-    """One Gemini result line (`{key, response}` or `{key, error|status}`) as an OpenAI output line (§A.8).
+def custom_id(line: dict) -> str:
+    """The custom_id of a result: `key` (results file), else `metadata.key` (inline results)."""
+    key = line["key"] if "key" in line else (line.get("metadata") or {})["key"]
+    if not isinstance(key, str):
+        raise TypeError(f"key {key!r} is not a string")
+    return key
 
-    `number` is the line's position in the results (IDs for lines without a `responseId`), `batch`
-    the batch name, `model` its model, `created` its end time (the completion's `created`).
+
+def _request_id(line: dict, number: int, batch: str) -> str:
+    response = line.get("response")
+    response_id = response.get("responseId") if isinstance(response, dict) else None
+    return response_id if isinstance(response_id, str) and response_id else f"{batch.rpartition('/')[2]}-{number}"
+
+
+def identify(line: dict | None, number: int, *, batch: str) -> tuple[str, str]:
+    """(custom_id, request id) of result `number` of `batch`, for a line `output_line` could not convert.
+
+    `line` is None when it was not a JSON object; a line without a key is `line-<number>`
+    (`batch_output.converted_lines` falls back to that when this raises).
     """
-    key = line["key"]
+    if line is None:
+        return f"line-{number}", f"{batch.rpartition('/')[2]}-{number}"
+    return custom_id(line), _request_id(line, number, batch)
+
+
+def output_line(line: dict, number: int, *, batch: str, model: str, created: int) -> dict:
+    """One Gemini result as an OpenAI output line (§A.8): `{key, response}` / `{key, error}` from a
+    results file, or `{metadata: {key}, response}` / `{metadata: {key}, error}` from an inline batch.
+
+    `number` is the result's position (IDs for results without a `responseId`), `batch` the batch
+    name, `model` its model, `created` its end time (the completion's `created`).
+    """
+    key = custom_id(line)
+    request_id = _request_id(line, number, batch)
     response = line.get("response")
     if response is not None:
-        request_id = response.get("responseId") or f"{batch.rpartition('/')[2]}-{number}"
         body = chat_completion(response, response_id=request_id, model=model, created=created)
         return batch_output.success_line(key, request_id, body)
-    status = line.get("error") or line.get("status")
+    status = line.get("error") or line.get("status")  # providers.md §C.6: the key name is not documented
     if not isinstance(status, dict):
         raise KeyError("response")
-    request_id = f"{batch.rpartition('/')[2]}-{number}"
     name, http_status = _error_status(status)
-    message = status.get("message") or name or "The request failed."
+    message = str(status.get("message") or name or "The request failed.")
     if http_status is None:
         return batch_output.failure_line(key, request_id, batch_output.CANCELLED, message)
-    return batch_output.http_error_line(key, request_id, http_status, message, code=name or None)
+    return batch_output.http_error_line(key, request_id, http_status, message, code=name)
 
 
-def inlined_lines(output: dict) -> Iterator[dict]:
-    """The results of an inline batch in the shape of result-file lines."""
-    for item in (output.get("inlinedResponses") or {}).get("inlinedResponses") or []:
-        line = {"key": (item.get("metadata") or {})["key"]}
-        if "response" in item:
-            line["response"] = item["response"]
-        else:
-            line["error"] = item["error"]
-        yield line
+def results_context(operation: dict) -> dict:
+    """The `batch`, `model` and `created` that `output_line`/`identify` take, from a batch Operation."""
+    meta = operation["metadata"]
+    return {
+        "batch": meta.get("name") or operation["name"],
+        "model": model_name(meta.get("model", "")),
+        "created": timestamp(meta.get("endTime") or meta.get("updateTime") or meta["createTime"]),
+    }
+
+
+def inline_results(output: dict) -> list:
+    """The results of an inline batch (each `{metadata: {key}, response|error}`), from `batch_output_of`."""
+    return (output.get("inlinedResponses") or {}).get("inlinedResponses") or []
 
 
 # §C.4 Operation -> Batch
@@ -532,13 +723,33 @@ def timestamp(value: str | None) -> int | None:
     return int(datetime.fromisoformat(value).timestamp())
 
 
-def state(operation: dict) -> str:
-    """The OpenAI status of a batch Operation; both BATCH_STATE_* and JOB_STATE_* are read."""
-    raw = operation["metadata"]["state"]
-    for prefix in ("BATCH_STATE_", "JOB_STATE_"):
+def native_state(operation: dict) -> str | None:
+    """Gemini's own state name without its prefix (BATCH_STATE_X and JOB_STATE_X both give X)."""
+    raw = (operation.get("metadata") or {}).get("state")
+    if not isinstance(raw, str):
+        return None
+    for prefix in STATE_PREFIXES:
         if raw.startswith(prefix):
-            return STATES[raw[len(prefix):]]
-    raise KeyError(raw)
+            return raw[len(prefix):]
+    return raw
+
+
+def known_state(operation: dict) -> bool:
+    """Whether STATES maps the Operation's state (else `state` used its fallback)."""
+    return native_state(operation) in STATES
+
+
+def state(operation: dict) -> str:
+    """The OpenAI status of a batch Operation.
+
+    A state not in STATES (newer than this table, or missing) is `completed` if Gemini says the batch
+    ended (`done`, or an `endTime`), so whatever results there are get offered, else `in_progress`.
+    """
+    name = native_state(operation)
+    if name in STATES:
+        return STATES[name]
+    ended = operation.get("done") is True or bool((operation.get("metadata") or {}).get("endTime"))
+    return "completed" if ended else "in_progress"
 
 
 def request_counts(stats: dict | None) -> dict:
@@ -600,7 +811,8 @@ def batch_object(
         "completed_at": None,
         "failed_at": None,
         "expired_at": None,
-        "cancelling_at": cancelling_at if status == "cancelling" else None,
+        # A cancel just made, or Gemini's own CANCELLING (since its last update).
+        "cancelling_at": (cancelling_at or timestamp(meta.get("updateTime"))) if status == "cancelling" else None,
         "cancelled_at": None,
         "request_counts": counts,
         "usage": None,
@@ -631,10 +843,10 @@ def batch_object(
 def file_object(file: dict, *, file_id: str, filename: str | None = None, purpose: str | None = None,
                 size: int | None = None) -> dict:
     """A Gemini File as an OpenAI FileObject; the gateway's stored name, purpose and size win."""
-    status = FILE_STATUSES[file.get("state", "STATE_UNSPECIFIED")]
+    status = FILE_STATUSES.get(file.get("state", "STATE_UNSPECIFIED"), FILE_STATUS_FALLBACK)
     if purpose is None:
-        if file.get("source") == "GENERATED":
-            purpose = "batch_output"
+        if file.get("source") in FILE_SOURCE_PURPOSES:
+            purpose = FILE_SOURCE_PURPOSES[file["source"]]
         elif file.get("mimeType") in JSONL_MIME_TYPES:
             purpose = "batch"
         else:

@@ -24,7 +24,7 @@ import msgspec
 import requests
 from flask import current_app, g, has_request_context
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, ReadTimeoutError
+from urllib3.exceptions import HTTPError, InvalidHeader, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from blueprints.common.streams import RELAY_CHUNK
@@ -187,13 +187,15 @@ def json_body(response: requests.Response, provider: str, *, creates: bool = Fal
     return body
 
 
-def streamed(response: requests.Response, chunk_size: int = RELAY_CHUNK, *, provider: str = "upstream",
+def streamed(response: requests.Response, chunk_size: int = RELAY_CHUNK, *, provider: str = "the provider",
              min_rate: float | None = None) -> Iterator[bytes]:
     """The body of a streamed response in chunks; closes the response when done or abandoned.
 
     Reads what has arrived (`read1`), so a body trickling in below `min_rate` bytes a second (over each
     `STALL_WINDOW`; default `DEEPINTSHIELD_UPSTREAM_MIN_RATE`) is cut off with a 504 instead of holding
-    this thread; a body that ends short of its length raises, so the client's read fails too.
+    this thread. A body that breaks off (connection reset, read timeout, shorter than its length)
+    raises `UpstreamError` naming `provider`: an error status when nothing has been sent yet
+    (`streams.primed`), a broken connection after that, so the client's read fails too.
     """
     if min_rate is None:  # read now: the body is often relayed after the request context is gone
         min_rate = float(current_app.config["UPSTREAM_MIN_RATE"]) if has_request_context() else 0.0
@@ -205,7 +207,15 @@ def _relayed(response: requests.Response, chunk_size: int, provider: str, min_ra
     window_start, window_bytes = time.monotonic(), 0
     try:
         while True:
-            data = raw.read1(chunk_size)
+            try:
+                data = raw.read1(chunk_size)
+            except ReadTimeoutError:
+                raise UpstreamError(provider, 504, "the response body timed out", code="upstream_timeout",
+                                    type="upstream_error", retryable=False) from None
+            except (HTTPError, OSError) as error:
+                log.info("upstream body broke off provider=%s error=%r", provider, error)
+                raise UpstreamError(provider, 502, "the response body broke off", code="upstream_error",
+                                    type="upstream_error", retryable=False) from None
             if not data:
                 return
             yield data

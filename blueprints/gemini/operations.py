@@ -9,6 +9,10 @@ under the name `files/<key>`, so the stored copy and the Gemini file share one I
 Batch results: `output_file_id` / `error_file_id` name the batch itself; their content is made on
 each read by streaming Gemini's `responsesFile` (or the inline responses) and converting line by
 line (success lines to the output file, the rest to the error file). Nothing is buffered whole.
+Every result gives exactly one line (`batch_output.converted_lines`): values newer than the
+translator's tables fall back as translators/gemini.py documents, and a result it cannot read goes
+to the error file with Gemini's own line in it. A batch state the translator does not know is
+logged and never fails a retrieve or a list page.
 
 Listing: the SDK pages with `after=<last ID it saw>`, Gemini with page tokens. To stay stateless
 the gateway lists from Gemini's first page again and skips up to `after`: page k costs about
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import mimetypes
 import re
 import tempfile
@@ -29,7 +34,7 @@ from typing import BinaryIO
 
 from flask import current_app
 
-from blueprints.common import filestore, http, mapping
+from blueprints.common import filestore, http, mapping, streams
 from blueprints.common.streams import Content, Upload
 from blueprints.dispatcher import ids
 from blueprints.gemini import NAME, client
@@ -38,8 +43,9 @@ from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
 from translators import batch_output, jsonl
 from translators import gemini as translate
 
+log = logging.getLogger("deepintshield")
+
 STORE = "gemini"  # file store namespace
-CHUNK = 64 * 1024
 MAX_INLINE_BYTES = 20 * 1024 * 1024  # Gemini's limit for inline batch requests
 _MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -60,6 +66,10 @@ _encode_batch = functools.partial(ids.encode_batch, NAME)
 
 
 def _batch(operation: dict, cancelling_at: int | None = None) -> dict:
+    if not translate.known_state(operation):
+        log.warning("gemini batch %s has a state the gateway does not know: %r (status %s)",
+                    operation.get("name"), (operation.get("metadata") or {}).get("state"),
+                    translate.state(operation))
     return _mapped(translate.batch_object, operation, encode_batch=_encode_batch, encode_file=_encode_file,
                    cancelling_at=cancelling_at)
 
@@ -268,7 +278,7 @@ def _uploaded_content(ref: ids.ResourceId) -> Content:
     except NotFound:
         file = client.get_file(ref.native)  # 404 if Gemini has no such file either
         if file.get("source") == "GENERATED" or file.get("downloadUri"):
-            return Content(http.streamed(client.download_file(ref.native)), "application/jsonl",
+            return Content(http.streamed(client.download_file(ref.native), provider=NAME), "application/jsonl",
                            filename=file.get("displayName") or None)
         raise APIError(
             404,
@@ -280,30 +290,29 @@ def _uploaded_content(ref: ids.ResourceId) -> Content:
     return Content(chunks, content_type, length=stored.bytes, filename=stored.filename)
 
 
-def _result_lines(operation: dict, output: dict) -> Iterator[tuple[int, dict]]:
+def _result_records(output: dict) -> Iterator[tuple[int, bytes | dict]]:
+    """`(number, result)` for each result: raw lines of the results file, or the inline results."""
     if output.get("responsesFile"):
-        response = client.download_file(output["responsesFile"])
-        yield from jsonl.numbered_objects(jsonl.split_lines(http.streamed(response)))
+        lines = jsonl.split_lines(http.streamed(client.download_file(output["responsesFile"]), provider=NAME))
+        yield from ((number, raw) for number, raw in enumerate(lines, start=1) if raw.strip())
     else:
-        yield from enumerate(translate.inlined_lines(output), start=1)
+        yield from enumerate(translate.inline_results(output), start=1)
 
 
 def _converted_results(operation: dict, output: dict, successes: bool) -> Iterator[bytes]:
-    """OpenAI output (or error) lines for a batch's results, in chunks of about 64 KiB."""
-    meta = operation["metadata"]
-    name = meta.get("name") or operation["name"]
-    model = translate.model_name(meta.get("model", ""))
-    created = translate.timestamp(meta.get("endTime") or meta.get("updateTime") or meta["createTime"])
-    buffer = bytearray()
-    for number, line in _result_lines(operation, output):
-        converted = _mapped(translate.output_line, line, number=number, batch=name, model=model, created=created)
-        if batch_output.is_success(converted) == successes:
-            buffer += jsonl.dumps(converted) + b"\n"
-            if len(buffer) >= CHUNK:
-                yield bytes(buffer)
-                buffer.clear()
-    if buffer:
-        yield bytes(buffer)
+    """OpenAI output (or error) lines for a batch's results, in chunks (`batch_output.jsonl_chunks`).
+
+    Every result gives one line (`batch_output.converted_lines`): one the translator cannot read goes
+    to the error file with its own text. A results download that breaks raises: never a short file.
+    """
+    context = _mapped(translate.results_context, operation)
+    lines = batch_output.converted_lines(
+        _result_records(output),
+        functools.partial(translate.output_line, **context),
+        functools.partial(translate.identify, batch=context["batch"]),
+        provider=NAME,
+    )
+    return batch_output.jsonl_chunks(lines, successes=successes)
 
 
 def file_content(ref: ids.ResourceId, options: Options) -> Content:
@@ -311,16 +320,9 @@ def file_content(ref: ids.ResourceId, options: Options) -> Content:
         return _uploaded_content(ref)
     operation, output = _results_operation(ref)
     chunks = _converted_results(operation, output, successes=ref.kind == "output")
-    # Convert up to the first chunk now, so an unmappable reply is a 502, not a cut-off body.
-    first = next(chunks, b"")
-
-    def body() -> Iterator[bytes]:
-        if first:
-            yield first
-        yield from chunks
-
     suffix = ref.native.rpartition("/")[2]
-    return Content(body(), "application/jsonl", filename=f"batch_{suffix}_{ref.kind}.jsonl", on_close=chunks.close)
+    return Content(streams.primed(chunks), "application/jsonl", filename=f"batch_{suffix}_{ref.kind}.jsonl",
+                   on_close=chunks.close)
 
 
 # Batches

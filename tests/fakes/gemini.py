@@ -3,13 +3,25 @@
 Backend methods hold the rules; the `_on_*` callbacks only parse and render. What it models:
 - resumable upload: `start` answers `X-Goog-Upload-URL`, `upload, finalize` stores the bytes and
   creates the File (the client may choose `name`); chosen MIME types can be refused with
-  400 "Unsupported MIME type" (`unsupported_mime_types`);
+  400 "Unsupported MIME type" (`unsupported_mime_types`); an upload that looks like a batch input
+  file (first line `{key, request}`) has every line checked as it arrives;
 - files list (page tokens, newest first) / get / delete / download (generated files only);
 - batches: create from a file of `{key, request}` lines or inline requests, state advancing on each
   GET (PENDING -> RUNNING -> SUCCEEDED), `batchStats` as strings with zeros omitted, a generated
-  `responsesFile` with success lines and error lines (a request whose text contains "FAIL" fails),
-  `:cancel` (CANCELLED on the next GET), list with page tokens;
+  `responsesFile` with success lines and error lines (a request whose text contains "FAIL" fails
+  with a google.rpc.Status), `:cancel` (CANCELLED on the next GET), list with page tokens;
+  `scripted[key]` replaces the generated result of request `key` (a result line as a dict, or, for
+  a results file, raw bytes written as they are);
 - every call must carry `x-goog-api-key: <api_key>`.
+
+Checked against the official types (tests/contracts/genai_types.py), in every test run: every request
+the gateway sends (upload start/finish headers and body, batch create body, each `{key, request}` line
+of an input file and each inline request) and every reply the fake sends (Files, Operations, list
+pages, result lines, error bodies). A request that breaks them gets 400 INVALID_ARGUMENT, as Gemini
+answers; a reply that breaks them is not sent (500 INTERNAL). Both are recorded in `violations`,
+which `assert_no_violations` (the fixtures' teardown, via `checked_fakes`) turns into a failure.
+Values a newer Gemini may send are exempt only where a test says so: `unchecked` holds batch and
+file names, and result keys, whose replies deliberately go beyond the SDK types.
 """
 
 from __future__ import annotations
@@ -17,16 +29,18 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import responses
+from google.genai import types
 
 from tests.conftest import GEMINI_BASE
+from tests.contracts import genai_types as contract
 
 STATE_PREFIX = "BATCH_STATE_"
 _EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z
-_BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatch"
 
 
 class FakeError(Exception):
@@ -35,7 +49,27 @@ class FakeError(Exception):
         self.code, self.status, self.message = code, status, message
 
     def body(self) -> str:
-        return json.dumps({"error": {"code": self.code, "message": self.message, "status": self.status}})
+        body = {"error": {"code": self.code, "message": self.message, "status": self.status}}
+        contract.check_error_reply(body)
+        return json.dumps(body)
+
+
+class BrokenRaw(io.RawIOBase):
+    """A body that breaks after `after` bytes, as a dropped connection does."""
+
+    def __init__(self, data: bytes, after: int) -> None:
+        self._data, self._after, self._offset = data, after, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._offset >= self._after:
+            raise ConnectionResetError("connection reset by peer (fake)")
+        size = min(len(buffer), self._after - self._offset)
+        buffer[:size] = self._data[self._offset:self._offset + size]
+        self._offset += size
+        return size
 
 
 def _time(seconds: int) -> str:
@@ -47,6 +81,17 @@ def public(obj: dict) -> dict:
     return {k: v for k, v in obj.items() if not k.startswith("_")}
 
 
+def _is_batch_input(data: bytes) -> bool:
+    """Whether an upload looks like a batch input file (its first line a `{key, request}` object):
+    those are checked line by line as they arrive, whatever MIME type they went up as."""
+    first = data.lstrip().split(b"\n", 1)[0]
+    try:
+        line = json.loads(first) if first else None
+    except ValueError:
+        return False
+    return isinstance(line, dict) and "key" in line and "request" in line
+
+
 def _texts(request: dict) -> str:
     return " ".join(part.get("text", "") for turn in request.get("contents", []) for part in turn.get("parts", []))
 
@@ -54,7 +99,8 @@ def _texts(request: dict) -> str:
 class FakeGemini:
     def __init__(self, base: str = GEMINI_BASE, api_key: str = "sk-test-key", polls_until_running: int = 1,
                  polls_until_done: int = 2, unsupported_mime_types: tuple[str, ...] = (),
-                 state_prefix: str = STATE_PREFIX, keep_uploads: bool = True) -> None:
+                 state_prefix: str = STATE_PREFIX, keep_uploads: bool = True,
+                 break_downloads_after: int | None = None) -> None:
         self.base = base
         self.api_key = api_key
         self.polls_until_running = polls_until_running
@@ -62,6 +108,10 @@ class FakeGemini:
         self.unsupported_mime_types = set(unsupported_mime_types)
         self.state_prefix = state_prefix
         self.keep_uploads = keep_uploads  # False: count uploaded bytes without keeping them (memory tests)
+        self.break_downloads_after = break_downloads_after  # bytes a download sends before the connection drops
+        self.scripted: dict[str, dict | bytes] = {}  # request key -> its result line (see the module docstring)
+        self.unchecked: set[str] = set()  # names and keys whose replies are deliberately off-spec
+        self.violations: list[str] = []
         self.files: dict[str, dict] = {}
         self.uploads: dict[str, dict] = {}
         self.batches: dict[str, dict] = {}
@@ -89,7 +139,7 @@ class FakeGemini:
                                    "displayName": meta.get("displayName")}
         return f"{self.base}/upload/v1beta/files?upload_id={upload_id}&upload_protocol=resumable"
 
-    def finish_upload(self, upload_id: str, offset: str, body) -> dict:
+    def finish_upload(self, upload_id: str, headers, body) -> dict:
         session = self.uploads.pop(upload_id, None)
         if session is None:
             raise FakeError(404, "NOT_FOUND", "No such upload session.")
@@ -99,9 +149,13 @@ class FakeGemini:
             size += len(chunk)
             if self.keep_uploads:
                 data += chunk
+        contract.check_upload_finish(headers, size)
+        offset = headers.get("X-Goog-Upload-Offset")
         if offset != "0" or size != session["size"]:
             raise FakeError(400, "INVALID_ARGUMENT", f"Expected {session['size']} bytes at offset 0, got "
                                                      f"{size} at {offset}.")
+        if _is_batch_input(data):
+            self._check_input(session["name"], data)
         file = self._add_file(session["name"], bytes(data), session["mimeType"], "UPLOADED", session["displayName"])
         file["sizeBytes"] = str(size)
         return file
@@ -152,17 +206,17 @@ class FakeGemini:
 
     # backend: batches
 
-    def create_batch(self, model: str, batch: dict) -> dict:
-        config = batch.get("inputConfig") or {}
+    def create_batch(self, model: str, body: dict) -> dict:
+        contract.check_batch_create(body)  # also each inline request
+        batch = body["batch"]
+        config = batch["inputConfig"]
         if "fileName" in config:
             lines = self.download_input(config["fileName"])
-        elif "requests" in config:
-            lines = [{"key": r["metadata"]["key"], "request": r["request"]} for r in config["requests"]["requests"]]
         else:
-            raise FakeError(400, "INVALID_ARGUMENT", "inputConfig is required.")
+            lines = [{"key": r["metadata"]["key"], "request": r["request"]} for r in config["requests"]["requests"]]
         created = self._tick()
         name = f"batches/fake{created:06d}"
-        meta = {"@type": _BATCH_TYPE, "name": name, "displayName": batch.get("displayName", ""),
+        meta = {"@type": contract.BATCH_TYPE, "name": name, "displayName": batch.get("displayName", ""),
                 "model": f"models/{model}", "state": self.state_prefix + "PENDING",
                 "createTime": _time(created), "updateTime": _time(created),
                 "batchStats": {"requestCount": str(len(lines)), "pendingRequestCount": str(len(lines))},
@@ -172,14 +226,20 @@ class FakeGemini:
         return self.batches[name]
 
     def download_input(self, file_name: str) -> list[dict]:
-        file = self.get_file(file_name)
+        return self._check_input(file_name, self.get_file(file_name)["_content"])
+
+    @staticmethod
+    def _check_input(file_name: str, data: bytes) -> list[dict]:
+        """The `{key, request}` lines of a batch input file, each checked against the SDK types."""
         lines = []
-        for number, raw in enumerate(file["_content"].split(b"\n"), start=1):
+        for number, raw in enumerate(data.split(b"\n"), start=1):
             if not raw.strip():
                 continue
-            line = json.loads(raw)
-            if not isinstance(line.get("key"), str) or "contents" not in line.get("request", {}):
-                raise FakeError(400, "INVALID_ARGUMENT", f"Line {number} is not a {{key, request}} line.")
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                raise FakeError(400, "INVALID_ARGUMENT", f"{file_name} line {number} is not JSON.") from None
+            contract.check_batch_line(line, f"{file_name} line {number}")
             lines.append(line)
         return lines
 
@@ -213,8 +273,9 @@ class FakeGemini:
         batch["done"] = True
 
     def _succeed(self, batch: dict) -> None:
-        results = [self._result(line, batch["metadata"]["model"]) for line in batch["_lines"]]
-        failed = sum(1 for r in results if "error" in r)
+        results = [self.scripted.get(line["key"]) or self._result(line, batch["metadata"]["model"])
+                   for line in batch["_lines"]]
+        failed = sum(1 for r in results if not isinstance(r, dict) or "response" not in r)
         stats = {"requestCount": str(len(results))}
         if len(results) - failed:
             stats["successfulRequestCount"] = str(len(results) - failed)
@@ -222,14 +283,15 @@ class FakeGemini:
             stats["failedRequestCount"] = str(failed)
         batch["metadata"]["batchStats"] = stats
         if batch["_inline"]:
-            inlined = [{"metadata": {"key": r.pop("key")}, **r} for r in results]
-            output = {"@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatchOutput",
+            inlined = [{"metadata": {"key": r["key"]}, **{k: v for k, v in r.items() if k != "key"}}
+                       for r in results]
+            output = {"@type": contract.BATCH_OUTPUT_TYPE,
                       "inlinedResponses": {"inlinedResponses": inlined}}
         else:
-            data = b"".join(json.dumps(r).encode() + b"\n" for r in results)
+            data = b"".join((r if isinstance(r, bytes) else json.dumps(r).encode()) + b"\n" for r in results)
             name = f"files/batch-{batch['name'].rpartition('/')[2]}"
             self._add_file(name, data, "application/jsonl", "GENERATED", None)
-            output = {"@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatchOutput",
+            output = {"@type": contract.BATCH_OUTPUT_TYPE,
                       "responsesFile": name}
         batch["response"] = output
         batch["metadata"]["output"] = output
@@ -239,8 +301,8 @@ class FakeGemini:
         request = line["request"]
         text = _texts(request)
         if "FAIL" in text:
-            return {"key": line["key"], "error": {"code": 400, "message": "Request contains an invalid argument.",
-                                                  "status": "INVALID_ARGUMENT"}}
+            # A google.rpc.Status: `code` is the google.rpc.Code number (3: INVALID_ARGUMENT).
+            return {"key": line["key"], "error": {"code": 3, "message": "Request contains an invalid argument."}}
         declarations = [d for tool in request.get("tools", []) for d in tool.get("functionDeclarations", [])]
         if declarations:
             parts = [{"functionCall": {"name": declarations[0]["name"], "args": {"query": text}}}]
@@ -270,6 +332,40 @@ class FakeGemini:
         if next_token:
             body["nextPageToken"] = next_token
         return body
+
+    # checks (tests/contracts/genai_types.py)
+
+    def assert_no_violations(self) -> None:
+        assert not self.violations, "the Gemini fake saw requests or replies the SDK types refuse:\n" + \
+            "\n".join(self.violations)
+
+    def _checked_operation(self, operation: dict) -> dict:
+        """An Operation as the checks see it: the unchecked inline results left out, and the docs'
+        JOB_STATE_ spelling (`state_prefix`, which the SDK does not read) put back as BATCH_STATE_."""
+        view = json.loads(json.dumps(operation))
+        meta = view["metadata"]
+        meta["state"] = STATE_PREFIX + meta["state"].removeprefix(self.state_prefix)
+        for output in (view.get("response"), meta.get("output")):
+            items = ((output or {}).get("inlinedResponses") or {}).get("inlinedResponses")
+            if items:
+                items[:] = [i for i in items if (i.get("metadata") or {}).get("key") not in self.unchecked]
+        return view
+
+    def _check_operation(self, operation: dict) -> None:
+        if operation["name"] not in self.unchecked:
+            contract.check_operation(self._checked_operation(operation))
+
+    def _check_results(self, data: bytes) -> None:
+        raw_lines = {v for k, v in self.scripted.items() if isinstance(v, bytes) and k in self.unchecked}
+        for number, raw in enumerate(data.split(b"\n"), start=1):
+            if not raw.strip() or raw in raw_lines:
+                continue
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                line = None
+            if not isinstance(line, dict) or line.get("key") not in self.unchecked:
+                contract.check_result_line(line, f"result line {number}")
 
     # HTTP layer
 
@@ -302,11 +398,35 @@ class FakeGemini:
                 return handler(request, *[g for g in match.groups() if g is not None and not g.startswith("?")])
             except FakeError as error:
                 return error.code, {"Content-Type": "application/json"}, error.body()
+            except contract.ContractViolation as violation:
+                self.violations.append(f"{request.method} {request.url}: {violation}")
+                return 400, {"Content-Type": "application/json"}, FakeError(400, "INVALID_ARGUMENT",
+                                                                            str(violation)).body()
         return callback
+
+    def _reply(self, body: dict, check: Callable[[dict], None] | None = None, name: str | None = None):
+        """A 200 JSON reply, checked first unless `name` is unchecked; a reply that breaks the types is
+        not sent."""
+        if check is not None and name not in self.unchecked:
+            try:
+                check(body)
+            except contract.ContractViolation as violation:
+                self.violations.append(f"reply: {violation}")
+                return 500, {}, FakeError(500, "INTERNAL", f"the fake's reply breaks the SDK types: {violation}"
+                                          ).body()
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
 
     @staticmethod
     def _query(request) -> dict:
         return {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+
+    @staticmethod
+    def _page_query(request) -> tuple[int, str | None]:
+        query = FakeGemini._query(request)
+        size = query.get("pageSize", "10")
+        if not size.isdigit() or not 0 < int(size) <= 1000:
+            raise FakeError(400, "INVALID_ARGUMENT", f"Invalid pageSize {size!r}.")
+        return int(size), query.get("pageToken")
 
     @staticmethod
     def _stream(request):
@@ -319,49 +439,147 @@ class FakeGemini:
     def _body(self, request) -> bytes:
         return self._stream(request).read()
 
+    def _json(self, request) -> dict:
+        try:
+            body = json.loads(self._body(request) or b"{}")
+        except ValueError:
+            raise FakeError(400, "INVALID_ARGUMENT", "Invalid JSON payload received.") from None
+        if not isinstance(body, dict):
+            raise FakeError(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")
+        return body
+
     def _on_upload(self, request, *_):
         command = request.headers.get("X-Goog-Upload-Command", "")
         if command == "start":
-            if request.headers.get("X-Goog-Upload-Protocol") != "resumable":
-                raise FakeError(400, "INVALID_ARGUMENT", "Only resumable uploads are supported.")
-            meta = json.loads(self._body(request) or b"{}").get("file", {})
+            body = self._json(request)
+            contract.check_upload_start(request.headers, body)
             url = self.start_upload(int(request.headers["X-Goog-Upload-Header-Content-Length"]),
-                                    request.headers["X-Goog-Upload-Header-Content-Type"], meta)
+                                    request.headers["X-Goog-Upload-Header-Content-Type"], body.get("file", {}))
             return 200, {"X-Goog-Upload-URL": url, "X-Goog-Upload-Status": "active"}, ""
         if command == "upload, finalize":
             upload_id = self._query(request).get("upload_id", "")
-            file = self.finish_upload(upload_id, request.headers.get("X-Goog-Upload-Offset", ""),
-                                      self._stream(request))
-            return 200, {"X-Goog-Upload-Status": "final"}, json.dumps({"file": public(file)})
+            file = self.finish_upload(upload_id, request.headers, self._stream(request))
+            status, headers, body = self._reply({"file": public(file)}, lambda b: contract.check_file(b["file"]),
+                                                file["name"])
+            return status, {**headers, "X-Goog-Upload-Status": "final"}, body
         raise FakeError(400, "INVALID_ARGUMENT", f"Unsupported upload command {command!r}.")
 
     def _on_list_files(self, request, *_):
-        query = self._query(request)
-        return 200, {}, json.dumps(self.list_files(int(query.get("pageSize", 10)), query.get("pageToken")))
+        body = self.list_files(*self._page_query(request))
+        if any(f["name"] in self.unchecked for f in body["files"]):
+            return self._reply(body)
+        return self._reply(body, contract.check_file_list)
 
     def _on_download(self, request, file_id, *_):
         if self._query(request).get("alt") != "media":
             raise FakeError(400, "INVALID_ARGUMENT", "alt=media is required.")
-        return 200, {"Content-Type": "application/octet-stream"}, self.download(f"files/{file_id}")
+        name = f"files/{file_id}"
+        data = self.download(name)
+        if name not in self.unchecked:
+            try:
+                self._check_results(data)
+            except contract.ContractViolation as violation:
+                self.violations.append(f"download {name}: {violation}")
+                return 500, {}, FakeError(500, "INTERNAL", f"the fake's results break the SDK types: {violation}"
+                                          ).body()
+        if self.break_downloads_after is not None:
+            data = io.BufferedReader(BrokenRaw(data, self.break_downloads_after))
+        return 200, {"Content-Type": "application/octet-stream"}, data
 
     def _on_get_file(self, request, file_id, *_):
-        return 200, {}, json.dumps(public(self.get_file(f"files/{file_id}")))
+        file = public(self.get_file(f"files/{file_id}"))
+        return self._reply(file, contract.check_file, file["name"])
 
     def _on_delete_file(self, request, file_id, *_):
         self.delete_file(f"files/{file_id}")
-        return 200, {}, "{}"
+        return self._reply({})
 
     def _on_create_batch(self, request, model, *_):
-        body = json.loads(self._body(request))
-        return 200, {}, json.dumps(public(self.create_batch(model, body["batch"])))
+        operation = public(self.create_batch(model, self._json(request)))
+        return self._reply(operation, self._check_operation)
 
     def _on_list_batches(self, request, *_):
-        query = self._query(request)
-        return 200, {}, json.dumps(self.list_batches(int(query.get("pageSize", 10)), query.get("pageToken")))
+        body = self.list_batches(*self._page_query(request))
+
+        def check(body: dict) -> None:
+            listed = {**body, "operations": [self._checked_operation(o) for o in body["operations"]
+                                             if o["name"] not in self.unchecked]}
+            contract.check_operation_list(listed)
+
+        return self._reply(body, check)
 
     def _on_get_batch(self, request, batch_id, *_):
-        return 200, {}, json.dumps(public(self.get_batch(f"batches/{batch_id}")))
+        return self._reply(public(self.get_batch(f"batches/{batch_id}")), self._check_operation)
 
     def _on_cancel(self, request, batch_id, *_):
+        if self._body(request):
+            raise FakeError(400, "INVALID_ARGUMENT", "cancel takes no body.")
         self.cancel_batch(f"batches/{batch_id}")
-        return 200, {}, "{}"
+        return self._reply({})
+
+
+def checked_fakes(rsps: responses.RequestsMock) -> Iterator[Callable[..., FakeGemini]]:
+    """For a fixture: yields `make(**options)`, which registers a FakeGemini on `rsps`; at teardown,
+    every fake made must have seen no request or reply the SDK types refuse."""
+    made: list[FakeGemini] = []
+
+    def make(**options) -> FakeGemini:
+        made.append(FakeGemini(**options).register(rsps))
+        return made[-1]
+
+    yield make
+    for fake in made:
+        fake.assert_no_violations()
+
+
+# Results holding every value google-genai declares, and results beyond it (for scripted batches)
+
+
+def _response(parts: list[dict], finish: str | None = "STOP", key: str = "r") -> dict:
+    candidate: dict = {"content": {"role": "model", "parts": parts}, "index": 0}
+    if finish is not None:
+        candidate["finishReason"] = finish
+    return {"candidates": [candidate],
+            "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 2, "totalTokenCount": 6},
+            "modelVersion": "gemini-2.5-flash-001", "responseId": f"resp-{key}"}
+
+
+def declared_results() -> dict[str, dict]:
+    """Request key -> a result line valid by the SDK types, together holding every FinishReason (with
+    text, and with a function call), every BlockedReason, every google.rpc.Code error and every Part
+    field of google-genai."""
+    results: dict[str, dict] = {}
+    for reason in contract.values(types.FinishReason):
+        results[f"finish-{reason}"] = {"key": f"finish-{reason}", "response": _response(
+            [{"text": f"ended by {reason}"}], reason, f"finish-{reason}")}
+        results[f"call-{reason}"] = {"key": f"call-{reason}", "response": _response(
+            [{"functionCall": {"name": "lookup", "args": {"q": reason}}}], reason, f"call-{reason}")}
+    for reason in contract.values(types.BlockedReason):
+        results[f"blocked-{reason}"] = {"key": f"blocked-{reason}", "response": {
+            "promptFeedback": {"blockReason": reason}, "usageMetadata": {"promptTokenCount": 4},
+            "responseId": f"resp-blocked-{reason}"}}
+    for name, (code, _) in contract.RPC_CODES.items():
+        if code:
+            results[f"error-{name}"] = {"key": f"error-{name}", "error": {"code": code, "message": f"{name} here"}}
+    parts = [{field: contract.example(annotation)} for field, annotation in contract.part_fields().items()]
+    for part in parts:
+        if "functionCall" in part:
+            part["functionCall"] = {"name": "lookup", "args": {}}
+        if "thought" in part:
+            part["text"] = "a thought"
+    results["every-part"] = {"key": "every-part", "response": _response(parts, "STOP", "every-part")}
+    return results
+
+
+def off_spec_results() -> dict[str, dict | bytes]:
+    """Request key -> a result beyond the SDK types: values a newer Gemini may send, and lines the
+    gateway cannot convert (one that keeps its key; one that is not JSON, whose key is lost)."""
+    return {
+        "new-finish": {"key": "new-finish", "response": _response([{"text": "ok"}], "BRAND_NEW_REASON", "new-finish")},
+        "new-block": {"key": "new-block", "response": {"promptFeedback": {"blockReason": "BRAND_NEW_BLOCK"}}},
+        "new-part": {"key": "new-part", "response": _response(
+            [{"hologram": {"depth": 3}}, {"text": "still here"}], "STOP", "new-part")},
+        "new-code": {"key": "new-code", "error": {"code": 42, "message": "a code newer than code.proto"}},
+        "unconvertible": {"key": "unconvertible", "response": {"candidates": "not a list"}},
+        "not-json": b'{"key": "not-json", "response": {"candidates": [',
+    }
