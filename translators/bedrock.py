@@ -134,7 +134,7 @@ TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_.:-]{1,64}")
 
 # recordId: the strictest reading of AWS's pages (11 letters and digits); ours are R + 10 digits.
 RECORD_ID = re.compile(r"[A-Za-z0-9]{11}")
-_OUR_RECORD_ID = re.compile(r"R(\d{10})")
+_OUR_RECORD_ID = re.compile(r"R[0-9]{10}")
 
 # Bedrock tag keys/values (botocore TagKey/TagValue): metadata that does not fit is base64url-encoded.
 _TAG_TEXT = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")
@@ -193,10 +193,10 @@ def record_id_problem(record: dict) -> str | None:
 
 def custom_id(record_id_: str, custom_ids: Sequence[str] | None) -> str:
     """The client's custom_id for a result's recordId: from the sidecar for our IDs, else the recordId."""
-    match = _OUR_RECORD_ID.fullmatch(record_id_)
-    if custom_ids is not None and match and 1 <= int(match[1]) <= len(custom_ids):
-        return custom_ids[int(match[1]) - 1]
-    return record_id_
+    if custom_ids is None or not _OUR_RECORD_ID.fullmatch(record_id_):
+        return record_id_
+    number = int(record_id_[1:])
+    return custom_ids[number - 1] if 1 <= number <= len(custom_ids) else record_id_
 
 
 def custom_ids_chunks(custom_ids: Iterable[str], chunk_size: int = batch_output.CHUNK) -> Iterator[bytes]:
@@ -541,6 +541,8 @@ def output_line(record: dict, *, job_id: str, model: str, created: int,
     job's end time) becomes each completion's `created`.
     """
     rid = record["recordId"]
+    if not isinstance(rid, str):
+        raise TypeError(f"recordId {rid!r} is not a string")
     client_id = custom_id(rid, custom_ids)
     error = record.get("error")
     if error is not None:

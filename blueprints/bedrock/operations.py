@@ -18,7 +18,7 @@ import ipaddress
 import itertools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
 from flask import current_app, request
@@ -147,6 +147,31 @@ def _upload_key(prefix: str, filename: str) -> str:
     return f"{prefix}/{key}" if prefix else key
 
 
+def _job_uris(bucket: str, key: str) -> list[str]:
+    """The S3 URIs a job made from the upload at `key` would use: the upload, and its converted
+    records and custom_ids (the longest: a file that can be uploaded can be run)."""
+    converted = tr.converted_key(key, "0" * 64)
+    return [f"s3://{bucket}/{k}" for k in (key, converted, tr.custom_ids_key(converted))]
+
+
+def check_defaults(config: Mapping) -> None:
+    """Startup check: the default bucket and prefix give job URIs Bedrock takes (botocore's S3Uri).
+
+    Raises ValueError naming the variable, so a misconfigured gateway does not start.
+    """
+    bucket = config.get("BEDROCK_DEFAULT_BUCKET") or ""
+    prefix = (config.get("BEDROCK_DEFAULT_PREFIX") or "").strip("/")
+    problem = aws.S3_URI.problem(f"s3://{bucket}") if bucket else None
+    if problem:
+        raise ValueError(f"DEEPINTSHIELD_BEDROCK_BUCKET={bucket!r} is not a bucket Bedrock jobs can use ({problem}).")
+    for uri in _job_uris(bucket or "example-bucket", _upload_key(prefix, "x" * 200)):
+        problem = aws.S3_URI.problem(uri)
+        if problem:
+            raise ValueError(f"DEEPINTSHIELD_BEDROCK_PREFIX={prefix!r} cannot be part of a Bedrock job's S3 URI "
+                             f"({problem}: use letters, digits and -!_*'(). between single slashes, no + = , @, "
+                             f"and keep room for the keys under it within {aws.S3_URI.max} characters).")
+
+
 def _file_object(region: str, bucket: str, key: str, head: dict) -> dict:
     return {
         "id": _file_id(region, bucket, key),
@@ -174,8 +199,9 @@ def create_file(new: NewFile, upload: Upload) -> dict:
                          "(use a bucket lifecycle rule).", param="expires_after")
     location = _storage(new.options)
     key = _upload_key(location.prefix, upload.filename)
-    # The filename part is made safe above; only the prefix (or its length) can break the URI.
-    _check_s3_uri(f"s3://{location.bucket}/{key}", "storage_config.s3.prefix")
+    # The filename part is made safe above; only the prefix (or its length) can break a URI.
+    for uri in _job_uris(location.bucket, key):
+        _check_s3_uri(uri, "storage_config.s3.prefix")
     check = _InputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS, _max_records())
     client.upload(location.region, location.bucket, key, checked_chunks(upload.chunks, check))
     head = client.head(location.region, location.bucket, key, missing=f"The upload of {key!r} vanished.")

@@ -533,7 +533,7 @@ class Server:
 
 # pytest fixtures: a test module takes them with `moto_url, s3, fake = bedrock.moto_url, bedrock.s3, bedrock.fake`
 
-BUCKET = "seed-batch-bucket"
+BUCKET = "your-s3-bucket"  # the seed snippet's bucket
 OTHER_BUCKET = "other-bucket"
 
 
