@@ -7,18 +7,13 @@ from __future__ import annotations
 import json
 import time
 
-import boto3
 import openai
 import pytest
-import requests
-from moto.server import ThreadedMotoServer
 
 from blueprints.dispatcher import ids
-from tests.fakes.bedrock import FakeBedrock, Server
+from tests.fakes import bedrock as bedrock_fake
+from tests.fakes.bedrock import BUCKET, OTHER_BUCKET, REGION
 
-REGION = "us-west-2"
-BUCKET = "seed-batch-bucket"
-OTHER_BUCKET = "other-bucket"
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 CLAUDE = "anthropic.claude-3-sonnet-20240229-v1:0"
 NOVA = "amazon.nova-lite-v1:0"
@@ -38,39 +33,7 @@ def chat_lines(count: int, model: str = CLAUDE, fail: tuple[int, ...] = ()) -> s
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def moto_url():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3(moto_url, monkeypatch, tmp_path):
-    """Fake credentials, boto3 pointed at the moto server, an empty S3 with two buckets."""
-    requests.post(f"{moto_url}/moto-api/reset", timeout=5)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_url)
-    client = boto3.client("s3", region_name=REGION, endpoint_url=moto_url)
-    for bucket in (BUCKET, OTHER_BUCKET):
-        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    return client
-
-
-@pytest.fixture
-def fake(s3, moto_url, monkeypatch):
-    backend = FakeBedrock(moto_url, REGION, polls_per_step=2, min_records=2)
-    with Server(backend) as server:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", server.url)
-        yield backend
+moto_url, s3, fake = bedrock_fake.moto_url, bedrock_fake.s3, bedrock_fake.fake
 
 
 @pytest.fixture
@@ -191,9 +154,14 @@ def test_seed_batch_workflow_with_results(sdk, fake, s3):
     input_key = create["inputDataConfig"]["s3InputDataConfig"]["s3Uri"].split("/", 3)[3]
     assert input_key.startswith("batch-input/_bedrock/") and input_key.endswith("-batch_e2e.jsonl")
     records = [json.loads(line) for line in s3.get_object(Bucket=BUCKET, Key=input_key)["Body"].iter_lines()]
-    assert records[0] == {"recordId": "req-1", "modelInput": {
+    assert records[0] == {"recordId": "R0000000001", "modelInput": {
         "anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
         "messages": [{"role": "user", "content": "What is 2+2?"}]}}
+    assert [r["recordId"] for r in records] == ["R0000000001", "R0000000002"]
+    # The client's custom_ids, in record order, beside the records (not under the input key as a prefix).
+    folder, name = input_key.rsplit("/", 1)
+    sidecar = s3.get_object(Bucket=BUCKET, Key=f"{folder}/ids/{name}")["Body"].read()
+    assert sidecar == b'"req-1"\n"req-2"\n'
     job_id = ids.decode_batch(batch.id).native.rsplit("/", 1)[1]
     assert f"batch-output/{job_id}/manifest.json.out" in objects(s3, "batch-output/")
 
@@ -243,7 +211,7 @@ def test_converse_model_with_failed_records_and_manifest_counts(sdk, fake, s3):
 
 
 def test_file_already_in_bedrock_format_goes_through_untouched(sdk, fake, s3):
-    records = "".join(json.dumps({"recordId": f"r{n}", "modelInput": {
+    records = "".join(json.dumps({"recordId": f"CALL{n:07d}", "modelInput": {
         "messages": [{"role": "user", "content": [{"text": f"hi {n}"}]}]}}) + "\n" for n in range(3))
     uploaded = upload(sdk, records, name="native.jsonl")
     batch = sdk.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h",
@@ -514,7 +482,7 @@ def test_large_file_upload_convert_and_run(sdk, fake, s3):
     converted = create["inputDataConfig"]["s3InputDataConfig"]["s3Uri"].split("/", 3)[3]
     body = s3.get_object(Bucket=BUCKET, Key=converted)["Body"]
     records = [json.loads(raw) for raw in body.iter_lines()]
-    assert len(records) == 40_000 and records[-1]["recordId"] == "req-39999"
+    assert len(records) == 40_000 and records[-1]["recordId"] == "R0000040000"
     assert records[-1]["modelInput"]["messages"] == [{"role": "user", "content": [{"text": "question 39999"}]}]
 
 

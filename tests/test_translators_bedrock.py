@@ -3,6 +3,8 @@ OpenAI Batches, and the names derived from a create request. Payloads are shaped
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -11,15 +13,34 @@ from openai.types import Batch
 from openai.types.chat import ChatCompletion
 
 from errors import BadRequest
+from tests.contracts import botocore_shapes as shapes
+from tests.contracts.anthropic_types import check_params
+from translators import batch_output
 from translators import bedrock as tr
 
 CLAUDE = "anthropic.claude-3-sonnet-20240229-v1:0"
+NOVA = "amazon.nova-lite-v1:0"
 ARN = "arn:aws:bedrock:us-west-2:123456789012:model-invocation-job/abc123def456"
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def line(body: dict, custom_id: str = "req-1") -> dict:
     return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body}
+
+
+def converse_input(body: dict) -> dict:
+    """A Converse record's modelInput, checked against botocore's ConverseRequest (with the job's modelId)."""
+    model_input = tr.chat_to_converse(body, default_max_tokens=4096)
+    shapes.check("bedrock-runtime", "ConverseRequest", {**model_input, "modelId": NOVA}, "modelInput")
+    return model_input
+
+
+def claude_input(record: dict) -> dict:
+    """A Claude record's modelInput, checked against the anthropic SDK's params (API 2023-06-01)."""
+    body = dict(record["modelInput"])
+    assert body.pop("anthropic_version") == "bedrock-2023-05-31"
+    check_params({**body, "model": CLAUDE}, api_version="2023-06-01")
+    return record["modelInput"]
 
 
 # Model families and job types
@@ -53,17 +74,19 @@ def test_record_invocation_type(model_input, expected):
 
 def test_seed_line_to_claude_record():
     body = {"model": CLAUDE, "messages": [{"role": "user", "content": "What is 2+2?"}], "max_tokens": 100}
-    assert tr.to_record(line(body), claude=True, default_max_tokens=4096) == {
-        "recordId": "req-1",
+    record = tr.to_record(line(body), record_id="R0000000001", claude=True, default_max_tokens=4096)
+    assert record == {
+        "recordId": "R0000000001",
         "modelInput": {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
                        "messages": [{"role": "user", "content": "What is 2+2?"}]},
     }
+    claude_input(record)
 
 
 def test_claude_record_drops_what_bedrock_rejects_and_keeps_the_rest():
     body = {"model": CLAUDE, "stream": False, "user": "u-1", "temperature": 0.2, "stop": "END",
             "messages": [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hi"}]}
-    record = tr.to_record(line(body), claude=True, default_max_tokens=512)["modelInput"]
+    record = claude_input(tr.to_record(line(body), record_id="R0000000001", claude=True, default_max_tokens=512))
     assert record == {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 512, "system": "Be terse.",
                       "messages": [{"role": "user", "content": "Hi"}], "temperature": 0.2, "stop_sequences": ["END"]}
 
@@ -88,7 +111,9 @@ def test_converse_record_full():
                                                     "parameters": {"type": "object"}}}],
         "tool_choice": {"type": "function", "function": {"name": "weather"}},
     }
-    assert tr.to_record(line(body, "r9"), claude=False, default_max_tokens=4096) == {"recordId": "r9", "modelInput": {
+    record = tr.to_record(line(body, "r9"), record_id="R0000000009", claude=False, default_max_tokens=4096)
+    assert converse_input(body) == record["modelInput"]
+    assert record == {"recordId": "R0000000009", "modelInput": {
         "system": [{"text": "Use tools."}],
         "messages": [
             {"role": "user", "content": [{"text": "Weather?"},
@@ -110,7 +135,44 @@ def test_converse_record_full():
 def test_converse_tool_choice(choice, expected):
     body = {"messages": [{"role": "user", "content": "x"}], "tool_choice": choice,
             "tools": [{"type": "function", "function": {"name": "f"}}]}
-    assert tr.chat_to_converse(body, default_max_tokens=10)["toolConfig"]["toolChoice"] == expected
+    assert converse_input(body)["toolConfig"]["toolChoice"] == expected
+
+
+def test_converse_structured_output():
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+    body = {"messages": [{"role": "user", "content": "x"}],
+            "response_format": {"type": "json_schema", "json_schema": {
+                "name": "reply", "description": "The reply.", "schema": schema, "strict": True}}}
+    assert converse_input(body)["outputConfig"] == {"textFormat": {"type": "json_schema", "structure": {
+        "jsonSchema": {"schema": json.dumps(schema, separators=(",", ":")), "name": "reply",
+                       "description": "The reply."}}}}
+    body["response_format"]["json_schema"] = {"schema": schema}
+    assert converse_input(body)["outputConfig"]["textFormat"]["structure"]["jsonSchema"] == {
+        "schema": json.dumps(schema, separators=(",", ":"))}
+
+
+def test_converse_documents():
+    text = base64.b64encode(b"Quarterly numbers: up.").decode()
+    pdf = base64.b64encode(b"%PDF-1.4 ...").decode()
+    body = {"messages": [{"role": "user", "content": [
+        {"type": "file", "file": {"filename": "notes.txt", "file_data": text}},
+        {"type": "file", "file": {"file_data": f"data:application/pdf;base64,{pdf}"}},
+        {"type": "text", "text": "Summarise."}]}]}
+    content = converse_input(body)["messages"][0]["content"]
+    assert content[0]["document"]["format"] == "txt"
+    assert content[0]["document"]["source"] == {"text": "Quarterly numbers: up."}
+    assert content[1]["document"]["format"] == "pdf" and content[1]["document"]["source"] == {"bytes": pdf}
+    assert re.fullmatch(r"document-\d{8}", content[0]["document"]["name"])
+    assert content[0]["document"]["name"] != content[1]["document"]["name"]
+
+
+def test_converse_leaves_out_empty_texts_converse_refuses():
+    body = {"messages": [{"role": "system", "content": ""}, {"role": "user", "content": "x"}],
+            "tools": [{"type": "function", "function": {"name": "f", "description": "", "strict": True}}]}
+    model_input = converse_input(body)
+    assert "system" not in model_input
+    assert model_input["toolConfig"]["tools"] == [{"toolSpec": {
+        "name": "f", "inputSchema": {"json": {"type": "object", "properties": {}}}, "strict": True}}]
 
 
 @pytest.mark.parametrize("body, param, fragment", [
@@ -120,7 +182,18 @@ def test_converse_tool_choice(choice, expected):
     ({"messages": [{"role": "user", "content": "x"}], "tool_choice": "none",
       "tools": [{"type": "function", "function": {"name": "f"}}]}, "tool_choice", "none"),
     ({"messages": [{"role": "user", "content": "x"}],
-      "response_format": {"type": "json_schema", "json_schema": {"schema": {}}}}, "response_format", "json_schema"),
+      "response_format": {"type": "json_schema", "json_schema": {"name": 5, "schema": {}}}},
+     "response_format.json_schema.name", "string"),
+    ({"messages": [{"role": "user", "content": "x"}], "stop": ["END", ""]}, "stop", "empty"),
+    ({"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function", "function": {"name": "a b"}}]},
+     "tools", "tool name"),
+    ({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "tool_calls": [
+        {"id": "call 1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}]}, "messages", "call 1"),
+    ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {
+        "url": "data:image/png;base64,!!notbase64"}}]}]}, "messages[0].content[0]", "base64"),
+    ({"messages": [{"role": "user", "content": [{"type": "file", "file": {"file_data": "eA==",
+                                                                           "filename": "a.csv"}}]}]},
+     "messages[0].content[0].file.file_data", ".pdf or .txt"),
     ({"messages": []}, "messages", "non-empty"),
 ])
 def test_converse_rejects_what_it_cannot_carry(body, param, fragment):
@@ -246,7 +319,11 @@ def test_converse_output_line():
 @pytest.mark.parametrize("error, status, code", [
     ({"errorCode": 400, "errorMessage": "bad request"}, 400, None),
     ({"errorCode": "429", "errorMessage": "throttled"}, 429, None),
-    ({"errorCode": "ValidationException", "errorMessage": "extraneous key"}, 500, "ValidationException"),
+    ({"errorCode": "ValidationException", "errorMessage": "extraneous key"}, 400, "ValidationException"),
+    ({"errorCode": "ModelTimeoutException", "errorMessage": "slow"}, 408, "ModelTimeoutException"),
+    ({"errorCode": "BrandNewException", "errorMessage": "new"}, batch_output.UNKNOWN_ERROR_STATUS, "BrandNewException"),
+    ({"errorCode": 7, "errorMessage": "odd number"}, batch_output.UNKNOWN_ERROR_STATUS, "7"),
+    ({"errorMessage": "no code"}, batch_output.UNKNOWN_ERROR_STATUS, None),
 ])
 def test_error_record(error, status, code):
     out = tr.output_line({"recordId": "r3", "modelInput": {}, "error": error}, job_id="abc123def456",
@@ -256,21 +333,92 @@ def test_error_record(error, status, code):
     assert out["response"]["body"]["error"]["code"] == code
 
 
-@pytest.mark.parametrize("stop, finish", sorted(tr.CONVERSE_FINISH_REASONS.items()))
+@pytest.mark.parametrize("stop, finish", sorted(tr.CONVERSE_FINISH_REASONS.items()) + [
+    ("a_reason_from_next_year", batch_output.FINISH_REASON_FALLBACK), (None, batch_output.FINISH_REASON_FALLBACK)])
 def test_converse_finish_reasons(stop, finish):
     response = {"output": {"message": {"role": "assistant", "content": [{"text": "x"}]}}, "stopReason": stop}
     body = tr.converse_to_chat_completion(response, completion_id="c", model="m", created=1)
     assert body["choices"][0]["finish_reason"] == finish
+    assert body["choices"][0]["native_finish_reason"] == stop
+
+
+def test_converse_unknown_and_skipped_blocks_leave_text_and_tool_calls():
+    content = [{"video": {"format": "mp4", "source": {"bytes": "AA=="}}}, {"text": "a"},
+               {"hologram": {"depth": 3}},  # a block kind from a newer API
+               {"toolUse": {"toolUseId": "t1", "name": "search", "input": {}, "type": "server_tool_use"}},
+               {"toolUse": {"toolUseId": "t2", "name": "f", "input": {"x": 1}}},
+               {"toolUse": {"toolUseId": "t3", "name": "g", "input": {}, "type": "a_type_from_next_year"}},
+               {"text": "b"}]
+    body = tr.converse_to_chat_completion({"output": {"message": {"role": "assistant", "content": content}},
+                                           "stopReason": "tool_use"}, completion_id="c", model="m", created=1)
+    message = body["choices"][0]["message"]
+    assert message["content"] == "ab"
+    assert [call["id"] for call in message["tool_calls"]] == ["t2"]
 
 
 @pytest.mark.parametrize("record", [
-    {"recordId": "r", "modelOutput": {"generation": "llama text"}},
-    {"recordId": "r", "modelOutput": {"output": {"message": {"content": [{"text": "x"}]}}, "stopReason": "odd"}},
-    {"recordId": "r", "modelOutput": {"output": {"message": {"content": [{"video": {}}]}}, "stopReason": "end_turn"}},
+    {"recordId": "R0000000001", "modelOutput": {"generation": "llama text"}},
+    {"recordId": "R0000000001", "modelOutput": {"output": {"image": {}}, "stopReason": "end_turn"}},
+    {"recordId": "R0000000001", "modelOutput": {"output": {"message": {"content": ["plain"]}}}},
+    {"modelOutput": {}},
 ])
-def test_unmapped_output_raises_key_error(record):
-    with pytest.raises(KeyError):
+def test_what_cannot_be_converted_raises_for_converted_lines(record):
+    with pytest.raises(batch_output.CONVERSION_ERRORS):
         tr.output_line(record, job_id="j", model="m", created=1)
+
+
+# recordIds and the custom_id sidecar
+
+
+def test_record_ids_fit_the_strictest_reading():
+    assert [tr.record_id(n) for n in (1, 42, 9_999_999_999)] == ["R0000000001", "R0000000042", "R9999999999"]
+    assert all(tr.RECORD_ID.fullmatch(tr.record_id(n)) for n in (1, 50_000))
+
+
+@pytest.mark.parametrize("record, ok", [
+    ({"recordId": "CALL0000001", "modelInput": {}}, True),
+    ({"modelInput": {}}, True),  # Bedrock assigns one
+    ({"recordId": "r1", "modelInput": {}}, False),
+    ({"recordId": "CALL-000001", "modelInput": {}}, False),
+    ({"recordId": 12345678901, "modelInput": {}}, False),
+])
+def test_record_id_problem(record, ok):
+    assert (tr.record_id_problem(record) is None) is ok
+
+
+def test_custom_ids_round_trip_through_the_sidecar():
+    custom_ids = ["req-1", "a\nb", "ключ", '"quoted"'] + [f"x{n}" for n in range(5000)]
+    data = b"".join(tr.custom_ids_chunks(custom_ids, chunk_size=1000))
+    assert tr.parse_custom_ids(data.split(b"\n")) == custom_ids
+    assert tr.custom_id("R0000000002", custom_ids) == "a\nb"
+    assert tr.custom_id("R0000009999", custom_ids) == "R0000009999"  # past the sidecar: the recordId
+    assert tr.custom_id("CALL0000001", custom_ids) == "CALL0000001"  # a client's own recordId
+    assert tr.custom_id("R0000000002", None) == "R0000000002"  # no sidecar
+    with pytest.raises(ValueError):
+        tr.parse_custom_ids([b'"a"', b"7"])
+
+
+@pytest.mark.parametrize("converted, sidecar", [
+    ("batch-input/_bedrock/0123456789abcdef/k-in.jsonl", "batch-input/_bedrock/0123456789abcdef/ids/k-in.jsonl"),
+    ("_bedrock/0123456789abcdef/in.jsonl", "_bedrock/0123456789abcdef/ids/in.jsonl"),
+    ("batch-input/k-in.jsonl", None),
+])
+def test_custom_ids_key_is_never_under_the_input_uri(converted, sidecar):
+    assert tr.custom_ids_key(converted) == sidecar
+    if sidecar:
+        assert not sidecar.startswith(converted) and tr.original_key(sidecar) == sidecar
+
+
+def test_output_lines_map_record_ids_back_to_custom_ids():
+    custom_ids = ["req-1", "r2"]
+    claude = {**CLAUDE_OUTPUT, "recordId": "R0000000001"}
+    assert tr.output_line(claude, job_id="j", model=CLAUDE, created=1, custom_ids=custom_ids)["custom_id"] == "req-1"
+    error = {"recordId": "R0000000002", "error": {"errorCode": 400, "errorMessage": "x"}}
+    out = tr.output_line(error, job_id="j", model=CLAUDE, created=1, custom_ids=custom_ids)
+    assert out["custom_id"] == "r2" and out["response"]["request_id"] == "j-R0000000002"
+    assert tr.result_identity({"recordId": "R0000000002"}, 9, job_id="j", custom_ids=custom_ids) == (
+        "r2", "j-R0000000002")
+    assert tr.result_identity(None, 9, job_id="j", custom_ids=custom_ids) == ("j-line-9", "j-line-9")
 
 
 # Job -> OpenAI Batch
@@ -299,9 +447,24 @@ def test_status_table(status, expected):
     assert batch_of(job(status))["status"] == expected
 
 
-def test_unknown_status_raises_key_error():
-    with pytest.raises(KeyError):
-        tr.job_to_batch(job("Paused"), batch_id="b", input_file_id="f", output_file_id="o", error_file_id="e")
+@pytest.mark.parametrize("extra, status, results", [
+    ({"status": "Paused"}, "in_progress", False),
+    ({"status": "Paused", "endTime": T0 + timedelta(hours=1)}, "completed", True),
+    ({"status": None}, "in_progress", False),
+])
+def test_unknown_status_falls_back_by_end_time(extra, status, results):
+    native = {k: v for k, v in {**job("x"), **extra}.items() if v is not None}
+    batch = batch_of(native)
+    assert batch["status"] == status and tr.has_results(native) is results
+    assert (batch["output_file_id"] is not None) is results and (batch["error_file_id"] is not None) is results
+    if results:
+        assert batch["completed_at"] == int((T0 + timedelta(hours=1)).timestamp())
+
+
+def test_every_record_failed_is_completed_not_failed():
+    batch = batch_of(job("Completed", endTime=T0, totalRecordCount=3, successRecordCount=0, errorRecordCount=3))
+    assert batch["status"] == "completed" and batch["request_counts"] == {"total": 3, "completed": 0, "failed": 3}
+    assert batch["error_file_id"] and batch["errors"] is None
 
 
 def test_completed_job_with_errors():

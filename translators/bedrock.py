@@ -1,15 +1,31 @@
 """OpenAI batch shapes <-> AWS Bedrock model invocation jobs (providers.md §D, §0.1, §0.2, §A.8).
 
-Pure: dicts in, dicts out. No boto3, no Flask, no config, no clock. Unmapped provider values raise
-`KeyError` (the caller answers 502); client input Bedrock cannot take raises `errors.BadRequest`.
+Pure: dicts in, dicts out. No boto3, no Flask, no config, no clock. Client input Bedrock cannot take
+raises `errors.BadRequest` naming the field; a reply value this module does not know never loses a
+result (see "Results").
 
-Records (§D.6): an OpenAI line `{custom_id, method, url, body}` becomes `{recordId, modelInput}`
-with `recordId = custom_id`, so results map back without state. For Claude models `modelInput` is
-the Anthropic Messages body (the Anthropic translator's params) without `model`/`stream`, plus
-`anthropic_version`; for every other family it is a Converse request (job type `Converse`).
+Records (§D.6): the n-th OpenAI line `{custom_id, method, url, body}` becomes `{recordId, modelInput}`
+with `recordId = record_id(n)` (`R` + 10 digits). AWS's pages call recordId an "alphanumeric string",
+older ones and an AWS sample an "11 character alphanumeric string"; we take the strictest reading
+(`RECORD_ID`). The client's custom_ids go, in line order, to a sidecar object (`custom_ids_key`) the
+results are mapped back through, so the gateway keeps no state. A file uploaded already in Bedrock
+format keeps its recordIds (custom_id = recordId), which must fit the same rule. For Claude models
+`modelInput` is the Anthropic Messages body (the Anthropic translator's params) without `model` and
+`stream`, plus `anthropic_version`; for every other family it is a Converse request (job type
+`Converse`) shaped as botocore's `ConverseRequest` without `modelId`.
 
 Results (§D.7): each line of `<output>/<jobId>/<input>.jsonl.out` becomes an OpenAI output line
-(`modelOutput`: a Claude Message or a Converse response) or error line (`error`).
+(`modelOutput`: a Claude Message or a Converse response) or error line (`error`). Converse content
+blocks other than text and client tool calls are skipped (`CONVERSE_SKIPPED_BLOCKS`, and any kind not
+listed at all); an unknown `stopReason` becomes `batch_output.FINISH_REASON_FALLBACK` and is kept as
+`native_finish_reason`; an unknown record error code becomes `batch_output.UNKNOWN_ERROR_STATUS` with
+the code kept. What still cannot be converted raises (KeyError, TypeError, ...), which
+`batch_output.converted_lines` turns into an error line that keeps the record. Without the custom_id
+sidecar (deleted, or never written), results still come out, with custom_id = recordId.
+
+Jobs (§D.3): `STATUSES` maps every `ModelInvocationJobStatus`. A status not in it (from a newer API,
+or none at all) is read as `completed`, with its results offered, once the job has an `endTime`, and
+as `in_progress` before.
 
 Names: `clientRequestToken` is a hash of the create request (an SDK retry sends the same request,
 so Bedrock returns the job it already made); `jobName` and the key of the converted input derive
@@ -24,6 +40,7 @@ import binascii
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
 from errors import BadRequest
@@ -36,7 +53,7 @@ COMPLETION_WINDOW = "24h"
 INVOKE_MODEL = "InvokeModel"
 CONVERSE = "Converse"
 
-# §0.1: Bedrock job status -> OpenAI batch status.
+# §0.1: every Bedrock ModelInvocationJobStatus -> OpenAI batch status.
 STATUSES = {
     "Submitted": "validating",
     "Validating": "validating",
@@ -51,11 +68,13 @@ STATUSES = {
 }
 # Job statuses whose output folder holds results.
 RESULT_STATUSES = frozenset({"Completed", "PartiallyCompleted", "Stopped"})
+# What a status not in STATUSES reads as, before and after the job's `endTime`.
+UNKNOWN_STATUS_RUNNING, UNKNOWN_STATUS_ENDED = "in_progress", "completed"
 # Where a finished job's `endTime` goes, per OpenAI status.
 END_TIME_FIELD = {"completed": "completed_at", "failed": "failed_at", "expired": "expired_at",
                   "cancelled": "cancelled_at"}
 
-# §D.7: Converse stopReason -> OpenAI finish_reason.
+# §D.7: every Converse StopReason -> OpenAI finish_reason (others: batch_output.finish_reason's fallback).
 CONVERSE_FINISH_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -67,19 +86,55 @@ CONVERSE_FINISH_REASONS = {
     "malformed_model_output": "stop",
     "malformed_tool_use": "stop",
 }
-# Converse response content blocks left out of a chat.completion.
-CONVERSE_SKIPPED_BLOCKS = frozenset({"reasoningContent", "citationsContent"})
+# Converse response content blocks (botocore ContentBlock members): those that become the message's
+# content or tool calls, and those left out of a chat.completion. A kind in neither is left out too.
+CONVERSE_HANDLED_BLOCKS = frozenset({"text", "toolUse"})
+CONVERSE_SKIPPED_BLOCKS = frozenset({
+    "image", "document", "video", "audio", "toolResult", "guardContent", "cachePoint", "reasoningContent",
+    "citationsContent", "searchResult", "toolAddition", "toolRemoval",
+})
+# toolUse `type`s (botocore ToolUseType) of tools Bedrock ran itself: not calls for the client to make.
+# A toolUse without a type is the client's; one with a type not listed here is skipped as unknown.
+SERVER_TOOL_USE_TYPES = frozenset({"server_tool_use"})
+
+# Named record error codes -> status: bedrock-runtime's exceptions with the `httpStatusCode`
+# botocore declares for each (tests check the two agree). A numeric errorCode is the status itself.
+RECORD_ERROR_STATUS = {
+    "AccessDeniedException": 403,
+    "ConflictException": 400,
+    "InternalServerException": 500,
+    "ModelErrorException": 424,
+    "ModelNotReadyException": 429,
+    "ModelStreamErrorException": 424,
+    "ModelTimeoutException": 408,
+    "ResourceNotFoundException": 404,
+    "ServiceQuotaExceededException": 400,
+    "ServiceUnavailableException": 503,
+    "ThrottlingException": 429,
+    "ValidationException": 400,
+}
 
 # Anthropic params Bedrock's Claude InvokeModel body does not take (model and stream live elsewhere;
 # Bedrock rejects `metadata`, `service_tier` as extraneous keys).
 CLAUDE_DROPPED = ("model", "stream", "metadata", "service_tier")
-# Anthropic image media type -> Converse image format.
+# Anthropic params a Converse request carries (`metadata` and `disable_parallel_tool_use` have no
+# Converse counterpart and are dropped: the first is for abuse tracking, the second a hint).
+CONVERSE_PARAMS = frozenset({"model", "max_tokens", "system", "messages", "temperature", "top_p", "stop_sequences",
+                             "metadata", "tools", "tool_choice", "output_config"})
+# Anthropic image media type -> Converse ImageFormat.
 IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
-# Anthropic document media type -> Converse document format.
-DOCUMENT_FORMATS = {"application/pdf": "pdf", "text/plain": "txt", "text/csv": "csv", "text/html": "html",
-                    "text/markdown": "md"}
+# Anthropic document sources -> Converse DocumentFormat and DocumentSource member: PDFs come as
+# base64 (`bytes`), plain text as text (`text`). These are all the Anthropic translator emits.
+DOCUMENT_SOURCES = {("base64", "application/pdf"): ("pdf", "bytes"), ("text", "text/plain"): ("txt", "text")}
 # Anthropic tool_choice type -> Converse toolChoice.
 TOOL_CHOICES = {"auto": {"auto": {}}, "any": {"any": {}}}
+# botocore bedrock-runtime ToolName and ToolUseId (pattern and length; tests check they agree).
+TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_.:-]{1,64}")
+
+# recordId: the strictest reading of AWS's pages (11 letters and digits); ours are R + 10 digits.
+RECORD_ID = re.compile(r"[A-Za-z0-9]{11}")
+_OUR_RECORD_ID = re.compile(r"R[0-9]{10}")
 
 # Bedrock tag keys/values (botocore TagKey/TagValue): metadata that does not fit is base64url-encoded.
 _TAG_TEXT = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")
@@ -118,6 +173,52 @@ def record_invocation_type(model_input: dict) -> str:
     return CONVERSE if "messages" in model_input and not native else INVOKE_MODEL
 
 
+# Record IDs and the custom_id sidecar
+
+
+def record_id(number: int) -> str:
+    """The recordId of the `number`-th (1-based) record the gateway converts."""
+    return f"R{number:010d}"
+
+
+def record_id_problem(record: dict) -> str | None:
+    """Why the recordId of a client-written Bedrock record does not fit `RECORD_ID`; None if it does
+    (or if it has none: Bedrock then assigns one)."""
+    value = record.get("recordId")
+    if value is None or (isinstance(value, str) and RECORD_ID.fullmatch(value)):
+        return None
+    return (f"has recordId {value!r}; Bedrock's recordId is an 11 character alphanumeric string "
+            "(e.g. CALL0000001)")
+
+
+def custom_id(record_id_: str, custom_ids: Sequence[str] | None) -> str:
+    """The client's custom_id for a result's recordId: from the sidecar for our IDs, else the recordId."""
+    if custom_ids is None or not _OUR_RECORD_ID.fullmatch(record_id_):
+        return record_id_
+    number = int(record_id_[1:])
+    return custom_ids[number - 1] if 1 <= number <= len(custom_ids) else record_id_
+
+
+def custom_ids_chunks(custom_ids: Iterable[str], chunk_size: int = batch_output.CHUNK) -> Iterator[bytes]:
+    """The sidecar's bytes: one JSON string per line, in record order."""
+    pending = bytearray()
+    for value in custom_ids:
+        pending += json.dumps(value).encode() + b"\n"
+        if len(pending) >= chunk_size:
+            yield bytes(pending)
+            pending.clear()
+    if pending:
+        yield bytes(pending)
+
+
+def parse_custom_ids(lines: Iterable[bytes]) -> list[str]:
+    """The custom_ids from the sidecar's lines; ValueError if it is not what `custom_ids_chunks` wrote."""
+    values = [json.loads(line) for line in lines if line.strip()]
+    if not all(isinstance(value, str) for value in values):
+        raise ValueError("a custom_id sidecar line is not a JSON string")
+    return values
+
+
 # OpenAI line -> Bedrock record (§D.6)
 
 
@@ -128,7 +229,7 @@ def line_model(line: dict) -> str | None:
     return model if isinstance(model, str) and model else None
 
 
-def to_record(line: dict, *, claude: bool, default_max_tokens: int, model: str | None = None,
+def to_record(line: dict, *, record_id: str, claude: bool, default_max_tokens: int, model: str | None = None,
               sampling: SamplingRules = SamplingRules()) -> dict:
     """One OpenAI batch line -> one Bedrock record `{recordId, modelInput}`.
 
@@ -141,14 +242,20 @@ def to_record(line: dict, *, claude: bool, default_max_tokens: int, model: str |
         model_input.update({k: v for k, v in params.items() if k not in CLAUDE_DROPPED})
     else:
         model_input = chat_to_converse(body, default_max_tokens=default_max_tokens)
-    return {"recordId": line["custom_id"], "modelInput": model_input}
+    return {"recordId": record_id, "modelInput": model_input}
+
+
+def _refused(text: str, param: str) -> BadRequest:
+    return BadRequest(f"{text} (Bedrock Converse).", param=param, code="unsupported_parameter")
 
 
 def chat_to_converse(body: dict, *, default_max_tokens: int) -> dict:
-    """An OpenAI chat-completions body -> a Converse request body (without `modelId`).
+    """An OpenAI chat-completions body -> a Converse request body (botocore ConverseRequest, no `modelId`).
 
     The body goes through the Anthropic translation first (one set of rules for roles, tool calls
-    and unsupported fields), and those params are then written in Converse's shape.
+    and unsupported fields), and those params are then written in Converse's shape. Values Converse
+    refuses are a 400; empty system texts and tool descriptions, which Converse does not take
+    (NonEmptyString) and which say nothing, are left out.
     """
     try:
         params = chat_to_params(body, default_max_tokens=default_max_tokens, sampling=UNRESTRICTED)
@@ -156,22 +263,27 @@ def chat_to_converse(body: dict, *, default_max_tokens: int) -> dict:
         # Same rules, but this model is not Anthropic's: name the service that runs it.
         raise BadRequest(error.message.replace("Anthropic", "Bedrock Converse"), param=error.param,
                          code=error.code) from None
-    if "output_config" in params:
-        raise BadRequest("response_format json_schema is not supported by Bedrock Converse.",
-                         param="response_format", code="unsupported_parameter")
+    for key in params:
+        if key not in CONVERSE_PARAMS:
+            raise _refused(f"{key} cannot be carried", key)
     out: dict = {"messages": [_converse_message(m, i) for i, m in enumerate(params["messages"])]}
     system = params.get("system")
     if system is not None:
         texts = [system] if isinstance(system, str) else [block["text"] for block in system]
-        out["system"] = [{"text": text} for text in texts]
+        if any(texts):
+            out["system"] = [{"text": text} for text in texts if text]
     inference = {"maxTokens": params["max_tokens"]}
     for source, target in (("temperature", "temperature"), ("top_p", "topP"), ("stop_sequences", "stopSequences")):
         if source in params:
             inference[target] = params[source]
+    if "" in inference.get("stopSequences", ()):
+        raise _refused("stop sequences must not be empty", "stop")
     out["inferenceConfig"] = inference
     tools = _converse_tools(params)
     if tools:
         out["toolConfig"] = tools
+    if "output_config" in params:
+        out["outputConfig"] = _converse_output_config(params["output_config"], body.get("response_format"))
     return out
 
 
@@ -186,25 +298,53 @@ def _converse_block(block: dict, where: str) -> dict:
     kind = block["type"]
     if kind == "text":
         return {"text": block["text"]}
-    if kind in ("image", "document"):
+    if kind == "image":
         source = block["source"]
-        formats = IMAGE_FORMATS if kind == "image" else DOCUMENT_FORMATS
-        if source["type"] != "base64" or source["media_type"] not in formats:
-            raise BadRequest(f"{where}: Bedrock Converse takes only base64 data URLs of types "
-                             f"{', '.join(formats)} for {kind}s.", param=where, code="unsupported_parameter")
-        media = {"format": formats[source["media_type"]], "source": {"bytes": source["data"]}}
-        if kind == "document":
-            # Converse wants a name per document; derive it from the bytes so it is stable.
-            media["name"] = f"document-{hash_text(source['data']) % 10**8:08d}"
-        return {kind: media}
+        if source["type"] != "base64" or source["media_type"] not in IMAGE_FORMATS:
+            raise _refused(f"{where}: images must be base64 data URLs of types {', '.join(IMAGE_FORMATS)}", where)
+        return {"image": {"format": IMAGE_FORMATS[source["media_type"]],
+                          "source": {"bytes": _base64(source["data"], where)}}}
+    if kind == "document":
+        source = block["source"]
+        target = DOCUMENT_SOURCES.get((source["type"], source.get("media_type")))
+        if target is None:
+            raise _refused(f"{where}: documents must be PDF (base64) or plain text", where)
+        doc_format, member = target
+        data = _base64(source["data"], where) if member == "bytes" else source["data"]
+        # Converse wants a name per document (DocumentBlock.name); derive it from the content so it is stable.
+        return {"document": {"format": doc_format, "name": f"document-{hash_text(data) % 10**8:08d}",
+                             "source": {member: data}}}
     if kind == "tool_use":
-        return {"toolUse": {"toolUseId": block["id"], "name": block["name"], "input": block["input"]}}
+        return {"toolUse": {"toolUseId": _tool_use_id(block["id"]), "name": _tool_name(block["name"]),
+                            "input": block["input"]}}
     if kind == "tool_result":
         content = block["content"]
         texts = [content] if isinstance(content, str) else [part["text"] for part in content]
-        return {"toolResult": {"toolUseId": block["tool_use_id"], "content": [{"text": t} for t in texts]}}
-    raise BadRequest(f"{where}: content of type {kind!r} is not supported by Bedrock Converse.", param=where,
-                     code="unsupported_parameter")
+        return {"toolResult": {"toolUseId": _tool_use_id(block["tool_use_id"]),
+                               "content": [{"text": t} for t in texts]}}
+    raise _refused(f"{where}: content of type {kind!r} is not supported", where)
+
+
+def _base64(data: str, where: str) -> str:
+    """Converse's blobs travel as base64 in JSON and must hold at least one byte."""
+    try:
+        if base64.b64decode(data, validate=True):
+            return data
+    except (binascii.Error, ValueError):
+        pass
+    raise BadRequest(f"{where}: the data URL does not hold base64 data.", param=where)
+
+
+def _tool_name(name: str) -> str:
+    if not TOOL_NAME.fullmatch(name):
+        raise _refused(f"tool name {name!r} must be 1-64 letters, digits, _ or -", "tools")
+    return name
+
+
+def _tool_use_id(value: str) -> str:
+    if not TOOL_USE_ID.fullmatch(value):
+        raise _refused(f"tool call id {value!r} must be 1-64 letters, digits or _.:-", "messages")
+    return value
 
 
 def _converse_tools(params: dict) -> dict | None:
@@ -212,21 +352,44 @@ def _converse_tools(params: dict) -> dict | None:
     choice = params.get("tool_choice")
     if not tools:
         return None
-    config: dict = {"tools": [{"toolSpec": {
-        "name": tool["name"],
-        **({"description": tool["description"]} if "description" in tool else {}),
-        "inputSchema": {"json": tool["input_schema"]},
-    }} for tool in tools]}
+    specs = []
+    for tool in tools:
+        spec = {"name": _tool_name(tool["name"])}
+        if tool.get("description"):
+            spec["description"] = tool["description"]
+        spec["inputSchema"] = {"json": tool["input_schema"]}
+        if "strict" in tool:
+            spec["strict"] = tool["strict"]
+        specs.append({"toolSpec": spec})
+    config: dict = {"tools": specs}
     if choice is not None:
         if choice["type"] == "tool":
-            config["toolChoice"] = {"tool": {"name": choice["name"]}}
+            config["toolChoice"] = {"tool": {"name": _tool_name(choice["name"])}}
         elif choice["type"] in TOOL_CHOICES:
             # disable_parallel_tool_use has no Converse counterpart; it is a hint, not a contract.
             config["toolChoice"] = dict(TOOL_CHOICES[choice["type"]])
         else:
-            raise BadRequest('tool_choice "none" is not supported by Bedrock Converse; leave out tools instead.',
-                             param="tool_choice", code="unsupported_parameter")
+            raise _refused('tool_choice "none" is not supported; leave out tools instead', "tool_choice")
     return config
+
+
+def _converse_output_config(output_config: dict, response_format: dict) -> dict:
+    """Anthropic's `output_config.format` (a JSON schema) -> Converse `outputConfig.textFormat`
+    (botocore OutputConfig/OutputFormat: the schema as a JSON string, with the name and description
+    of OpenAI's `response_format.json_schema`)."""
+    for key in output_config:
+        if key != "format":
+            raise _refused(f"output_config.{key} cannot be carried", "response_format")
+    spec = response_format.get("json_schema") or {}
+    definition = {"schema": json.dumps(output_config["format"]["schema"], separators=(",", ":"))}
+    for key in ("name", "description"):
+        value = spec.get(key)
+        if value is not None and not isinstance(value, str):
+            raise BadRequest(f"response_format.json_schema.{key} must be a string.",
+                             param=f"response_format.json_schema.{key}")
+        if value is not None:
+            definition[key] = value
+    return {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": definition}}}
 
 
 def hash_text(text: str) -> int:
@@ -255,6 +418,19 @@ def converted_key(input_key: str, token: str) -> str:
     """Where the converted records of `input_key` are written: beside it, in a folder per request."""
     folder, _, name = input_key.rpartition("/")
     return f"{folder}/_bedrock/{token[:16]}/{name}" if folder else f"_bedrock/{token[:16]}/{name}"
+
+
+def custom_ids_key(converted: str) -> str | None:
+    """Where the custom_ids of a converted input are: `<dir>/_bedrock/<token16>/ids/<name>`.
+
+    Not a key the converted input's own key is a prefix of (names end in `.jsonl`, never `/`), so
+    even a job reading its input URI as a prefix cannot take it for input. None for a key that is
+    not a converted input.
+    """
+    if not _CONVERTED.fullmatch(converted):
+        return None
+    folder, _, name = converted.rpartition("/")
+    return f"{folder}/ids/{name}"
 
 
 def original_key(input_key: str) -> str:
@@ -340,71 +516,99 @@ def tags_to_metadata(tags: list[dict]) -> dict[str, str] | None:
 # Output record -> OpenAI output/error line (§D.7, §A.8)
 
 
-def request_id(job_id: str, record_id: str) -> str:
+def request_id(job_id: str, record_id_: str) -> str:
     """The request ID of a record that carries none of its own."""
-    return f"{job_id}-{record_id}"
+    return f"{job_id}-{record_id_}"
 
 
-def output_line(record: dict, *, job_id: str, model: str, created: int) -> dict:
+def result_identity(record: dict | None, number: int, *, job_id: str,
+                    custom_ids: Sequence[str] | None = None) -> tuple[str, str]:
+    """`(custom_id, request_id)` for the error line of a result that cannot be converted
+    (`batch_output.Identify`); a line without a recordId is named by its number in the results."""
+    rid = record.get("recordId") if isinstance(record, dict) else None
+    if isinstance(rid, str) and rid:
+        return custom_id(rid, custom_ids), request_id(job_id, rid)
+    unnamed = f"{job_id}-line-{number}"
+    return unnamed, unnamed
+
+
+def output_line(record: dict, *, job_id: str, model: str, created: int,
+                custom_ids: Sequence[str] | None = None) -> dict:
     """One line of a job's `.jsonl.out` -> one OpenAI batch output or error line.
 
+    `custom_ids` (the sidecar, None without one) maps our recordIds back to the client's custom_ids.
     `model` (the job's model ID) names Converse completions, which carry no model; `created` (the
     job's end time) becomes each completion's `created`.
     """
-    record_id = record["recordId"]
+    rid = record["recordId"]
+    if not isinstance(rid, str):
+        raise TypeError(f"recordId {rid!r} is not a string")
+    client_id = custom_id(rid, custom_ids)
     error = record.get("error")
     if error is not None:
-        return error_line(record_id, request_id(job_id, record_id), error)
+        return error_line(client_id, request_id(job_id, rid), error)
     output = record["modelOutput"]
     if output.get("type") == "message":
         completion = message_to_chat_completion(output, created=created)
-        return batch_output.success_line(record_id, output["id"], completion)
-    if "output" in output and "stopReason" in output:
-        rid = request_id(job_id, record_id)
-        completion = converse_to_chat_completion(output, completion_id=f"chatcmpl-{rid}", model=model,
-                                                 created=created)
-        return batch_output.success_line(record_id, rid, completion)
-    raise KeyError(f"modelOutput of record {record_id!r} is neither a Claude Message nor a Converse response")
+        return batch_output.success_line(client_id, output["id"], completion)
+    rid_full = request_id(job_id, rid)
+    completion = converse_to_chat_completion(output, completion_id=f"chatcmpl-{rid_full}", model=model,
+                                             created=created)
+    return batch_output.success_line(client_id, rid_full, completion)
 
 
-def error_line(record_id: str, rid: str, error: dict) -> dict:
-    """A record's `{"errorCode", "errorMessage"}` -> an OpenAI error-file line.
-
-    A numeric `errorCode` is the HTTP status; a named one (e.g. `ValidationException`) becomes the
-    line's error `code` with status 500, as its status is not known.
-    """
-    code = error.get("errorCode")
-    message = str(error.get("errorMessage") or code or "The record failed.")
-    if isinstance(code, int) and not isinstance(code, bool):
-        return batch_output.http_error_line(record_id, rid, code, message)
+def error_status(code: object) -> tuple[int, str | None]:
+    """`(status, code)` of a record's `errorCode`: a number is the status itself; a name known from
+    `RECORD_ERROR_STATUS` has its status; anything else is `UNKNOWN_ERROR_STATUS`, the code kept."""
     if isinstance(code, str) and code.isdigit():
-        return batch_output.http_error_line(record_id, rid, int(code), message)
-    return batch_output.http_error_line(record_id, rid, 500, message, code=str(code) if code else None)
+        code = int(code)
+    if isinstance(code, int) and not isinstance(code, bool):
+        return (code, None) if 100 <= code <= 599 else (batch_output.UNKNOWN_ERROR_STATUS, str(code))
+    if isinstance(code, str) and code in RECORD_ERROR_STATUS:
+        return RECORD_ERROR_STATUS[code], code
+    return batch_output.UNKNOWN_ERROR_STATUS, (str(code) if code is not None else None)
+
+
+def error_line(custom_id_: str, rid: str, error: dict) -> dict:
+    """A record's `{"errorCode", "errorMessage"}` -> an OpenAI error-file line."""
+    code = error.get("errorCode")
+    status, name = error_status(code)
+    message = str(error.get("errorMessage") or code or "The record failed.")
+    return batch_output.http_error_line(custom_id_, rid, status, message, code=name)
 
 
 def converse_to_chat_completion(response: dict, *, completion_id: str, model: str, created: int) -> dict:
-    """A Converse response `{output: {message}, stopReason, usage}` -> an OpenAI chat.completion."""
+    """A Converse response `{output: {message}, stopReason, usage}` -> an OpenAI chat.completion.
+
+    Text blocks are joined into `content`, client toolUse blocks become `tool_calls`, every other
+    block is left out. `finish_reason` comes from `CONVERSE_FINISH_REASONS` (unknown: the fallback),
+    and the choice keeps Bedrock's own `stopReason` as `native_finish_reason`.
+    """
     texts: list[str] = []
     tool_calls: list[dict] = []
     for block in response["output"]["message"]["content"]:
+        if not isinstance(block, dict):
+            raise TypeError(f"a content block is a {type(block).__name__}, not an object")
         if "text" in block:
             texts.append(block["text"])
         elif "toolUse" in block:
             use = block["toolUse"]
+            if use.get("type") is not None:
+                continue  # a tool Bedrock ran (SERVER_TOOL_USE_TYPES) or a kind not known yet
             tool_calls.append({"id": use["toolUseId"], "type": "function",
                                "function": {"name": use["name"], "arguments": json.dumps(use.get("input") or {})}})
-        elif not CONVERSE_SKIPPED_BLOCKS.intersection(block):
-            raise KeyError(f"Converse content block {sorted(block)}")
     message: dict = {"role": "assistant", "content": "".join(texts) if texts else None, "refusal": None}
     if tool_calls:
         message["tool_calls"] = tool_calls
+    native = response.get("stopReason")
     return {
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
         "model": model,
         "choices": [{"index": 0, "message": message, "logprobs": None,
-                     "finish_reason": CONVERSE_FINISH_REASONS[response["stopReason"]]}],
+                     "finish_reason": batch_output.finish_reason(native, CONVERSE_FINISH_REASONS),
+                     "native_finish_reason": native}],
         "usage": converse_usage(response.get("usage") or {}),
     }
 
@@ -430,6 +634,22 @@ def unix(moment: datetime | None) -> int | None:
     return int(moment.timestamp())
 
 
+def batch_status(job: dict) -> str:
+    """The OpenAI status of a job; a status not in `STATUSES` reads by whether the job has ended."""
+    native = job.get("status")
+    if native in STATUSES:
+        return STATUSES[native]
+    return UNKNOWN_STATUS_ENDED if job.get("endTime") is not None else UNKNOWN_STATUS_RUNNING
+
+
+def has_results(job: dict) -> bool:
+    """Whether the job's output folder is read for results (an unknown status: once it has ended)."""
+    native = job.get("status")
+    if native in STATUSES:
+        return native in RESULT_STATUSES
+    return job.get("endTime") is not None
+
+
 def request_counts(job: dict, manifest: dict | None = None) -> dict | None:
     """§0.2 from the job's record counters, else from its `manifest.json.out`; None while unknown."""
     for source in (job, manifest or {}):
@@ -447,13 +667,13 @@ def job_to_batch(
     """A Get response or List summary of a job -> an OpenAI Batch.
 
     `output_file_id` / `error_file_id` are the IDs the job's results would have; they are set once
-    the job has results (Completed, PartiallyCompleted, Stopped), the error file only when a record
-    failed or the failures are not known.
+    the job has results (`has_results`), the error file only when a record failed or the failures
+    are not known. A job whose every record failed is `completed` with them all counted failed;
+    only Bedrock's own `Failed` (the job never ran) is `failed`.
     """
-    native_status = job["status"]
-    status = STATUSES[native_status]
+    status = batch_status(job)
     counts = request_counts(job, manifest)
-    has_results = native_status in RESULT_STATUSES
+    results = has_results(job)
     end = unix(job.get("endTime"))
     batch = {
         "id": batch_id,
@@ -464,8 +684,8 @@ def job_to_batch(
         "input_file_id": input_file_id,
         "completion_window": COMPLETION_WINDOW,
         "status": status,
-        "output_file_id": output_file_id if has_results else None,
-        "error_file_id": error_file_id if has_results and (counts is None or counts["failed"] > 0) else None,
+        "output_file_id": output_file_id if results else None,
+        "error_file_id": error_file_id if results and (counts is None or counts["failed"] > 0) else None,
         "created_at": unix(job["submitTime"]),
         "in_progress_at": None,  # Bedrock does not say when a job started running
         "expires_at": unix(job.get("jobExpirationTime")),

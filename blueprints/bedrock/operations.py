@@ -2,7 +2,10 @@
 
 Where things live (all derived from IDs, nothing stored by the gateway):
 - an upload: `s3://<bucket>/<prefix>/<time key>-<filename>.jsonl`, ID `encode_file(region/bucket/key)`;
-- a batch's converted input: `<input dir>/_bedrock/<token16>/<input name>` (translators.bedrock);
+- a batch's converted input: `<input dir>/_bedrock/<token16>/<input name>`, and beside it the
+  client's custom_ids in record order, `<input dir>/_bedrock/<token16>/ids/<input name>`
+  (translators.bedrock): read back when results are converted, at most one custom_id per record
+  (Bedrock's records-per-file quota, DEEPINTSHIELD_BEDROCK_MAX_RECORDS) in memory;
 - a batch: the job ARN; its results: `<output_s3_uri>/<jobId>/*.jsonl.out` + `manifest.json.out`.
 
 Every operation spends the gateway's own AWS credentials, so without `DEEPINTSHIELD_API_KEYS` they
@@ -13,28 +16,28 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
 from flask import current_app, request
 
 from blueprints.bedrock import NAME, client
+from blueprints.common import aws, filestore, mapping
 from blueprints.common import claude as claude_rules
-from blueprints.common import filestore, mapping
-from blueprints.common.streams import Content, Upload
+from blueprints.common.streams import Content, Upload, primed
 from blueprints.dispatcher import ids
-from errors import APIError, BadRequest, NotFound, UpstreamError
+from errors import APIError, BadRequest, NotFound
 from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options, S3Location
+from translators import batch_output
 from translators import bedrock as tr
-from translators.batch_output import is_success
 from translators.jsonl import (
     BEDROCK,
     CHAT_COMPLETIONS,
     OPENAI,
     BatchInputCheck,
     checked_chunks,
-    dumps,
     line_format,
     numbered_objects,
     parse_line,
@@ -42,8 +45,9 @@ from translators.jsonl import (
     translated_lines,
 )
 
+log = logging.getLogger("deepintshield")
+
 JSONL = "application/jsonl"
-OUTPUT_CHUNK = 64 * 1024
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _UPLOAD_NAME = re.compile(r"^[0-9a-f]{24}-(.+)$")  # filestore.new_key() + "-" + filename
 
@@ -66,12 +70,25 @@ def _require_trusted_client() -> None:
                             "set it is served to loopback clients only.", code="loopback_only")
 
 
+def _bucket_allowed(bucket: str) -> bool:
+    allowed = current_app.config.get("BEDROCK_ALLOWED_BUCKETS") or []
+    return not allowed or bucket in allowed
+
+
 def _check_bucket(bucket: str, param: str) -> None:
     """A bucket outside DEEPINTSHIELD_BEDROCK_ALLOWED_BUCKETS is a 403, before any S3 call."""
-    allowed = current_app.config.get("BEDROCK_ALLOWED_BUCKETS") or []
-    if allowed and bucket not in allowed:
+    if not _bucket_allowed(bucket):
         raise APIError(403, f"Bucket {bucket!r} is not allowed on this gateway "
                             "(DEEPINTSHIELD_BEDROCK_ALLOWED_BUCKETS).", param=param, code="bucket_not_allowed")
+
+
+def _check_s3_uri(uri: str, param: str) -> None:
+    """A 400 for an S3 URI Bedrock's job would refuse (botocore's S3Uri), before anything is written."""
+    problem = aws.S3_URI.problem(uri)
+    if problem:
+        raise BadRequest(f"{param}: {uri!r} cannot be a Bedrock job's S3 location ({problem}: the bucket, then "
+                         "keys of letters, digits and -!_*'(). between single slashes; no + = , @ or //; at most "
+                         f"{aws.S3_URI.max} characters).", param=param, code="invalid_s3_uri")
 
 
 def _max_records() -> int:
@@ -130,6 +147,31 @@ def _upload_key(prefix: str, filename: str) -> str:
     return f"{prefix}/{key}" if prefix else key
 
 
+def _job_uris(bucket: str, key: str) -> list[str]:
+    """The S3 URIs a job made from the upload at `key` would use: the upload, and its converted
+    records and custom_ids (the longest: a file that can be uploaded can be run)."""
+    converted = tr.converted_key(key, "0" * 64)
+    return [f"s3://{bucket}/{k}" for k in (key, converted, tr.custom_ids_key(converted))]
+
+
+def check_defaults(config: Mapping) -> None:
+    """Startup check: the default bucket and prefix give job URIs Bedrock takes (botocore's S3Uri).
+
+    Raises ValueError naming the variable, so a misconfigured gateway does not start.
+    """
+    bucket = config.get("BEDROCK_DEFAULT_BUCKET") or ""
+    prefix = (config.get("BEDROCK_DEFAULT_PREFIX") or "").strip("/")
+    problem = aws.S3_URI.problem(f"s3://{bucket}") if bucket else None
+    if problem:
+        raise ValueError(f"DEEPINTSHIELD_BEDROCK_BUCKET={bucket!r} is not a bucket Bedrock jobs can use ({problem}).")
+    for uri in _job_uris(bucket or "example-bucket", _upload_key(prefix, "x" * 200)):
+        problem = aws.S3_URI.problem(uri)
+        if problem:
+            raise ValueError(f"DEEPINTSHIELD_BEDROCK_PREFIX={prefix!r} cannot be part of a Bedrock job's S3 URI "
+                             f"({problem}: use letters, digits and -!_*'(). between single slashes, no + = , @, "
+                             f"and keep room for the keys under it within {aws.S3_URI.max} characters).")
+
+
 def _file_object(region: str, bucket: str, key: str, head: dict) -> dict:
     return {
         "id": _file_id(region, bucket, key),
@@ -157,7 +199,10 @@ def create_file(new: NewFile, upload: Upload) -> dict:
                          "(use a bucket lifecycle rule).", param="expires_after")
     location = _storage(new.options)
     key = _upload_key(location.prefix, upload.filename)
-    check = BatchInputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS, _max_records())
+    # The filename part is made safe above; only the prefix (or its length) can break a URI.
+    for uri in _job_uris(location.bucket, key):
+        _check_s3_uri(uri, "storage_config.s3.prefix")
+    check = _InputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS, _max_records())
     client.upload(location.region, location.bucket, key, checked_chunks(upload.chunks, check))
     head = client.head(location.region, location.bucket, key, missing=f"The upload of {key!r} vanished.")
     return _file_object(location.region, location.bucket, key, head)
@@ -223,8 +268,8 @@ def file_content(ref: ids.ResourceId, options: Options) -> Content:
     _require_trusted_client()
     if ref.kind != "file":
         job = _finished_job(ref, options)
-        lines = _result_lines(job, errors=ref.kind == "errors")
-        return Content(_primed(lines), JSONL, filename=_result_filename(job, ref.kind), on_close=lines.close)
+        chunks = _result_chunks(job, errors=ref.kind == "errors")
+        return Content(primed(chunks), JSONL, filename=_result_filename(job, ref.kind), on_close=chunks.close)
     region, bucket, key = _file_location(ref)
     reply = client.open_object(region, bucket, key, missing=f"No such file: {ids.encode_file(NAME, ref.native)!r}.")
     body = client.chunks(reply["Body"])
@@ -237,9 +282,9 @@ def file_content(ref: ids.ResourceId, options: Options) -> Content:
 def _finished_job(ref: ids.ResourceId, options: Options) -> dict:
     region, identifier = _job_location(ref, options)
     job = client.get_job(region, identifier)
-    if job["status"] not in tr.RESULT_STATUSES:
+    if not tr.has_results(job):
         raise NotFound(f"Batch {ids.encode_batch(NAME, job['jobArn'])!r} has no results yet "
-                       f"(Bedrock status {job['status']}).")
+                       f"(Bedrock status {job.get('status')}).")
     _check_bucket(tr.job_output_prefix(job)[0], "id")
     return job
 
@@ -248,42 +293,67 @@ def _result_filename(job: dict, kind: str) -> str:
     return f"{tr.arn_parts(job['jobArn'])[1]}_{'output' if kind == 'output' else 'errors'}.jsonl"
 
 
-def _result_lines(job: dict, *, errors: bool) -> Iterator[bytes]:
-    """The job's `.jsonl.out` records as OpenAI lines (successes or failures), in chunks of about 64 KB."""
-    region, job_id = tr.arn_parts(job["jobArn"])
-    bucket, prefix = tr.job_output_prefix(job)
+def _result_chunks(job: dict, *, errors: bool) -> Iterator[bytes]:
+    """The job's result records as OpenAI output (or error) lines, in JSONL chunks.
+
+    One OpenAI line per record, whatever Bedrock wrote (`batch_output.converted_lines`); an S3 read
+    that breaks propagates, so the client's download fails rather than ending short.
+    """
+    job_id = tr.arn_parts(job["jobArn"])[1]
     created = tr.unix(job.get("endTime") or job.get("lastModifiedTime") or job["submitTime"])
-    pending = bytearray()
+    custom_ids = _custom_ids(job)
+    model = job["modelId"]
+
+    def convert(record: dict, number: int) -> dict:
+        return tr.output_line(record, job_id=job_id, model=model, created=created, custom_ids=custom_ids)
+
+    def identify(record: dict | None, number: int) -> tuple[str, str]:
+        return tr.result_identity(record, number, job_id=job_id, custom_ids=custom_ids)
+
+    lines = batch_output.converted_lines(_result_records(job), convert, identify, provider=NAME)
+    return batch_output.jsonl_chunks(lines, successes=not errors)
+
+
+def _result_records(job: dict) -> Iterator[tuple[int, bytes]]:
+    """`(number, raw line)` for every non-blank line of the job's `.jsonl.out` files, numbered across them."""
+    region = tr.arn_parts(job["jobArn"])[0]
+    bucket, prefix = tr.job_output_prefix(job)
+    number = 0
     for item in client.list_objects(region, bucket, prefix):
         if not item["Key"].endswith(".jsonl.out"):
             continue  # manifest.json.out and anything else
         reply = client.open_object(region, bucket, item["Key"], missing="A result file vanished while listed.")
-        for number, raw in enumerate(split_lines(client.chunks(reply["Body"])), start=1):
-            if not raw.strip():
-                continue
-            try:
-                line = tr.output_line(parse_line(raw, number), job_id=job_id, model=job["modelId"], created=created)
-            except (BadRequest, KeyError, TypeError, ValueError) as error:
-                raise UpstreamError(NAME, 502, f"result line {number} of {item['Key']!r} cannot be converted: "
-                                               f"{error}", code="unmapped_result") from None
-            if is_success(line) != errors:
-                pending += dumps(line) + b"\n"
-                if len(pending) >= OUTPUT_CHUNK:
-                    yield bytes(pending)
-                    pending.clear()
-    if pending:
-        yield bytes(pending)
+        for raw in split_lines(client.chunks(reply["Body"])):
+            if raw.strip():
+                number += 1
+                yield number, raw
 
 
-def _primed(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Run a stream up to its first chunk now, so listing and conversion errors are HTTP errors."""
-    first = next(chunks, None)
-    return iter(()) if first is None else itertools.chain([first], chunks)
+def _custom_ids(job: dict) -> list[str] | None:
+    """The custom_ids written beside the job's converted input; None for a file used as uploaded, or
+    when the sidecar is gone (results then carry their recordIds as custom_ids)."""
+    region = tr.arn_parts(job["jobArn"])[0]
+    bucket, key = tr.split_s3_uri(job["inputDataConfig"]["s3InputDataConfig"]["s3Uri"])
+    sidecar = tr.custom_ids_key(key)
+    if sidecar is None or not _bucket_allowed(bucket):
+        return None
+    try:
+        reply = client.open_object(region, bucket, sidecar, missing="absent")
+    except NotFound:
+        log.warning("bedrock job %s: custom_id sidecar s3://%s/%s is missing; results keep their recordIds",
+                    job["jobArn"], bucket, sidecar)
+        return None
+    try:
+        return tr.parse_custom_ids(split_lines(client.chunks(reply["Body"])))
+    except ValueError:
+        log.warning("bedrock job %s: custom_id sidecar s3://%s/%s is unreadable; results keep their recordIds",
+                    job["jobArn"], bucket, sidecar)
+        return None
 
 
 def _result_file(ref: ids.ResourceId, options: Options) -> dict:
     job = _finished_job(ref, options)
-    size = sum(len(chunk) for chunk in _result_lines(job, errors=ref.kind == "errors"))  # exact, streamed
+    size = sum(len(chunk) for chunk in _result_chunks(job, errors=ref.kind == "errors"))  # exact, streamed
     return {
         "id": ids.encode_file(NAME, ref.native, ref.kind),
         "object": "file",
@@ -298,6 +368,19 @@ def _result_file(ref: ids.ResourceId, options: Options) -> dict:
 
 
 # Batches
+
+
+class _InputCheck(BatchInputCheck):
+    """The shared batch-file rules, plus Bedrock's recordId rule for lines already in Bedrock format."""
+
+    def __call__(self, number: int, obj: dict) -> dict:
+        super().__call__(number, obj)
+        if line_format(obj) == BEDROCK:
+            problem = tr.record_id_problem(obj)
+            if problem:
+                raise BadRequest(f"Line {number} {problem}.", param=f"line {number}: recordId",
+                                 code="invalid_batch_line")
+        return obj
 
 
 class _OneModel:
@@ -328,6 +411,26 @@ def _first_line(lines: Iterator[bytes]) -> tuple[list[bytes], int, dict | None]:
     return seen, 0, None
 
 
+def _convert(region: str, bucket: str, lines: Iterator[bytes], input_key: str, rule, model: str) -> list[str]:
+    """Check and convert OpenAI lines into records at `input_key`; the custom_ids in record order.
+
+    Held in memory until the sidecar is written: at most one per record, and `rule` stops the file
+    at the records cap (DEEPINTSHIELD_BEDROCK_MAX_RECORDS), as it already does for its set of IDs.
+    """
+    claude = tr.is_claude(model)
+    max_tokens = int(current_app.config.get("ANTHROPIC_DEFAULT_MAX_TOKENS", 4096))
+    sampling = claude_rules.sampling_rules(None)
+    custom_ids: list[str] = []
+
+    def record(obj: dict) -> dict:
+        custom_ids.append(obj["custom_id"])
+        return tr.to_record(obj, record_id=tr.record_id(len(custom_ids)), claude=claude,
+                            default_max_tokens=max_tokens, model=model, sampling=sampling)
+
+    client.upload(region, bucket, input_key, translated_lines(lines, record, rule))
+    return custom_ids
+
+
 def create_batch(new: NewBatch) -> dict:
     """Convert the input beside it (unless already in Bedrock format), check it, start the job."""
     _require_trusted_client()
@@ -355,6 +458,7 @@ def create_batch(new: NewBatch) -> dict:
                          "is configured.", param="role_arn")
     output_uri = options.output_s3_uri or tr.default_output_uri(bucket, key)
     _check_bucket(tr.split_s3_uri(output_uri)[0], "output_s3_uri")
+    _check_s3_uri(output_uri, "output_s3_uri")
     tags = tr.metadata_to_tags(new.metadata)
     minimum = int(current_app.config.get("BEDROCK_MIN_RECORDS", 100))
 
@@ -365,7 +469,7 @@ def create_batch(new: NewBatch) -> dict:
     try:
         seen, number, first = _first_line(lines)
         lines = itertools.chain(seen, lines)
-        check = BatchInputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS, _max_records())
+        check = _InputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS, _max_records())
         if first is None:
             check.finish()  # an empty file: 400
         kind = line_format(first)
@@ -374,25 +478,28 @@ def create_batch(new: NewBatch) -> dict:
         model = options.model or (tr.line_model(first) if kind == OPENAI else None)
         if not model:
             raise BadRequest("Pass model (the Bedrock model ID the job runs).", param="model")
+        problem = aws.MODEL_ID.problem(model)
+        if problem:
+            raise BadRequest(f"model {model!r} is not a Bedrock model ID ({problem}).", param="model")
         token = tr.client_request_token({
             "input": ref.native, "model": model, "endpoint": new.endpoint, "output": output_uri, "role": role,
             "metadata": new.metadata, "window": new.completion_window,
         })
         if kind == BEDROCK:
             # Already Bedrock records: checked and counted, then used where they are.
+            _check_s3_uri(f"s3://{bucket}/{key}", "input_file_id")
             for line_number, obj in numbered_objects(lines):
                 check(line_number, obj)
             check.finish()
-            input_key, job_type = key, tr.record_invocation_type(first["modelInput"])
+            input_key, ids_key, job_type = key, None, tr.record_invocation_type(first["modelInput"])
+            custom_ids: list[str] = []
         else:
             input_key, job_type = tr.converted_key(key, token), tr.invocation_type(model)
-            claude = tr.is_claude(model)
-            max_tokens = int(current_app.config.get("ANTHROPIC_DEFAULT_MAX_TOKENS", 4096))
-            sampling = claude_rules.sampling_rules(None)
+            ids_key = tr.custom_ids_key(input_key)
+            for written in (input_key, ids_key):
+                _check_s3_uri(f"s3://{bucket}/{written}", "input_file_id")
             rule = check if options.model else _OneModel(check, model)
-            client.upload(region, bucket, input_key, translated_lines(
-                lines, lambda obj: tr.to_record(obj, claude=claude, default_max_tokens=max_tokens, model=model,
-                                                sampling=sampling), rule))
+            custom_ids = _convert(region, bucket, lines, input_key, rule, model)
     finally:
         body.close()
 
@@ -401,6 +508,8 @@ def create_batch(new: NewBatch) -> dict:
             client.delete(region, bucket, input_key)
         raise BadRequest(f"Bedrock needs at least {minimum} records per batch job; the file has {check.count}.",
                          param="input_file_id", code="too_few_records")
+    if ids_key is not None:
+        client.upload(region, bucket, ids_key, tr.custom_ids_chunks(custom_ids))
 
     params = {
         "jobName": tr.job_name(key, token),
@@ -448,7 +557,7 @@ def _job_to_batch(job: dict, metadata: object) -> dict:
     if metadata is _NO_TAGS:
         metadata = tr.tags_to_metadata(client.job_tags(region, arn))
     manifest = None
-    if job.get("status") in tr.RESULT_STATUSES and tr.request_counts(job) is None:
+    if tr.has_results(job) and tr.request_counts(job) is None:
         bucket, prefix = tr.job_output_prefix(job)
         manifest = client.read_json(region, bucket, prefix + "manifest.json.out")
     return tr.job_to_batch(
@@ -468,7 +577,7 @@ def cancel_batch(ref: ids.ResourceId, options: Options) -> dict:
     _require_trusted_client()
     region, identifier = _job_location(ref, options)
     job = client.get_job(region, identifier)
-    if job["status"] not in ("Stopping", "Stopped"):
+    if job.get("status") not in ("Stopping", "Stopped"):
         client.stop_job(region, job["jobArn"])
         job = client.get_job(region, job["jobArn"])
     return _batch(job)

@@ -1,8 +1,11 @@
-"""boto3 clients (one per service and region per worker) and AWS error mapping."""
+"""boto3 clients (one per service and region per worker), AWS error mapping, and string rules read
+from botocore's service models (so a value we send fits what the service validates)."""
 
 from __future__ import annotations
 
 import functools
+import re
+from dataclasses import dataclass
 
 import boto3
 import botocore.session
@@ -18,27 +21,28 @@ MB = 1024 * 1024
 # 5 MiB is S3's smallest part: a 200 MB upload grew the worker by 45 MB with it, 64 MB with 8 MiB parts.
 UPLOAD = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB, use_threads=False)
 
-# AWS error code -> the status the client gets.
+# AWS error code -> the status the client gets. Each agrees with the `httpStatusCode` botocore's
+# bedrock, bedrock-runtime and s3 models declare (tests/test_bedrock_aws.py), except where noted.
 AWS_STATUS = {
     "ValidationException": 400,
     "InvalidRequest": 400,
-    "InvalidArgument": 400,
-    "InvalidBucketName": 400,
+    "InvalidArgument": 400,  # S3, not in botocore's model: 400 in S3's error-code list
+    "InvalidBucketName": 400,  # S3, not in botocore's model: 400 in S3's error-code list
     "AccessDeniedException": 403,
     "AccessDenied": 403,
     "ResourceNotFoundException": 404,
     "NoSuchKey": 404,
     "NoSuchBucket": 404,
     "NoSuchUpload": 404,
-    "404": 404,
-    "NotFound": 404,
-    "ConflictException": 409,
-    "ServiceQuotaExceededException": 429,
+    "404": 404,  # HEAD of a missing object: no body, so botocore names the error by its status
+    "NotFound": 404,  # HEAD of a missing bucket
+    # 400 in botocore: a final answer. (A 409 or 429 would make the SDK retry a create that cannot succeed.)
+    "ConflictException": 400,
+    "ServiceQuotaExceededException": 400,
     "ThrottlingException": 429,
-    "SlowDown": 429,
-    "TooManyRequestsException": 429,
-    "InternalServerException": 502,
-    "ServiceUnavailableException": 503,
+    "SlowDown": 429,  # S3, not in botocore's model (503 "reduce your request rate"): a rate limit, so 429
+    "InternalServerException": 502,  # 500 in botocore: the provider failed, which the gateway answers 502
+    "ServiceUnavailableException": 502,  # 503 in botocore: likewise
 }
 
 
@@ -87,9 +91,6 @@ def aws_error(error: Exception, provider: str = "bedrock", *, creates: bool = Fa
         if status is None:
             http = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 502)
             status = http if http in (400, 401, 403, 404, 429) else 502
-        if status == 409:
-            # the SDK retries 409s; an AWS conflict is final
-            return UpstreamError(provider, 400, details.get("Message") or code, code=code, retryable=False)
         return UpstreamError(provider, status, details.get("Message") or code, code=code,
                              retryable=False if creates and status >= 500 else None)
     if isinstance(error, EndpointConnectionError):
@@ -98,3 +99,40 @@ def aws_error(error: Exception, provider: str = "bedrock", *, creates: bool = Fa
         return UpstreamError(provider, 502, type(error).__name__, code="upstream_error",
                              retryable=False if creates else None)
     raise error
+
+
+# Values checked against the service model before they are sent
+
+
+@dataclass(frozen=True)
+class StringRule:
+    """A botocore string shape's `pattern` (matched whole), `min` and `max` length."""
+
+    shape: str
+    pattern: re.Pattern
+    min: int
+    max: int
+
+    def problem(self, value: str) -> str | None:
+        """Why `value` does not fit the shape, or None when it does."""
+        if not self.min <= len(value) <= self.max:
+            return f"{len(value)} characters, outside {self.min}-{self.max}"
+        if not self.pattern.fullmatch(value):
+            return f"it does not match botocore's {self.shape} pattern"
+        return None
+
+
+@functools.cache
+def service_model(service: str):
+    """botocore's service model for `service` (read from the installed botocore's data)."""
+    return botocore.session.get_session().get_service_model(service)
+
+
+def string_rule(service: str, shape: str) -> StringRule:
+    metadata = service_model(service).shape_for(shape).metadata
+    return StringRule(shape, re.compile(metadata["pattern"]), metadata.get("min", 0), metadata.get("max", 1 << 31))
+
+
+# Bedrock's S3 URIs (job input and output) and model IDs, read once per worker at import.
+S3_URI = string_rule("bedrock", "S3Uri")
+MODEL_ID = string_rule("bedrock", "ModelId")

@@ -1,4 +1,5 @@
-"""A stateful fake of Bedrock's batch-inference control plane, served on loopback.
+"""A stateful fake of Bedrock's batch-inference control plane, served on loopback, and the pytest
+fixtures that run it.
 
 moto has no model invocation jobs, so this fake speaks the `bedrock` REST-JSON protocol for the
 calls the gateway makes (create / get / list / stop a job, list its tags) and is reached through
@@ -6,11 +7,27 @@ calls the gateway makes (create / get / list / stop a job, list its tags) and is
 input `.jsonl`, and when a job finishes it writes `<output>/<jobId>/<input name>.out` and
 `manifest.json.out` the way Bedrock does (§D.7).
 
-Backend (`FakeBedrock`) first, then the thin HTTP layer (`make_app`). A job moves one step every
-`polls_per_step` gets: Submitted -> InProgress -> Completed (or Failed when the input breaks the
-rules Bedrock validates: record count, `.jsonl`, record shape). Stop: -> Stopping -> Stopped, with
-results for the records processed so far. Per record, a `modelInput` that does not fit the job's
-type, or whose text holds "FAIL", becomes an error record.
+Checked against the official definitions, not against the gateway (tests/contracts):
+- every request is read into botocore's input shape of its operation and checked strictly
+  (`botocore_shapes`: required, unknown keys, types, pattern, min/max, enum, unions); a violation is
+  answered as Bedrock would (400 ValidationException) and recorded in `violations`;
+- every reply is checked against the operation's output shape, and every error code against the
+  errors the operation declares (with botocore's status), before it is sent;
+- every record: `recordId` by the strictest reading (11 letters and digits; otherwise the job
+  fails validation), a Converse `modelInput` against `ConverseRequest` (its `modelId` is the job's),
+  a Claude `modelInput` against the anthropic SDK's Messages params (API 2023-06-01 rules, after
+  taking out `anthropic_version`); a record that fails becomes an error record, as Bedrock's would;
+- every result the fake writes: Converse `modelOutput` against `ConverseResponse`, Claude against
+  the anthropic SDK's `Message`.
+The fixture asserts `violations` is empty after each test, so a mistake fails loudly.
+
+Backend (`FakeBedrock`) first, then the thin HTTP layer (`make_app`), then the fixtures. A job moves
+one step every `polls_per_step` gets: Submitted -> InProgress -> Completed (or Failed when the input
+breaks the rules Bedrock validates: record count, `.jsonl`, record shape). Stop: -> Stopping ->
+Stopped, with results for the records processed so far. Per record, a `modelInput` whose last user
+text holds "FAIL" becomes an error record; `script[text]` replaces a record's result by a given
+`modelOutput`, `error` or raw `line` (with `checked=False` for deliberately off-spec results, e.g.
+values a newer API adds).
 """
 
 from __future__ import annotations
@@ -24,20 +41,83 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import boto3
+import pytest
+import requests
 from flask import Flask, Response, request
+from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
+from tests.contracts import botocore_shapes as shapes
+from tests.contracts.anthropic_types import check_message, check_params
+
 ACCOUNT = "123456789012"
-JOB_NAME = re.compile(r"^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}$")
-TOKEN = re.compile(r"^[a-zA-Z0-9]{1,256}(-*[a-zA-Z0-9]){0,256}$")
-S3_URI = re.compile(r"^s3://([a-z0-9][-.a-z0-9]{1,61}[a-z0-9])(?:/([-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*))?/?$")
-TAG_TEXT = re.compile(r"^[a-zA-Z0-9\s._:/=+@-]*$")
-ROLE_ARN = re.compile(r"^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$")
+REGION = "us-west-2"
+S3_URI = re.compile(r"^s3://([a-z0-9][-.a-z0-9]{1,61}[a-z0-9])(?:/(.*?))?/?$")
 RUNNING = ("Submitted", "Validating", "Scheduled", "InProgress")
-CLAUDE_KEYS = {"anthropic_version", "anthropic_beta", "max_tokens", "system", "messages", "temperature", "top_p",
-               "top_k", "stop_sequences", "tools", "tool_choice", "thinking", "output_config"}
-CONVERSE_KEYS = {"messages", "system", "inferenceConfig", "toolConfig", "additionalModelRequestFields",
-                 "guardrailConfig", "promptVariables", "additionalModelResponseFieldPaths", "performanceConfig"}
+# recordId, by the strictest reading of AWS's pages: "11 character alphanumeric string".
+RECORD_ID = re.compile(r"[A-Za-z0-9]{11}")
+CLAUDE_VERSION = "bedrock-2023-05-31"
+CLAUDE_API_VERSION = "2023-06-01"  # the Messages API version Bedrock's Claude body follows
+
+
+# One result content block of each kind the official definitions declare, each valid by them: botocore's
+# bedrock-runtime ContentBlock members, and the anthropic SDK's ContentBlock types. Generated tests
+# check these cover every declared kind; the end-to-end tests script them into results.
+CONVERSE_BLOCK_SAMPLES = {
+    "text": {"text": "hello"},
+    "image": {"image": {"format": "png", "source": {"bytes": "iVBORw0KGgo="}}},
+    "document": {"document": {"format": "txt", "name": "notes", "source": {"text": "the notes"}}},
+    "video": {"video": {"format": "mp4", "source": {"s3Location": {"uri": "s3://media-bucket/clip.mp4"}}}},
+    "audio": {"audio": {"format": "mp3", "source": {"bytes": "SUQz"}}},
+    "toolUse": {"toolUse": {"toolUseId": "tooluse_1", "name": "lookup", "input": {"q": "x"}}},
+    "toolResult": {"toolResult": {"toolUseId": "tooluse_0", "content": [{"text": "42"}], "status": "success"}},
+    "guardContent": {"guardContent": {"text": {"text": "guarded", "qualifiers": ["guard_content"]}}},
+    "cachePoint": {"cachePoint": {"type": "default"}},
+    "reasoningContent": {"reasoningContent": {"reasoningText": {"text": "thinking", "signature": "sig"}}},
+    "citationsContent": {"citationsContent": {"content": [{"text": "cited"}], "citations": [{
+        "title": "Doc", "sourceContent": [{"text": "source"}],
+        "location": {"documentChar": {"documentIndex": 0, "start": 0, "end": 6}}}]}},
+    "searchResult": {"searchResult": {"source": "https://example.com", "title": "Example",
+                                      "content": [{"text": "found"}]}},
+    "toolAddition": {"toolAddition": {"tool": {"type": "mcp", "name": "search", "serverName": "srv"}}},
+    "toolRemoval": {"toolRemoval": {"tool": {"type": "mcp", "name": "search", "serverName": "srv"}}},
+}
+CLAUDE_BLOCK_SAMPLES = {
+    "text": {"type": "text", "text": "hello"},
+    "thinking": {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+    "redacted_thinking": {"type": "redacted_thinking", "data": "opaque"},
+    "tool_use": {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "x"}},
+    "server_tool_use": {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "x"}},
+    "web_search_tool_result": {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1",
+                               "content": {"type": "web_search_tool_result_error", "error_code": "unavailable"}},
+    "web_fetch_tool_result": {"type": "web_fetch_tool_result", "tool_use_id": "srvtoolu_2",
+                              "content": {"type": "web_fetch_tool_result_error", "error_code": "unavailable"}},
+    "code_execution_tool_result": {"type": "code_execution_tool_result", "tool_use_id": "srvtoolu_3",
+                                   "content": {"type": "code_execution_tool_result_error",
+                                               "error_code": "unavailable"}},
+    "bash_code_execution_tool_result": {"type": "bash_code_execution_tool_result", "tool_use_id": "srvtoolu_4",
+                                        "content": {"type": "bash_code_execution_tool_result_error",
+                                                    "error_code": "unavailable"}},
+    "text_editor_code_execution_tool_result": {
+        "type": "text_editor_code_execution_tool_result", "tool_use_id": "srvtoolu_5",
+        "content": {"type": "text_editor_code_execution_tool_result_error", "error_code": "unavailable"}},
+    "tool_search_tool_result": {"type": "tool_search_tool_result", "tool_use_id": "srvtoolu_6",
+                                "content": {"type": "tool_search_tool_result_error", "error_code": "unavailable"}},
+    "container_upload": {"type": "container_upload", "file_id": "file_1"},
+}
+
+
+def converse_output(content: list[dict], stop_reason: str = "end_turn") -> dict:
+    """A Converse response (botocore ConverseResponse) holding `content`."""
+    return {"output": {"message": {"role": "assistant", "content": content}}, "stopReason": stop_reason,
+            "usage": {"inputTokens": 5, "outputTokens": 7, "totalTokens": 12}, "metrics": {"latencyMs": 80}}
+
+
+def claude_output(content: list[dict], stop_reason: str = "end_turn", message_id: str = "msg_bdrk_1") -> dict:
+    """A Claude Message (the anthropic SDK's Message) holding `content`."""
+    return {"id": message_id, "type": "message", "role": "assistant", "model": "claude-3-sonnet-20240229",
+            "content": content, "stop_reason": stop_reason, "stop_sequence": None,
+            "usage": {"input_tokens": 5, "output_tokens": 7}}
 
 
 class AWSError(Exception):
@@ -64,7 +144,7 @@ class Job:
 class FakeBedrock:
     """The backend: jobs, their rules and lifecycle, and the S3 objects a job reads and writes."""
 
-    def __init__(self, s3_endpoint: str, region: str = "us-west-2", *, polls_per_step: int = 2,
+    def __init__(self, s3_endpoint: str, region: str = REGION, *, polls_per_step: int = 2,
                  min_records: int = 100, report_counts: bool = True) -> None:
         self.region = region
         self.polls_per_step = polls_per_step
@@ -75,6 +155,11 @@ class FakeBedrock:
         self.jobs: dict[str, Job] = {}
         self.tokens: dict[str, str] = {}
         self.calls: list[tuple[str, dict]] = []
+        self.violations: list[str] = []
+        # last user text -> {"modelOutput" | "error" | "line": ..., "checked": bool}
+        self.script: dict[str, dict] = {}
+        # job ID -> a status from a newer API, put on replies after they were checked (off spec on purpose)
+        self.future_status: dict[str, str] = {}
         self._lock = threading.Lock()
         self._clock = datetime.now(UTC).replace(microsecond=0)
 
@@ -83,33 +168,14 @@ class FakeBedrock:
         self._clock = max(self._clock + timedelta(milliseconds=1), datetime.now(UTC))
         return self._clock
 
-    # rules
+    def violation(self, text: str) -> None:
+        self.violations.append(text)
+
+    # operations (params already checked against the input shape)
 
     def create(self, body: dict) -> dict:
         self.calls.append(("create", body))
-        for name in ("jobName", "roleArn", "modelId", "inputDataConfig", "outputDataConfig"):
-            if name not in body:
-                raise AWSError(400, "ValidationException", f"{name} is required")
-        if not JOB_NAME.fullmatch(body["jobName"]):
-            raise AWSError(400, "ValidationException", f"jobName {body['jobName']!r} fails the pattern")
         token = body.get("clientRequestToken")
-        if token is not None and not TOKEN.fullmatch(token):
-            raise AWSError(400, "ValidationException", "clientRequestToken fails the pattern")
-        if not ROLE_ARN.fullmatch(body["roleArn"]):
-            raise AWSError(400, "ValidationException", "roleArn fails the pattern")
-        for side, config in (("input", "s3InputDataConfig"), ("output", "s3OutputDataConfig")):
-            uri = body[f"{side}DataConfig"][config]["s3Uri"]
-            if not S3_URI.fullmatch(uri):
-                raise AWSError(400, "ValidationException", f"{side} s3Uri {uri!r} fails the pattern")
-        if body.get("modelInvocationType", "InvokeModel") not in ("InvokeModel", "Converse"):
-            raise AWSError(400, "ValidationException", "modelInvocationType")
-        hours = body.get("timeoutDurationInHours", 24)
-        if not 24 <= hours <= 168:
-            raise AWSError(400, "ValidationException", "timeoutDurationInHours must be 24-168")
-        for tag in body.get("tags", []):
-            if not (1 <= len(tag["key"]) <= 128 and len(tag["value"]) <= 256 and TAG_TEXT.fullmatch(tag["key"])
-                    and TAG_TEXT.fullmatch(tag["value"])):
-                raise AWSError(400, "ValidationException", f"tag {tag!r} fails the pattern")
         with self._lock:
             if token and token in self.tokens:
                 return {"jobArn": self.tokens[token]}  # idempotent: same token, same job
@@ -129,20 +195,20 @@ class FakeBedrock:
             raise AWSError(404, "ResourceNotFoundException", f"job {identifier} not found")
         return self.jobs[job_id]
 
-    def get(self, identifier: str) -> dict:
+    def get(self, params: dict) -> dict:
         with self._lock:
             if self.failing_gets > 0:
                 self.failing_gets -= 1
                 raise AWSError(500, "InternalServerException", "try again")
-            job = self.job(identifier)
+            job = self.job(params["jobIdentifier"])
             job.gets += 1
             if job.gets % self.polls_per_step == 0:
                 self._advance(job)
             return self._describe(job)
 
-    def stop(self, identifier: str) -> dict:
+    def stop(self, params: dict) -> dict:
         with self._lock:
-            job = self.job(identifier)
+            job = self.job(params["jobIdentifier"])
             if job.status not in RUNNING:
                 raise AWSError(400, "ValidationException", f"job in status {job.status} cannot be stopped")
             job.status, job.last_modified = "Stopping", self._now()
@@ -169,8 +235,8 @@ class FakeBedrock:
             reply["nextToken"] = str(start + size)
         return reply
 
-    def tags(self, arn: str) -> dict:
-        return {"tags": list(self.job(arn).request.get("tags", []))}
+    def tags(self, params: dict) -> dict:
+        return {"tags": list(self.job(params["resourceARN"]).request.get("tags", []))}
 
     # lifecycle
 
@@ -183,9 +249,10 @@ class FakeBedrock:
             self._finish(job, "Stopped", len(job.records) // 2)
 
     def _validate(self, job: Job) -> None:
+        """What Bedrock checks before running (Validating): the file, its lines, the record count."""
         bucket, key = S3_URI.fullmatch(job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]).groups()
         job.last_modified = self._now()
-        if not key.endswith(".jsonl"):
+        if not (key or "").endswith(".jsonl"):
             return self._fail(job, "Input files must have the .jsonl extension.")
         try:
             body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
@@ -201,6 +268,14 @@ class FakeBedrock:
                 return self._fail(job, f"Line {number} is not valid JSON.")
             if not isinstance(record, dict) or not isinstance(record.get("modelInput"), dict):
                 return self._fail(job, f"Line {number} has no modelInput object.")
+            extra = set(record) - {"recordId", "modelInput"}
+            if extra:
+                self.violation(f"{job.job_id} line {number}: keys {sorted(extra)} besides recordId and modelInput")
+                return self._fail(job, f"Line {number} has unexpected keys {sorted(extra)}.")
+            record_id = record.get("recordId")
+            if record_id is not None and not (isinstance(record_id, str) and RECORD_ID.fullmatch(record_id)):
+                self.violation(f"{job.job_id} line {number}: recordId {record_id!r} is not 11 letters and digits")
+                return self._fail(job, f"Line {number}: recordId must be an 11 character alphanumeric string.")
             records.append(record)
         if len(records) < self.min_records:
             return self._fail(job, f"The job has {len(records)} records; the minimum is {self.min_records}.")
@@ -218,16 +293,18 @@ class FakeBedrock:
         out_bucket, out_prefix = S3_URI.fullmatch(output_uri).groups()
         folder = f"{out_prefix}/{job.job_id}" if out_prefix else job.job_id
         input_name = job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"].rsplit("/", 1)[-1]
-        converse = job.request.get("modelInvocationType") == "Converse"
         lines, ok, failed, tokens_in, tokens_out = [], 0, 0, 0, 0
         for index, record in enumerate(job.records[:processed]):
-            result = self._run(job, index, record, converse)
+            result = self._run(job, index, record)
+            if isinstance(result, str):
+                lines.append(result)  # a scripted raw line
+                continue
             lines.append(json.dumps(result))
             if "error" in result:
                 failed += 1
             else:
                 ok += 1
-                usage = result["modelOutput"]["usage"]
+                usage = result["modelOutput"].get("usage") or {}
                 tokens_in += usage.get("input_tokens", usage.get("inputTokens", 0))
                 tokens_out += usage.get("output_tokens", usage.get("outputTokens", 0))
         if processed:
@@ -240,17 +317,27 @@ class FakeBedrock:
         job.status, job.end_time = status, self._now()
         job.last_modified = job.end_time
 
-    def _run(self, job: Job, index: int, record: dict, converse: bool) -> dict:
-        """One record's result line: a Claude Message, a Converse response, or an error."""
+    def _run(self, job: Job, index: int, record: dict) -> dict | str:
+        """One record's result line: a Claude Message, a Converse response, an error, or a scripted line."""
         model_input = record["modelInput"]
-        record_id = record.get("recordId") or f"{index:011d}"
+        record_id = record.get("recordId") or f"{index + 1:011d}"  # Bedrock names records that have none
         base = {"recordId": record_id, "modelInput": model_input}
-        problem = _converse_problem(model_input) if converse else _claude_problem(model_input)
-        text = _last_user_text(model_input, converse)
-        if problem is None and "FAIL" in text:
-            problem = "The model refused this record (FAIL marker)."
+        converse = job.request.get("modelInvocationType") == "Converse"
+        claude = not converse and "anthropic.claude" in job.request["modelId"]
+        if converse:
+            problem = self._converse_problem(job, record_id, model_input)
+        elif claude:
+            problem = self._claude_problem(job, record_id, model_input)
+        else:
+            problem = "This fake runs InvokeModel bodies of Claude models only."
         if problem:
             return {**base, "error": {"errorCode": 400, "errorMessage": problem}}
+        text = _last_user_text(model_input)
+        scripted = self.script.get(text)
+        if scripted is not None:
+            return self._scripted(job, record_id, base, scripted, converse)
+        if "FAIL" in text:
+            return {**base, "error": {"errorCode": 400, "errorMessage": "The model refused this record (FAIL marker)."}}
         reply = f"echo: {text}"
         usage_in, usage_out = len(text.split()) + 3, len(reply.split())
         if converse:
@@ -265,7 +352,53 @@ class FakeBedrock:
                       "model": "claude-3-sonnet-20240229", "content": [{"type": "text", "text": reply}],
                       "stop_reason": "end_turn", "stop_sequence": None,
                       "usage": {"input_tokens": usage_in, "output_tokens": usage_out}}
+        self._check_output(job, record_id, output, converse)
         return {**base, "modelOutput": output}
+
+    def _scripted(self, job: Job, record_id: str, base: dict, scripted: dict, converse: bool) -> dict | str:
+        if "line" in scripted:
+            return scripted["line"]
+        if "error" in scripted:
+            return {**base, "error": scripted["error"]}
+        output = scripted["modelOutput"]
+        if scripted.get("checked", True):
+            self._check_output(job, record_id, output, converse)
+        return {**base, "modelOutput": output}
+
+    def _converse_problem(self, job: Job, record_id: str, model_input: dict) -> str | None:
+        if "modelId" in model_input:
+            found = ["$.modelId: a batch record's modelInput carries no modelId (the job's is used)"]
+        else:
+            found = shapes.violations("bedrock-runtime", "ConverseRequest",
+                                      {**model_input, "modelId": job.request["modelId"]}, "modelInput")
+        if not found:
+            return None
+        self.violation(f"{job.job_id} record {record_id}: " + "; ".join(found))
+        return "Malformed input request: " + "; ".join(found)
+
+    def _claude_problem(self, job: Job, record_id: str, model_input: dict) -> str | None:
+        body = dict(model_input)
+        if body.pop("anthropic_version", None) != CLAUDE_VERSION:
+            problem = f"anthropic_version must be {CLAUDE_VERSION}"
+        else:
+            body.pop("anthropic_beta", None)
+            try:
+                check_params({**body, "model": job.request["modelId"]}, api_version=CLAUDE_API_VERSION,
+                             what="modelInput")
+                return None
+            except AssertionError as error:
+                problem = str(error)
+        self.violation(f"{job.job_id} record {record_id}: {problem}")
+        return problem
+
+    def _check_output(self, job: Job, record_id: str, output: dict, converse: bool) -> None:
+        try:
+            if converse:
+                shapes.check("bedrock-runtime", "ConverseResponse", output, "modelOutput")
+            else:
+                check_message(output, "modelOutput")
+        except AssertionError as error:
+            self.violation(f"{job.job_id} record {record_id}: the fake wrote an off-spec result: {error}")
 
     def _describe(self, job: Job) -> dict:
         request_ = job.request
@@ -288,41 +421,24 @@ class FakeBedrock:
             out.update(job.counts)
         return out
 
-
-def _claude_problem(model_input: dict) -> str | None:
-    if model_input.get("anthropic_version") != "bedrock-2023-05-31":
-        return "anthropic_version must be bedrock-2023-05-31"
-    extra = set(model_input) - CLAUDE_KEYS
-    if extra:
-        return f"extraneous key [{sorted(extra)[0]}] is not permitted"
-    if not isinstance(model_input.get("max_tokens"), int) or not isinstance(model_input.get("messages"), list):
-        return "max_tokens and messages are required"
-    return None
+    def off_spec(self, reply: dict) -> dict:
+        """Apply the deliberately off-spec values (a newer API's job statuses) to a checked reply."""
+        summaries = reply.get("invocationJobSummaries", [reply])
+        for summary in summaries:
+            job_id = str(summary.get("jobArn", "")).rsplit("/", 1)[-1]
+            if job_id in self.future_status and "status" in summary:
+                summary["status"] = self.future_status[job_id]
+        return reply
 
 
-def _converse_problem(model_input: dict) -> str | None:
-    extra = set(model_input) - CONVERSE_KEYS
-    if extra:
-        return f"Malformed input request: extraneous key [{sorted(extra)[0]}]"
-    messages = model_input.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return "messages is required"
-    for message in messages:
-        if message.get("role") not in ("user", "assistant") or not isinstance(message.get("content"), list):
-            return "each message needs a role and a content list"
-        if any(not isinstance(block, dict) or len(block) != 1 for block in message["content"]):
-            return "each content block holds exactly one member"
-    return None
-
-
-def _last_user_text(model_input: dict, converse: bool) -> str:
+def _last_user_text(model_input: dict) -> str:
     for message in reversed(model_input.get("messages") or []):
         if not isinstance(message, dict) or message.get("role") != "user":
             continue
         content = message.get("content")
         if isinstance(content, str):
             return content
-        for block in content or []:
+        for block in reversed(content or []):
             if isinstance(block, dict) and isinstance(block.get("text"), str):
                 return block["text"]
     return ""
@@ -339,40 +455,62 @@ def _parse_time(value: str) -> datetime:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-# HTTP layer: thin
+# HTTP layer: read the request into the operation's input shape, check it, answer, check the answer
 
 
 def make_app(backend: FakeBedrock) -> Flask:
     app = Flask("fake_bedrock")
 
-    def answer(call, *args) -> Response:
+    def answer(operation: str, call, *, uri: dict | None = None) -> Response:
+        body = request.get_json(silent=True) if request.data else None
+        params, found = shapes.request_params("bedrock", operation, body=body, uri=uri,
+                                              query=request.args.to_dict(flat=False))
+        model = shapes.operation("bedrock", operation)
+        if model.input_shape is not None:
+            found += shapes.violations("bedrock", model.input_shape, params, f"{operation} request")
+        if found:
+            backend.violation(f"{operation} request: " + "; ".join(found))
+            return _error(AWSError(400, "ValidationException", "; ".join(found)))
         try:
-            return Response(json.dumps(call(*args)), 200, content_type="application/json")
+            reply = call(params)
         except AWSError as error:
-            return Response(json.dumps({"message": error.message}), error.status, content_type="application/json",
-                            headers={"x-amzn-ErrorType": error.code})
+            declared = shapes.error_codes("bedrock", operation)
+            if declared.get(error.code) != error.status:
+                backend.violation(f"{operation}: the fake answered {error.code} {error.status}; botocore "
+                                  f"declares {declared}")
+            return _error(error)
+        reply_problems = shapes.violations("bedrock", model.output_shape, reply, f"{operation} reply")
+        if reply_problems:
+            backend.violation("; ".join(reply_problems))
+            return _error(AWSError(500, "InternalServerException", "the fake's reply is off spec"))
+        return Response(json.dumps(backend.off_spec(reply)), 200, content_type="application/json")
 
     @app.post("/model-invocation-job")
     def create():
-        return answer(backend.create, request.get_json())
+        return answer("CreateModelInvocationJob", backend.create)
 
     @app.get("/model-invocation-job/<path:identifier>")
     def get(identifier):
-        return answer(backend.get, identifier)
+        return answer("GetModelInvocationJob", backend.get, uri={"jobIdentifier": identifier})
 
     @app.post("/model-invocation-job/<path:identifier>/stop")
     def stop(identifier):
-        return answer(backend.stop, identifier)
+        return answer("StopModelInvocationJob", backend.stop, uri={"jobIdentifier": identifier})
 
     @app.get("/model-invocation-jobs")
     def list_jobs():
-        return answer(backend.list, request.args.to_dict())
+        return answer("ListModelInvocationJobs", backend.list)
 
     @app.post("/listTagsForResource")
     def list_tags():
-        return answer(backend.tags, request.get_json()["resourceARN"])
+        return answer("ListTagsForResource", backend.tags)
 
     return app
+
+
+def _error(error: AWSError) -> Response:
+    return Response(json.dumps({"message": error.message}), error.status, content_type="application/json",
+                    headers={"x-amzn-ErrorType": error.code})
 
 
 class Server:
@@ -391,3 +529,46 @@ class Server:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.thread.join(timeout=5)
+
+
+# pytest fixtures: a test module takes them with `moto_url, s3, fake = bedrock.moto_url, bedrock.s3, bedrock.fake`
+
+BUCKET = "your-s3-bucket"  # the seed snippet's bucket
+OTHER_BUCKET = "other-bucket"
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(moto_url, monkeypatch, tmp_path):
+    """Fake credentials, boto3 pointed at the moto server, an empty S3 with two buckets."""
+    requests.post(f"{moto_url}/moto-api/reset", timeout=5)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_url)
+    client = boto3.client("s3", region_name=REGION, endpoint_url=moto_url)
+    for bucket in (BUCKET, OTHER_BUCKET):
+        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return client
+
+
+@pytest.fixture
+def fake(s3, moto_url, monkeypatch):
+    """The control-plane fake; after the test, nothing the gateway sent (or the fake wrote) broke the rules."""
+    backend = FakeBedrock(moto_url, REGION, polls_per_step=2, min_records=2)
+    with Server(backend) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", server.url)
+        yield backend
+    assert backend.violations == [], "\n".join(backend.violations)
