@@ -81,19 +81,4 @@ def results(results_url: str) -> Iterator[bytes]:
                             code="upstream_error", type="upstream_error")
     headers = {**_headers(), "accept": "application/binary"}
     response = http.call(NAME, "GET", results_url, error_parser=error_parser, headers=headers, stream=True)
-    return _unbroken(http.streamed(response))
-
-
-def _unbroken(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """`chunks`, with a transfer that breaks off raised as a 502 naming Anthropic.
-
-    Before the download's first byte the client then gets that status; after it, the error ends
-    the response early and the client's read fails (it is never silently short).
-    """
-    try:
-        yield from chunks
-    except requests.RequestException:
-        raise UpstreamError(NAME, 502, "the results download broke off", code="upstream_error",
-                            type="upstream_error") from None
-    finally:
-        chunks.close()
+    return http.streamed(response, provider=NAME)

@@ -56,7 +56,7 @@ def file_content(ref: ResourceId, options: Options) -> Content:
     response = client.call("GET", "files", ref.native, "content", stream=True)
     length = response.headers.get("Content-Length")
     return Content(
-        chunks=http.streamed(response),
+        chunks=http.streamed(response, provider=client.NAME),
         content_type=response.headers.get("Content-Type", "application/octet-stream"),
         length=int(length) if length and "Content-Encoding" not in response.headers else None,
     )
