@@ -136,7 +136,8 @@ def test_converse_results_with_every_declared_value_download_completely(sdk, fak
         assert body["model"] == NOVA and body["choices"][0]["finish_reason"] == finish
         assert body["choices"][0]["native_finish_reason"] == reason
         message = body["choices"][0]["message"]
-        assert message["content"] == "hello" and [c["id"] for c in message["tool_calls"]] == ["tooluse_1"]
+        assert message["content"] == "hellocited"  # text, then the text of the citationsContent block
+        assert [c["id"] for c in message["tool_calls"]] == ["tooluse_1"]
     future = by_id["future reason and block"]["response"]["body"]["choices"][0]
     assert future["message"]["content"] == "still here"
     assert (future["finish_reason"], future["native_finish_reason"]) == ("stop", "a_reason_from_next_year")
@@ -173,7 +174,8 @@ def test_claude_results_with_every_declared_value_download_completely(sdk, fake)
         assert line["response"]["request_id"] == f"msg_bdrk_{n}"
         choice = line["response"]["body"]["choices"][0]
         assert choice["finish_reason"] == anthropic_tr.FINISH_REASONS[reason]
-        assert choice["message"]["content"] == "hello" and choice["message"]["tool_calls"][0]["id"] == "toolu_1"
+        assert choice["message"]["content"] == CLAUDE_BLOCK_SAMPLES["text"]["text"]
+        assert choice["message"]["tool_calls"][0]["id"] == CLAUDE_BLOCK_SAMPLES["tool_use"]["id"]
     for code, status in RUNTIME_ERRORS.items():
         assert by_id[f"error {code}"]["response"]["status_code"] == status
     assert by_id["unconvertible"]["response"]["body"]["error"]["code"] == batch_output.UNCONVERTIBLE

@@ -111,7 +111,8 @@ def test_converse_result_with_every_block_converts(stop_reason):
     choice = body["choices"][0]
     assert choice["finish_reason"] == tr.CONVERSE_FINISH_REASONS[stop_reason]
     assert choice["native_finish_reason"] == stop_reason
-    assert choice["message"]["content"] == CONVERSE_BLOCK_SAMPLES["text"]["text"]
+    cited = "".join(part["text"] for part in CONVERSE_BLOCK_SAMPLES["citationsContent"]["citationsContent"]["content"])
+    assert choice["message"]["content"] == CONVERSE_BLOCK_SAMPLES["text"]["text"] + cited  # answer text, with citations
     use = CONVERSE_BLOCK_SAMPLES["toolUse"]["toolUse"]
     assert choice["message"]["tool_calls"] == [{"id": use["toolUseId"], "type": "function", "function": {
         "name": use["name"], "arguments": json.dumps(use["input"])}}]
@@ -126,8 +127,8 @@ def test_claude_result_with_every_block_converts(stop_reason):
     assert batch_output.is_success(line) and line["custom_id"] == "req-1"
     body = line["response"]["body"]
     ChatCompletion.model_validate(body)
-    assert body["choices"][0]["message"]["content"] == "hello"
-    assert [c["id"] for c in body["choices"][0]["message"]["tool_calls"]] == ["toolu_1"]
+    assert body["choices"][0]["message"]["content"] == CLAUDE_BLOCK_SAMPLES["text"]["text"]
+    assert [c["id"] for c in body["choices"][0]["message"]["tool_calls"]] == [CLAUDE_BLOCK_SAMPLES["tool_use"]["id"]]
 
 
 @pytest.mark.parametrize("code", sorted(shapes.exception_statuses(RUNTIME)))

@@ -16,8 +16,8 @@ format keeps its recordIds (custom_id = recordId), which must fit the same rule.
 
 Results (§D.7): each line of `<output>/<jobId>/<input>.jsonl.out` becomes an OpenAI output line
 (`modelOutput`: a Claude Message or a Converse response) or error line (`error`). Converse content
-blocks other than text and client tool calls are skipped (`CONVERSE_SKIPPED_BLOCKS`, and any kind not
-listed at all); an unknown `stopReason` becomes `batch_output.FINISH_REASON_FALLBACK` and is kept as
+blocks other than text, cited text and client tool calls are skipped (`CONVERSE_SKIPPED_BLOCKS`, and any
+kind not listed at all); an unknown `stopReason` becomes `batch_output.FINISH_REASON_FALLBACK` and is kept as
 `native_finish_reason`; an unknown record error code becomes `batch_output.UNKNOWN_ERROR_STATUS` with
 the code kept. What still cannot be converted raises (KeyError, TypeError, ...), which
 `batch_output.converted_lines` turns into an error line that keeps the record. Without the custom_id
@@ -88,10 +88,11 @@ CONVERSE_FINISH_REASONS = {
 }
 # Converse response content blocks (botocore ContentBlock members): those that become the message's
 # content or tool calls, and those left out of a chat.completion. A kind in neither is left out too.
-CONVERSE_HANDLED_BLOCKS = frozenset({"text", "toolUse"})
+# `citationsContent` carries answer text (with its sources): the text is kept, the citations are not.
+CONVERSE_HANDLED_BLOCKS = frozenset({"text", "toolUse", "citationsContent"})
 CONVERSE_SKIPPED_BLOCKS = frozenset({
     "image", "document", "video", "audio", "toolResult", "guardContent", "cachePoint", "reasoningContent",
-    "citationsContent", "searchResult", "toolAddition", "toolRemoval",
+    "searchResult", "toolAddition", "toolRemoval",
 })
 # toolUse `type`s (botocore ToolUseType) of tools Bedrock ran itself: not calls for the client to make.
 # A toolUse without a type is the client's; one with a type not listed here is skipped as unknown.
@@ -580,9 +581,10 @@ def error_line(custom_id_: str, rid: str, error: dict) -> dict:
 def converse_to_chat_completion(response: dict, *, completion_id: str, model: str, created: int) -> dict:
     """A Converse response `{output: {message}, stopReason, usage}` -> an OpenAI chat.completion.
 
-    Text blocks are joined into `content`, client toolUse blocks become `tool_calls`, every other
-    block is left out. `finish_reason` comes from `CONVERSE_FINISH_REASONS` (unknown: the fallback),
-    and the choice keeps Bedrock's own `stopReason` as `native_finish_reason`.
+    Text blocks (and the text of citationsContent blocks) are joined into `content`, client toolUse
+    blocks become `tool_calls`, every other block is left out. `finish_reason` comes from
+    `CONVERSE_FINISH_REASONS` (unknown: the fallback), and the choice keeps Bedrock's own `stopReason`
+    as `native_finish_reason`.
     """
     texts: list[str] = []
     tool_calls: list[dict] = []
@@ -591,6 +593,8 @@ def converse_to_chat_completion(response: dict, *, completion_id: str, model: st
             raise TypeError(f"a content block is a {type(block).__name__}, not an object")
         if "text" in block:
             texts.append(block["text"])
+        elif "citationsContent" in block:
+            texts.extend(part["text"] for part in block["citationsContent"].get("content") or [] if "text" in part)
         elif "toolUse" in block:
             use = block["toolUse"]
             if use.get("type") is not None:

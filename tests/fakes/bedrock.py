@@ -49,6 +49,7 @@ from werkzeug.serving import make_server
 
 from tests.contracts import botocore_shapes as shapes
 from tests.contracts.anthropic_types import check_message, check_params
+from tests.fakes.anthropic import BLOCKS as ANTHROPIC_BLOCKS
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
@@ -82,29 +83,8 @@ CONVERSE_BLOCK_SAMPLES = {
     "toolAddition": {"toolAddition": {"tool": {"type": "mcp", "name": "search", "serverName": "srv"}}},
     "toolRemoval": {"toolRemoval": {"tool": {"type": "mcp", "name": "search", "serverName": "srv"}}},
 }
-CLAUDE_BLOCK_SAMPLES = {
-    "text": {"type": "text", "text": "hello"},
-    "thinking": {"type": "thinking", "thinking": "hmm", "signature": "sig"},
-    "redacted_thinking": {"type": "redacted_thinking", "data": "opaque"},
-    "tool_use": {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "x"}},
-    "server_tool_use": {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "x"}},
-    "web_search_tool_result": {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1",
-                               "content": {"type": "web_search_tool_result_error", "error_code": "unavailable"}},
-    "web_fetch_tool_result": {"type": "web_fetch_tool_result", "tool_use_id": "srvtoolu_2",
-                              "content": {"type": "web_fetch_tool_result_error", "error_code": "unavailable"}},
-    "code_execution_tool_result": {"type": "code_execution_tool_result", "tool_use_id": "srvtoolu_3",
-                                   "content": {"type": "code_execution_tool_result_error",
-                                               "error_code": "unavailable"}},
-    "bash_code_execution_tool_result": {"type": "bash_code_execution_tool_result", "tool_use_id": "srvtoolu_4",
-                                        "content": {"type": "bash_code_execution_tool_result_error",
-                                                    "error_code": "unavailable"}},
-    "text_editor_code_execution_tool_result": {
-        "type": "text_editor_code_execution_tool_result", "tool_use_id": "srvtoolu_5",
-        "content": {"type": "text_editor_code_execution_tool_result_error", "error_code": "unavailable"}},
-    "tool_search_tool_result": {"type": "tool_search_tool_result", "tool_use_id": "srvtoolu_6",
-                                "content": {"type": "tool_search_tool_result_error", "error_code": "unavailable"}},
-    "container_upload": {"type": "container_upload", "file_id": "file_1"},
-}
+# Claude on Bedrock answers with Anthropic's content blocks: one valid block of each, as the Anthropic fake has them.
+CLAUDE_BLOCK_SAMPLES = ANTHROPIC_BLOCKS
 
 
 def converse_output(content: list[dict], stop_reason: str = "end_turn") -> dict:
