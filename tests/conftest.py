@@ -12,6 +12,7 @@ from openai import OpenAI
 from werkzeug.serving import make_server
 
 from app import create_app
+from blueprints.anthropic import client as anthropic_client
 from blueprints.common import aws, filestore, http
 
 OPENAI_BASE = "https://openai.fake/v1"
@@ -38,6 +39,7 @@ def app(test_config):
     http.session.cache_clear()
     aws.reset_clients()
     filestore._store_for.cache_clear()
+    anthropic_client._verified.clear()
     yield create_app(test_config)
     http.session.cache_clear()
     aws.reset_clients()

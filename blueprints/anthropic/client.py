@@ -5,6 +5,9 @@ Every call goes through `blueprints.common.http.call`; the key comes from `auth.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import time
 from collections.abc import Iterator
 from typing import IO
 
@@ -16,6 +19,9 @@ from errors import UpstreamError
 
 NAME = "anthropic"
 BATCHES = "/v1/messages/batches"
+MSGBATCH_ID = re.compile(r"^msgbatch_[A-Za-z0-9_-]{1,128}$")
+KEY_CHECK_TTL = 600  # seconds a key Anthropic accepted is taken as valid without asking again
+_verified: dict[bytes, float] = {}  # sha256(key) -> until when it counts as checked
 
 
 def _base() -> str:
@@ -52,11 +58,31 @@ def _call(method: str, path_or_url: str, **kwargs) -> requests.Response:
 
 
 def create_batch(body: IO[bytes]) -> dict:
-    """`POST /v1/messages/batches` with a JSON body read from a file object (streamed, with its length)."""
+    """`POST /v1/messages/batches` with a JSON body read from a file object (streamed, with its length).
+
+    A created batch whose reply names no Message Batch cannot be addressed: a 502 the SDK must not
+    retry (a retry would create another batch).
+    """
     headers = {**_headers(), "content-type": "application/json"}
     response = http.call(NAME, "POST", _base() + BATCHES, creates=True, error_parser=error_parser,
                          headers=headers, data=body)
-    return http.json_body(response, NAME, creates=True)
+    created = http.json_body(response, NAME, creates=True)
+    if not isinstance(created.get("id"), str) or not MSGBATCH_ID.fullmatch(created["id"]):
+        raise UpstreamError(NAME, 502, "created a batch but its reply has no Message Batch id", code="upstream_error",
+                            type="upstream_error", retryable=False)
+    return created
+
+
+def verify_key() -> None:
+    """Check this request's key with Anthropic (cached for `KEY_CHECK_TTL`): an invalid key is its 401."""
+    fingerprint = hashlib.sha256(auth.provider_key(NAME).encode()).digest()
+    now = time.monotonic()
+    if _verified.get(fingerprint, 0.0) > now:
+        return
+    _call("GET", BATCHES, params={"limit": 1}).close()
+    if len(_verified) >= 1024:
+        _verified.clear()
+    _verified[fingerprint] = now + KEY_CHECK_TTL
 
 
 def get_batch(native: str) -> dict:

@@ -22,7 +22,7 @@ from typing import IO
 from flask import current_app, stream_with_context
 
 from blueprints.anthropic import NAME, client
-from blueprints.common import claude, filestore, mapping, streams
+from blueprints.common import auth, claude, filestore, mapping, streams
 from blueprints.common.streams import Content, Upload
 from blueprints.dispatcher import ids
 from errors import APIError, BadRequest, NotFound, UpstreamError
@@ -49,6 +49,8 @@ def create_file(new: NewFile, upload: Upload) -> dict:
     """Store a `purpose=batch` JSONL file, checking every line as it streams in."""
     if new.purpose != "batch":
         raise BadRequest("Anthropic files can only be batch input files (purpose=batch).", param="purpose")
+    if not auth.gateway_keys_enabled():
+        client.verify_key()  # the store takes files only for keys Anthropic accepts
     check = _LineCheck(_config("ANTHROPIC_DEFAULT_MAX_TOKENS"), None)
     extra = {"expires_after": new.expires_after.seconds} if new.expires_after else {}
     stored = filestore.store().put(NAMESPACE, filestore.new_key(), jsonl.checked_chunks(upload.chunks, check),

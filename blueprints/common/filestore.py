@@ -21,6 +21,7 @@ directory works across the gunicorn workers of one machine (writes land by atomi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -41,6 +42,10 @@ from errors import NotFound
 _MAX_MS = 16**12 - 1
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 SECRET_NAME = ".owner-secret"
+TEMP_PREFIX = ".upload-"
+# A temporary file older than this was left by a worker that died mid-write (an upload that slow
+# is cut off long before).
+STALE_TEMP_SECONDS = 6 * 3600
 
 
 @dataclass
@@ -78,6 +83,7 @@ def _check_key(key: str) -> str:
 class LocalStore:
     def __init__(self, root: str) -> None:
         self.root = Path(root)
+        self._swept: set[Path] = set()
 
     @functools.cached_property
     def secret(self) -> bytes:
@@ -103,12 +109,15 @@ class LocalStore:
     def put(self, namespace: str, key: str, chunks: Iterable[bytes], filename: str, purpose: str,
             extra: dict | None = None) -> StoredFile:
         folder = self._dir(namespace)
+        self._sweep(folder)
         size = 0
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", delete=False) as tmp:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=TEMP_PREFIX, delete=False) as tmp:
             try:
                 for chunk in chunks:
                     tmp.write(chunk)
                     size += len(chunk)
+                tmp.flush()
+                os.fsync(tmp.fileno())  # the bytes are on disk before the name says the file exists
             except BaseException:
                 tmp.close()
                 os.unlink(tmp.name)
@@ -119,9 +128,23 @@ class LocalStore:
         return stored
 
     def _write_meta(self, folder: Path, key: str, meta: dict) -> None:
-        with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".meta-", delete=False) as tmp:
+        with tempfile.NamedTemporaryFile("w", dir=folder, prefix=TEMP_PREFIX, delete=False) as tmp:
             json.dump(meta, tmp)
+            tmp.flush()
+            os.fsync(tmp.fileno())
         os.replace(tmp.name, folder / f"{key}.json")
+        _fsync_dir(folder)  # the renames themselves survive a crash
+
+    def _sweep(self, folder: Path) -> None:
+        """Remove temporary files a killed worker left behind (once per folder and process)."""
+        if folder in self._swept:
+            return
+        self._swept.add(folder)
+        cutoff = time.time() - STALE_TEMP_SECONDS
+        for path in folder.glob(TEMP_PREFIX + "*"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
 
     def get(self, namespace: str, key: str) -> StoredFile:
         path = self.root / namespace / f"{_check_key(key)}.json"
@@ -249,6 +272,14 @@ class S3Store:
         self.s3.delete_object(Bucket=self.bucket, Key=self._key(namespace, key, ".json"))
         self.s3.delete_object(Bucket=self.bucket, Key=self._key(namespace, key, ".jsonl"))
         return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _read(handle) -> Iterator[bytes]:

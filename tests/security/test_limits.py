@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import time
 import tracemalloc
 
 import pytest
 
+from blueprints.common import filestore
 from tests.fakes.anthropic import FakeAnthropic
 
 AUTH = {"Authorization": "Bearer sk-test-key"}
@@ -90,3 +93,16 @@ def test_filenames_are_cleaned_before_they_are_stored_or_echoed(client, fake):
     content = client.get(f"/openai/v1/files/{response.json['id']}/content", headers=AUTH)
     assert content.status_code == 200
     assert "X-Injected" not in content.headers and content.headers["Content-Disposition"].count("filename=") == 1
+
+
+def test_temporary_files_of_a_killed_upload_are_swept(client, fake, tmp_path):
+    assert _upload(client, LINE.encode()).status_code == 200
+    (folder,) = {p.parent for p in (tmp_path / "files").rglob("*.jsonl")}
+    stale, fresh = folder / ".upload-killed", folder / ".upload-in-flight"
+    stale.write_bytes(b"half an upload")
+    fresh.write_bytes(b"another worker, still writing")
+    old = time.time() - filestore.STALE_TEMP_SECONDS - 60
+    os.utime(stale, (old, old))
+    filestore._store_for.cache_clear()  # as a restarted worker
+    assert _upload(client, LINE.encode()).status_code == 200
+    assert not stale.exists() and fresh.exists()
