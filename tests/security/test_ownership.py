@@ -110,7 +110,8 @@ def test_s3_store_keeps_owners_apart_and_one_generated_secret(app, client, anthr
         aws.reset_clients()
         filestore._store_for.cache_clear()
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="gateway-store")
-        app.config.update(FILE_STORE="s3://gateway-store/files")
+        # Gateway keys: moto's own request mock would hide the Anthropic fake that checks passthrough keys.
+        app.config.update(FILE_STORE="s3://gateway-store/files", API_KEYS=[ALICE, BOB], ANTHROPIC_API_KEY="sk-ant")
         file_id = _upload(client, "anthropic", ALICE).json["id"]
         assert _listed(client, "anthropic", BOB) == []
         assert client.get(f"/openai/v1/files/{file_id}", headers=_auth(BOB)).status_code == 404
