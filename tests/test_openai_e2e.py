@@ -18,7 +18,8 @@ SEED_JSONL = '''{"custom_id": "request-1", "method": "POST", "url": "/v1/chat/co
 def fake(rsps):
     fake = FakeOpenAI()
     fake.register(rsps)
-    return fake
+    yield fake
+    assert fake.violations == []  # everything sent and answered matched the openai SDK's types
 
 
 def _upload(sdk, content: str = SEED_JSONL, name: str = "batch_input.jsonl"):

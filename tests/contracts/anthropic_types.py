@@ -9,65 +9,20 @@ the gateway sends by default, differs for requests only in also taking `temperat
 
 from __future__ import annotations
 
-import functools
-import importlib
-import pkgutil
-from collections.abc import Iterator
-
 import anthropic.types
-import pydantic
 from anthropic.types import Message
 from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
 from anthropic.types.messages import MessageBatch, MessageBatchIndividualResponse
 from anthropic.types.messages.batch_create_params import BatchCreateParams
-from typing_extensions import is_typeddict
+
+from tests.contracts import sdk_types
 
 SAMPLING_SINCE_REMOVED = "2026-10-21"
 
 
-@functools.cache
-def _strict_typeddicts() -> None:
-    """Make every TypedDict of the SDK refuse unknown keys (pydantic reads `__pydantic_config__`)."""
-    for info in pkgutil.walk_packages(anthropic.types.__path__, anthropic.types.__name__ + "."):
-        module = importlib.import_module(info.name)
-        for value in vars(module).values():
-            if isinstance(value, type) and is_typeddict(value) and value.__module__ == module.__name__:
-                value.__pydantic_config__ = pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
-
-@functools.cache
-def _adapter(type_: object) -> pydantic.TypeAdapter:
-    _strict_typeddicts()
-    return pydantic.TypeAdapter(type_)
-
-
-def _drained(value: object, path: str = "") -> Iterator[tuple[str, object]]:
-    """Walk a validated value, consuming lazy iterables (pydantic validates them as they are read)
-    and yielding `(path, model)` for every pydantic model met."""
-    if isinstance(value, pydantic.BaseModel):
-        yield path, value
-        for name in type(value).model_fields:
-            yield from _drained(getattr(value, name), f"{path}.{name}")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _drained(item, f"{path}.{key}")
-    elif isinstance(value, (list, tuple)) or (hasattr(value, "__next__") and not isinstance(value, (str, bytes))):
-        for index, item in enumerate(value):
-            yield from _drained(item, f"{path}[{index}]")
-
-
 def strict(type_: object, value: object, what: str) -> object:
-    """Validate `value` as `type_`; any unknown key (also on a reply model) or invalid value fails."""
-    try:
-        validated = _adapter(type_).validate_python(value)
-        models = list(_drained(validated))
-    except pydantic.ValidationError as error:
-        raise AssertionError(f"{what} does not match the anthropic SDK types:\n{error}") from None
-    for path, model in models:
-        extra = model.__pydantic_extra__
-        if extra:
-            raise AssertionError(f"{what}{path}: keys {sorted(extra)} are not in {type(model).__name__}")
-    return validated
+    """Validate `value` as `type_` of the anthropic SDK, strictly (see `sdk_types.strict`)."""
+    return sdk_types.strict(anthropic.types, type_, value, what)
 
 
 def _sampling(params: dict, api_version: str, what: str) -> dict:

@@ -4,6 +4,9 @@ Backend first (state and rules), then thin HTTP callbacks. Batches advance one s
 validating -> in_progress -> finalizing -> completed; completion writes a real batch-output file
 (and an error file for lines whose body asks for model "fail"). Like the real API, unknown form or
 body fields are a 400 "Unrecognized request argument", so a leaked gateway field fails a test.
+Every request is checked against the `openai` SDK's request types and every reply against its
+reply types (tests/contracts/openai_types.py); violations are recorded in `violations` and the
+`fake` fixtures assert there were none.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import re
 
 import responses
 from werkzeug.wrappers import Request
+
+from tests.contracts import openai_types
 
 STEPS = ["validating", "in_progress", "finalizing", "completed"]
 UPLOAD_FIELDS = {"purpose", "file", "expires_after[anchor]", "expires_after[seconds]"}
@@ -34,6 +39,7 @@ class FakeOpenAI:
         self.batches: dict[str, dict] = {}
         self.keys_seen: set[str] = set()
         self.calls: list[tuple[str, str]] = []
+        self.violations: list[str] = []
         self._clock = itertools.count(clock_start)
         self._ids = itertools.count(1)
 
@@ -152,18 +158,29 @@ class FakeOpenAI:
             self.keys_seen.add(auth[7:])
             match = re.match(pattern, request.url)
             try:
-                return 200, {"Content-Type": "application/json"}, json.dumps(handler(request, *match.groups()))
+                reply = handler(request, *match.groups())
+                self._checked(openai_types.check_reply, reply)
+                return 200, {"Content-Type": "application/json"}, json.dumps(reply)
             except _Raw as raw:
                 return 200, {"Content-Type": "application/octet-stream"}, raw.content
             except FakeError as error:
                 return _error(error)
         return callback
 
+    def _checked(self, check, value) -> None:
+        """Run a contract check; a violation is recorded and answered as OpenAI would (400)."""
+        try:
+            check(value)
+        except AssertionError as error:
+            self.violations.append(str(error))
+            raise FakeError(400, f"Invalid request: {error}") from None
+
     def _upload(self, request):
         body = request.body if isinstance(request.body, bytes) else b"".join(request.body)
         form_request = Request.from_values(input_stream=io.BytesIO(body), content_length=len(body),
                                            content_type=request.headers["Content-Type"], method="POST")
         fields = set(form_request.form) | set(form_request.files)
+        self._checked(openai_types.check_upload, dict(form_request.form))
         unknown = fields - UPLOAD_FIELDS
         if unknown:
             raise FakeError(400, f"Unrecognized request argument supplied: {sorted(unknown)[0]}")
@@ -189,7 +206,9 @@ class FakeOpenAI:
         raise _Raw(self.get_file(file_id)["_content"])
 
     def _create_batch(self, request):
-        return self.create_batch(json.loads(request.body))
+        body = json.loads(request.body)
+        self._checked(openai_types.check_batch_create, body)
+        return self.create_batch(body)
 
     def _list_batches(self, request, _query=None):
         items = sorted(self.batches.values(), key=lambda b: b["created_at"], reverse=True)

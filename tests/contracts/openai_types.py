@@ -1,0 +1,47 @@
+"""Strict checks against the official `openai` SDK types (test-only): what the gateway sends to
+OpenAI, and what the OpenAI fake answers with."""
+
+from __future__ import annotations
+
+import openai.types
+from openai.types import Batch, FileDeleted, FileObject
+from openai.types.batch_create_params import BatchCreateParams
+from openai.types.file_create_params import FileCreateParams
+
+from tests.contracts import sdk_types
+
+
+def strict(type_: object, value: object, what: str) -> object:
+    return sdk_types.strict(openai.types, type_, value, what)
+
+
+def check_batch_create(body: dict) -> None:
+    """A `POST /batches` body."""
+    strict(BatchCreateParams, body, "batch create body")
+
+
+def check_upload(form: dict[str, str]) -> None:
+    """The fields of a `POST /files` form (bracket-encoded as the SDK sends them), the file aside."""
+    fields: dict = {"file": b""}
+    for name, value in form.items():
+        if name.startswith("expires_after[") and name.endswith("]"):
+            key = name[len("expires_after["):-1]
+            fields.setdefault("expires_after", {})[key] = int(value) if key == "seconds" else value
+        else:
+            fields[name] = value
+    strict(FileCreateParams, fields, "upload form")
+
+
+REPLY_TYPES = {"batch": Batch, "file": FileObject}
+
+
+def check_reply(reply: dict) -> None:
+    """A JSON reply of the Files/Batch API: one object, a deleted file, or a list page of them."""
+    if reply.get("object") == "list":
+        assert set(reply) == {"object", "data", "first_id", "last_id", "has_more"}, sorted(reply)
+        for index, item in enumerate(reply["data"]):
+            strict(REPLY_TYPES[item["object"]], item, f"list data[{index}]")
+    elif reply.get("deleted") is not None:
+        strict(FileDeleted, reply, "deleted file")
+    else:
+        strict(REPLY_TYPES[reply["object"]], reply, reply["object"])
