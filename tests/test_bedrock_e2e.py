@@ -331,3 +331,12 @@ def test_startup_refuses_a_default_location_bedrock_cannot_use(test_config, sett
 
 def test_the_seed_location_starts(test_config):
     create_app({**test_config, "BEDROCK_DEFAULT_BUCKET": "your-s3-bucket", "BEDROCK_DEFAULT_PREFIX": "batch-input"})
+
+
+@pytest.mark.parametrize("prefix", ["../x", "a/./b", ".."])
+def test_a_prefix_with_dot_segments_is_a_400_before_any_write(sdk, fake, s3, prefix):
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk.files.create(file=("in.jsonl", b'{"recordId": "R0000000001", "modelInput": {}}\n'), purpose="batch",
+                         extra_body={"provider": "bedrock", "storage_config": storage(prefix)})
+    assert caught.value.param == "storage_config.s3.prefix"
+    assert objects(s3) == []

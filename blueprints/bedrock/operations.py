@@ -202,6 +202,11 @@ def create_file(new: NewFile, upload: Upload) -> dict:
     # The filename part is made safe above; only the prefix (or its length) can break a URI.
     for uri in _job_uris(location.bucket, key):
         _check_s3_uri(uri, "storage_config.s3.prefix")
+    try:  # a key the ID scheme cannot carry (`..` segments) could never be named again: refuse it first
+        _file_id(location.region, location.bucket, key)
+    except ids.InvalidId:
+        raise BadRequest(f"Prefix {location.prefix!r} cannot hold gateway files (no '.' or '..' segments).",
+                         param="storage_config.s3.prefix", code="invalid_s3_uri") from None
     check = _InputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS, _max_records())
     client.upload(location.region, location.bucket, key, checked_chunks(upload.chunks, check))
     head = client.head(location.region, location.bucket, key, missing=f"The upload of {key!r} vanished.")
