@@ -9,7 +9,7 @@ from flask import Flask
 import config
 import errors
 import requestlog
-from blueprints import dispatcher
+from blueprints import dispatcher, health
 from blueprints.bedrock import operations as bedrock_operations
 from jsonprovider import MsgspecProvider
 
@@ -27,7 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     requestlog.register(app)
     app.register_blueprint(dispatcher.bp, url_prefix="/openai/v1", name="openai_v1")
     app.register_blueprint(dispatcher.bp, url_prefix="/openai", name="openai")
-    app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    app.register_blueprint(health.bp)
     _log_mode(app)
     return app
 

@@ -146,6 +146,16 @@ class LocalStore:
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
 
+    def probe(self) -> None:
+        """Write, read back and remove a small file (readiness); raises what went wrong."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        data = secrets.token_bytes(16)
+        with tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            if Path(tmp.name).read_bytes() != data:
+                raise OSError(f"{self.root} gave back other bytes than were written")
+
     def get(self, namespace: str, key: str) -> StoredFile:
         path = self.root / namespace / f"{_check_key(key)}.json"
         try:
@@ -224,6 +234,19 @@ class S3Store:
         self.s3.put_object(Bucket=self.bucket, Key=self._key(namespace, key, ".json"),
                            Body=json.dumps(stored.meta()).encode(), ContentType="application/json")
         return stored
+
+    def probe(self) -> None:
+        """Write, read back and remove a small object (readiness); raises what went wrong."""
+        key = "/".join(p for p in (self.prefix, f".probe-{secrets.token_hex(8)}") if p)
+        data = secrets.token_bytes(16)
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+            with body:
+                if body.read() != data:
+                    raise OSError(f"s3://{self.bucket}/{key} gave back other bytes than were written")
+        finally:
+            self.s3.delete_object(Bucket=self.bucket, Key=key)
 
     def get(self, namespace: str, key: str) -> StoredFile:
         try:
@@ -319,8 +342,13 @@ class OwnedStore:
         return self.backend.delete(self._ns(namespace), key)
 
 
+def backend() -> LocalStore | S3Store:
+    """The configured store itself, for checks that concern no owner (readiness)."""
+    return _store_for(current_app.config["FILE_STORE"])
+
+
 def store() -> OwnedStore:
     """The file store configured for this app, as the calling client's own (401 without a key)."""
-    backend = _store_for(current_app.config["FILE_STORE"])
+    configured = backend()
     secret = current_app.config.get("OWNER_SECRET") or ""
-    return OwnedStore(backend, auth.owner(secret.encode() if secret else backend.secret))
+    return OwnedStore(configured, auth.owner(secret.encode() if secret else configured.secret))
