@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from flask import Flask
 
@@ -29,7 +30,25 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(dispatcher.bp, url_prefix="/openai", name="openai")
     app.register_blueprint(health.bp)
     _log_mode(app)
+    _warn_ephemeral_store(app)
     return app
+
+
+# Environment variables by which platforms with an ephemeral, per-instance disk announce themselves.
+EPHEMERAL_DISK_PLATFORMS = {"DYNO": "Heroku", "RENDER": "Render", "FLY_APP_NAME": "Fly.io",
+                            "RAILWAY_ENVIRONMENT": "Railway", "K_SERVICE": "Cloud Run"}
+
+
+def _warn_ephemeral_store(app: Flask) -> None:
+    """A local file store on a platform whose disk is lost on restart and not shared: say so at startup."""
+    if str(app.config["FILE_STORE"]).startswith("s3://"):
+        return
+    platform = next((name for variable, name in EPHEMERAL_DISK_PLATFORMS.items() if os.environ.get(variable)), None)
+    if platform:
+        logging.getLogger("deepintshield").warning(
+            "the file store %s is a local directory on %s, whose disk is lost on restart and not shared between "
+            "instances: stored Anthropic files and Gemini copies will vanish; set DEEPINTSHIELD_FILE_STORE to "
+            "s3://bucket/prefix", app.config["FILE_STORE"], platform)
 
 
 def _log_mode(app: Flask) -> None:

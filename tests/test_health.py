@@ -7,6 +7,7 @@ import os
 import boto3
 from moto import mock_aws
 
+from app import create_app
 from blueprints import health
 from blueprints.common import aws, filestore
 from version import __version__
@@ -62,3 +63,12 @@ def test_ready_with_an_s3_store(client, app, monkeypatch):
         assert s3.list_objects_v2(Bucket="ready-store").get("KeyCount") == 0  # the probe cleaned up
     aws.reset_clients()
     filestore._store_for.cache_clear()
+
+
+def test_a_local_store_on_an_ephemeral_platform_is_warned_about(monkeypatch, caplog, tmp_path):
+    monkeypatch.setenv("DYNO", "web.1")
+    create_app({"FILE_STORE": str(tmp_path / "files")})
+    assert any("Heroku" in r.getMessage() and "DEEPINTSHIELD_FILE_STORE" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    create_app({"FILE_STORE": "s3://bucket/files"})
+    assert not any("Heroku" in r.getMessage() for r in caplog.records)
