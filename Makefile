@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run dev test lint bench
+.PHONY: run dev test lint bench demo
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(VENV)/.runtime
 	$(VENV)/bin/gunicorn wsgi:app
 
 dev: $(VENV)/.runtime
-	$(VENV)/bin/flask --app app run --port 8080
+	$(VENV)/bin/flask run
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
@@ -29,3 +29,6 @@ test: lint
 
 bench: $(VENV)/.test
 	bash bench/run_all.sh
+
+demo: $(VENV)/.test
+	$(PY) scripts/demo.py

@@ -96,3 +96,9 @@ def test_heroku_app_json_requires_an_s3_file_store():
     assert store["required"] is True and "s3://" in store["description"]
     assert (ROOT / ".python-version").read_text().strip().startswith("3.")
     assert (ROOT / "Procfile").read_text().strip() == "web: gunicorn wsgi:app"
+
+
+def test_flask_run_listens_where_the_readme_says():
+    settings = dict(line.split("=", 1) for line in (ROOT / ".flaskenv").read_text().split())
+    assert settings == {"FLASK_APP": "app", "FLASK_RUN_PORT": "8080"}
+    assert "localhost:8080" in (ROOT / "README.md").read_text()
