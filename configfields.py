@@ -181,7 +181,7 @@ class Choice(Setting):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs) -> str:
         text = str(value).strip()
         if text.lower() not in self.choices:
-            raise ValidationError(f"{text!r} is not one of the choices; expected {', '.join(self.choices)}")
+            raise ValidationError(f"{text!r} is not {self.noun}; expected {', '.join(self.choices)}")
         return text.lower()
 
     def describe(self) -> str:
@@ -225,7 +225,7 @@ class Address(Setting):
 
     @classmethod
     def parse(cls, text: str) -> str:
-        if text.startswith("unix:") and len(text) > len("unix:") or re.fullmatch(r"fd://\d+", text):
+        if (text.startswith("unix:") and len(text) > len("unix:")) or re.fullmatch(r"fd://\d+", text):
             return text
         match = cls._HOST_PORT.fullmatch(text)
         if not match or not 1 <= int(match[2]) <= 65535:

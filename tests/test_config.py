@@ -77,6 +77,12 @@ def test_gunicorn_durations_are_whole_seconds():
     assert (settings["GUNICORN_TIMEOUT"], settings["HEADER_TIMEOUT"]) == (600, 3)
 
 
+@pytest.mark.parametrize("address", ["127.0.0.1:8080", "0.0.0.0:80", "localhost:8000", "[::1]:8080",
+                                     "unix:/run/gateway.sock", "fd://3"])
+def test_bind_addresses(address):
+    assert config.load({"DEEPINTSHIELD_BIND": address})["BIND"] == address
+
+
 def test_the_pacing_settings_of_the_worker():
     environ = {"DEEPINTSHIELD_CLIENT_WINDOW": "500ms", "DEEPINTSHIELD_CLIENT_MIN_RATE": "2KiB"}
     assert config.value("CLIENT_WINDOW", environ) == 0.5 and config.value("CLIENT_MIN_RATE", environ) == 2048
