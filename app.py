@@ -11,7 +11,6 @@ import config
 import errors
 import requestlog
 from blueprints import dispatcher, health
-from blueprints.bedrock import operations as bedrock_operations
 from jsonprovider import MsgspecProvider
 
 
@@ -22,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    bedrock_operations.check_defaults(app.config)  # a Bedrock default location jobs cannot use: no start
+    config.check(app.config)  # a file store or Bedrock location the gateway cannot use: no start
 
     errors.register(app)
     requestlog.register(app)

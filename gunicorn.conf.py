@@ -1,33 +1,38 @@
 """gunicorn settings: `gunicorn wsgi:app` picks this file up from the working directory.
 
+Every value comes from config.py's schema, loaded and checked here in the master before any worker
+starts: a bad setting (or an unusable file store) ends gunicorn with one line naming the variable.
 Binds 127.0.0.1:8080 unless a platform sets `PORT` (then all interfaces, as Heroku and its kind
 route to it) or `DEEPINTSHIELD_BIND` names an address.
 """
 
 import errno
-import os
 import socket
+
+import config as _config  # underscored: gunicorn reads this file's public names as its settings ("config" is one)
+
+_settings = _config.startup()
 
 
 def _bind() -> str:
-    if os.environ.get("DEEPINTSHIELD_BIND"):
-        return os.environ["DEEPINTSHIELD_BIND"]
-    if os.environ.get("PORT"):
-        return f"0.0.0.0:{os.environ['PORT']}"
+    if _settings["BIND"]:
+        return _settings["BIND"]
+    if _settings["PORT"]:
+        return f"0.0.0.0:{_settings['PORT']}"
     return "127.0.0.1:8080"
 
 
 bind = _bind()
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+workers = _settings["WEB_CONCURRENCY"]
 # One greenlet per connection (gunicorn_worker.py): a slow client costs a few KB, not a thread, and
 # clients that stop moving their bytes are cut off.
 worker_class = "gunicorn_worker.Worker"
-worker_connections = int(os.environ.get("DEEPINTSHIELD_WORKER_CONNECTIONS", "1000"))
+worker_connections = _settings["WORKER_CONNECTIONS"]
 # A 200 MB upload at a slow client's pace must finish: generous request timeouts.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "600"))
+timeout = _settings["GUNICORN_TIMEOUT"]
 graceful_timeout = 30
 # With async workers this is also the deadline for each request's headers.
-keepalive = int(os.environ.get("DEEPINTSHIELD_HEADER_TIMEOUT", "5"))
+keepalive = _settings["HEADER_TIMEOUT"]
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190

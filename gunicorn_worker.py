@@ -22,15 +22,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import os
 import socket
 import time
 
 from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
 
-WINDOW = float(os.environ.get("DEEPINTSHIELD_CLIENT_WINDOW", "10"))
-MIN_RATE = float(os.environ.get("DEEPINTSHIELD_CLIENT_MIN_RATE", "1024"))
+import config
+
+WINDOW = config.value("CLIENT_WINDOW")
+MIN_RATE = config.value("CLIENT_MIN_RATE")
 
 _ERROR_TYPES = {400: "invalid_request_error", 403: "permission_error", 414: "invalid_request_error",
                 417: "invalid_request_error", 431: "invalid_request_error"}

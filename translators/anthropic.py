@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 
 from errors import BadRequest
 from translators import batch_output
+from translators.claude_models import NO_SAMPLING_MODELS, TEMPERATURE_AND_TOP_P_MODELS
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
 COMPLETION_WINDOW = "24h"
@@ -154,12 +155,7 @@ _DOCUMENT_EXTENSIONS = {".pdf": PDF, ".txt": PLAIN_TEXT}
 SAMPLING_FIELDS = ("temperature", "top_p", "top_k")
 # API version 2026-10-21 removed temperature, top_p and top_k from the Messages API (400 even at defaults).
 NO_SAMPLING_SINCE = "2026-10-21"
-# Models reported to refuse `temperature` ("deprecated for this model") on every API version.
-NO_SAMPLING_MODELS = ("claude-opus-4-7*", "claude-opus-4-8*", "claude-fable-5*")
-# Models that take temperature and top_p together. From Claude Opus 4.1 on, models refuse the
-# pair ("cannot both be specified"); a model not listed here gets the stricter rule.
-TEMPERATURE_AND_TOP_P_MODELS = ("claude-instant*", "claude-2*", "claude-3*", "claude-opus-4-0*",
-                                "claude-opus-4-2025*", "claude-sonnet-4-0*", "claude-sonnet-4-2025*")
+# Which models take which: NO_SAMPLING_MODELS and TEMPERATURE_AND_TOP_P_MODELS (translators/claude_models.py).
 
 
 def claude_name(model: str) -> str:

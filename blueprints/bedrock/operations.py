@@ -18,7 +18,7 @@ import ipaddress
 import itertools
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import timedelta
 
 from flask import current_app, request
@@ -154,22 +154,21 @@ def _job_uris(bucket: str, key: str) -> list[str]:
     return [f"s3://{bucket}/{k}" for k in (key, converted, tr.custom_ids_key(converted))]
 
 
-def check_defaults(config: Mapping) -> None:
-    """Startup check: the default bucket and prefix give job URIs Bedrock takes (botocore's S3Uri).
-
-    Raises ValueError naming the variable, so a misconfigured gateway does not start.
-    """
-    bucket = config.get("BEDROCK_DEFAULT_BUCKET") or ""
-    prefix = (config.get("BEDROCK_DEFAULT_PREFIX") or "").strip("/")
+def default_location_problem(bucket: str, prefix: str) -> str | None:
+    """Startup check (config.check): do the default bucket and prefix give job URIs Bedrock takes
+    (botocore's S3Uri)? The problem as a line naming the variable, or None."""
+    prefix = prefix.strip("/")
     problem = aws.S3_URI.problem(f"s3://{bucket}") if bucket else None
     if problem:
-        raise ValueError(f"DEEPINTSHIELD_BEDROCK_BUCKET={bucket!r} is not a bucket Bedrock jobs can use ({problem}).")
+        return (f"DEEPINTSHIELD_BEDROCK_BUCKET: {bucket!r} is not a bucket Bedrock jobs can use ({problem}); "
+                "expected 3-63 lowercase letters, digits, dots and hyphens")
     for uri in _job_uris(bucket or "example-bucket", _upload_key(prefix, "x" * 200)):
         problem = aws.S3_URI.problem(uri)
         if problem:
-            raise ValueError(f"DEEPINTSHIELD_BEDROCK_PREFIX={prefix!r} cannot be part of a Bedrock job's S3 URI "
-                             f"({problem}: use letters, digits and -!_*'(). between single slashes, no + = , @, "
-                             f"and keep room for the keys under it within {aws.S3_URI.max} characters).")
+            return (f"DEEPINTSHIELD_BEDROCK_PREFIX: {prefix!r} cannot be part of a Bedrock job's S3 URI ({problem}); "
+                    "expected letters, digits and -!_*'(). between single slashes, no + = , @, and room for the "
+                    f"keys under it within {aws.S3_URI.max} characters")
+    return None
 
 
 def _file_object(region: str, bucket: str, key: str, head: dict) -> dict:
