@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
 import socket
 import subprocess
@@ -17,19 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _dockerfile() -> list[tuple[str, str]]:
-    """(instruction, arguments) pairs, continuation lines joined."""
-    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
-    pairs = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            instruction, _, arguments = line.partition(" ")
-            pairs.append((instruction.upper(), arguments.strip()))
-    return pairs
+from tests.deploy.conftest import INSTALL, ROOT, dockerfile_steps
 
 
 def test_dockerfile_passes_hadolint():
@@ -40,24 +27,18 @@ def test_dockerfile_passes_hadolint():
 
 
 def test_the_image_runs_as_a_user_not_root():
-    users = [arguments for instruction, arguments in _dockerfile() if instruction == "USER"]
+    users = [arguments for instruction, arguments in dockerfile_steps() if instruction == "USER"]
     assert users and users[-1] not in ("root", "0")
 
 
-def test_the_dockerfiles_own_install_and_start_commands_serve_readyz(tmp_path):
-    steps = _dockerfile()
-    installs = [arguments for instruction, arguments in steps if instruction == "RUN" and "pip install" in arguments]
-    (start,) = [json.loads(arguments) for instruction, arguments in steps if instruction == "CMD"]
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    env.pop("VIRTUAL_ENV", None)
-    for command in installs:
-        subprocess.run(shlex.split(command) + ["-q"], cwd=ROOT, env=env, check=True, timeout=600)
+def test_the_dockerfiles_own_install_and_start_commands_serve_readyz(request, tmp_path):
+    process, venv, env, log = request.config.stash[INSTALL]  # started when collection ended (conftest)
+    assert process.wait(timeout=600) == 0, "the Dockerfile's install failed:\n" + _tail(log)
+    (start,) = [json.loads(arguments) for instruction, arguments in dockerfile_steps() if instruction == "CMD"]
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env.update(PORT=str(port), DEEPINTSHIELD_FILE_STORE=str(tmp_path / "store"))
+    env = {**env, "PORT": str(port), "DEEPINTSHIELD_FILE_STORE": str(tmp_path / "store")}
     server = subprocess.Popen(start, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
@@ -74,6 +55,12 @@ def test_the_dockerfiles_own_install_and_start_commands_serve_readyz(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        shutil.rmtree(venv.parent, ignore_errors=True)
+
+
+def _tail(log) -> str:
+    log.seek(0)
+    return log.read().decode(errors="replace")[-3000:]
 
 
 def test_compose_file_passes_docker_compose_config():
