@@ -9,13 +9,13 @@ from flask import Flask
 import config
 import errors
 import requestlog
-from blueprints import dispatcher
+from blueprints import dispatcher, docs
 from blueprints.bedrock import operations as bedrock_operations
 from jsonprovider import MsgspecProvider
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # no /static/<path> rule: the gateway has no static files
     app.json = MsgspecProvider(app)
     app.config.update(config.from_environment())
     if test_config:
@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(dispatcher.bp, url_prefix="/openai/v1", name="openai_v1")
     app.register_blueprint(dispatcher.bp, url_prefix="/openai", name="openai")
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    app.register_blueprint(docs.bp)  # /openapi.json and /docs: the description of every route above
     _log_mode(app)
     return app
 
