@@ -31,7 +31,7 @@ test: lint
 # Schemathesis against /openapi.json with the provider fakes behind the app: deterministic, a bounded
 # number of cases (tests/test_openapi_fuzz.py), and cut off by the clock should anything hang.
 fuzz: $(VENV)/.test
-	timeout 300 $(PY) -m pytest -q -m fuzz -p no:cacheprovider tests/test_openapi_fuzz.py
+	timeout 300 $(PY) -m pytest -q -m fuzz tests/test_openapi_fuzz.py
 
 bench: $(VENV)/.test
 	bash bench/run_all.sh
