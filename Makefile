@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run dev test lint bench demo
+.PHONY: run dev test lint fuzz bench demo
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ lint: $(VENV)/.test
 
 test: lint
 	$(PY) -m pytest -q
+	$(MAKE) fuzz
+
+# Schemathesis against /openapi.json with the provider fakes behind the app: deterministic, a bounded
+# number of cases (tests/test_openapi_fuzz.py), and cut off by the clock should anything hang.
+fuzz: $(VENV)/.test
+	timeout 300 $(PY) -m pytest -q -m fuzz tests/test_openapi_fuzz.py
 
 bench: $(VENV)/.test
 	bash bench/run_all.sh

@@ -10,12 +10,12 @@ from flask import Flask
 import config
 import errors
 import requestlog
-from blueprints import dispatcher, health
+from blueprints import dispatcher, docs, health
 from jsonprovider import MsgspecProvider
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # no /static/<path> rule: the gateway has no static files
     app.json = MsgspecProvider(app)
     app.config.update(config.from_environment())
     if test_config:
@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(dispatcher.bp, url_prefix="/openai/v1", name="openai_v1")
     app.register_blueprint(dispatcher.bp, url_prefix="/openai", name="openai")
     app.register_blueprint(health.bp)
+    app.register_blueprint(docs.bp)  # /openapi.json and /docs: the description of every route above
     _log_mode(app)
     _warn_ephemeral_store(app)
     return app

@@ -87,9 +87,13 @@ class S3Schema(Schema):
     class Meta:
         unknown = RAISE
 
-    bucket = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z"))
-    region = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z]{2}(-[a-z]+)+-\d\Z"))
-    prefix = fields.String(load_default="", validate=validate.Regexp(r"^[A-Za-z0-9!_*'().+=,@/-]{0,512}\Z"))
+    # `metadata` examples: what the OpenAPI description (/docs) shows.
+    bucket = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z"),
+                           metadata={"example": "your-s3-bucket"})
+    region = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z]{2}(-[a-z]+)+-[0-9]\Z"),
+                           metadata={"example": "us-west-2"})
+    prefix = fields.String(load_default="", validate=validate.Regexp(r"^[A-Za-z0-9!_*'().+=,@/-]{0,512}\Z"),
+                           metadata={"example": "batch-input"})
 
     @post_load
     def make(self, data: dict, **kwargs) -> S3Location:
@@ -122,11 +126,14 @@ class GatewaySchema(Schema):
         unknown = RAISE  # our request bodies: a misspelt key is a 400, not silently ignored
 
     storage_config = fields.Nested(StorageConfigSchema, load_default=None)
-    model = fields.String(load_default=None, validate=validate.Length(min=1, max=256))
+    model = fields.String(load_default=None, validate=validate.Length(min=1, max=256),
+                          metadata={"example": "anthropic.claude-3-sonnet-20240229-v1:0"})
     output_s3_uri = fields.String(
-        load_default=None, validate=validate.Regexp(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?\Z")
+        load_default=None, validate=validate.Regexp(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?\Z"),
+        metadata={"example": "s3://your-s3-bucket/batch-output/"},
     )
-    role_arn = fields.String(load_default=None, validate=validate.Regexp(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+\Z"))
+    role_arn = fields.String(load_default=None, validate=validate.Regexp(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+\Z"),
+                             metadata={"example": "arn:aws:iam::123456789012:role/BedrockBatch"})
 
     @staticmethod
     def options(data: dict) -> Options:
@@ -177,20 +184,18 @@ class BatchQuerySchema(GatewaySchema):
 
 
 def _check_metadata(metadata: dict | None) -> None:
-    if metadata is None:
-        return
-    if len(metadata) > 16:
+    """OpenAI's limit on pairs (the field itself holds keys to 64 characters and values to 512)."""
+    if metadata is not None and len(metadata) > 16:
         raise ValidationError("at most 16 pairs", "metadata")
-    for key, value in metadata.items():
-        if len(key) > 64 or len(value) > 512:
-            raise ValidationError(f"key {key!r}: keys ≤ 64 chars, values ≤ 512 chars", "metadata")
 
 
 class CreateBatchSchema(GatewaySchema):
     input_file_id = fields.String(required=True)  # "" is allowed: Anthropic inline `requests`
     endpoint = fields.String(required=True, validate=validate.OneOf(BATCH_ENDPOINTS))
     completion_window = fields.String(required=True, validate=validate.Equal("24h"))
-    metadata = fields.Dict(keys=fields.String(), values=fields.String(), load_default=None, allow_none=True)
+    metadata = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
+                           values=fields.String(validate=validate.Length(max=512)),
+                           load_default=None, allow_none=True, metadata={"maxProperties": 16})
     output_expires_after = fields.Nested(ExpiresAfterSchema, load_default=None, allow_none=True)
     requests = fields.List(fields.Dict(), load_default=None, allow_none=True)
 

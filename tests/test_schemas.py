@@ -68,7 +68,12 @@ def test_create_batch_body_loads_gateway_fields_into_options():
 @pytest.mark.parametrize(
     "change, param",
     [({"completion_window": "48h"}, "completion_window"), ({"endpoint": "/v1/nope"}, "endpoint"),
-     ({"metadata": {str(n): "v" for n in range(17)}}, "metadata"), ({"output_s3_uri": "http://x"}, "output_s3_uri"),
+     ({"metadata": {str(n): "v" for n in range(17)}}, "metadata"), ({"metadata": {"k" * 65: "v"}}, "metadata"),
+     ({"metadata": {"k": "v" * 513}}, "metadata"), ({"output_s3_uri": "http://x"}, "output_s3_uri"),
+     # Digits are ASCII digits, as in the ECMA patterns of /openapi.json and botocore's RoleArn pattern;
+     # Python's `\d` also took others, which then went on to AWS.
+     ({"role_arn": "arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:role/batch"}, "role_arn"),
+     ({"storage_config": {"s3": {"bucket": "b-1", "region": "us-east-١"}}}, "storage_config"),
      ({"surprise": 1}, "surprise")],
 )
 def test_create_batch_body_rejections_name_the_field(change, param):

@@ -85,6 +85,22 @@ def _body_params() -> dict:
     return body
 
 
+def _merged(query: dict, body: dict) -> dict:
+    """The query's and the body's parameters as one; a name given in both must say the same in both.
+
+    Otherwise one of them would be dropped unread: `?provider=bedrock` beside a body naming openai
+    must not quietly run on OpenAI. A JSON `null` is a value not given.
+    """
+    merged = dict(query)
+    for name, value in body.items():
+        if name in query and value is not None and query[name] != value:
+            raise BadRequest(f"Parameter {name!r} is given differently in the query string and the body.",
+                             param=name, code="conflicting_parameter")
+        if value is not None or name not in query:
+            merged[name] = value
+    return merged
+
+
 def _json_too_large(limit: int) -> APIError:
     return APIError(413, f"The JSON body is larger than {limit} bytes (DEEPINTSHIELD_MAX_JSON_BYTES); upload "
                          "large batches as a file.", code="body_too_large")
@@ -133,7 +149,7 @@ def _render(schema: Schema, result: dict, *, created: bool = False) -> Response:
 @bp.post("/files")
 def create_file() -> Response:
     fields, upload = read_upload(request)
-    params = {**_query_params(), **unflatten(fields)}
+    params = _merged(_query_params(), unflatten(fields))
     provider = _take_provider(params) or ids.DEFAULT_PROVIDER
     new = UPLOAD_FORM.load(params)
     return _render(FILE, _use(provider).create_file(new, upload), created=True)
@@ -162,7 +178,7 @@ def retrieve_file(file_id: str) -> Response:
 
 @bp.delete("/files/<path:file_id>")
 def delete_file(file_id: str) -> Response:
-    ref, options = _file_call(file_id, {**_query_params(), **_body_params()})
+    ref, options = _file_call(file_id, _merged(_query_params(), _body_params()))
     return _render(FILE_DELETED, _use(ref.provider).delete_file(ref, options))
 
 
@@ -185,7 +201,7 @@ def file_content(file_id: str) -> Response:
 
 @bp.post("/batches")
 def create_batch() -> Response:
-    params = {**_query_params(), **_body_params()}
+    params = _merged(_query_params(), _body_params())
     named = _take_provider(params)
     new = CREATE_BATCH.load(params)
     provider = named
@@ -217,7 +233,7 @@ def retrieve_batch(batch_id: str) -> Response:
 
 @bp.post("/batches/<path:batch_id>/cancel")
 def cancel_batch(batch_id: str) -> Response:
-    ref, options = _batch_call(batch_id, {**_query_params(), **_body_params()})
+    ref, options = _batch_call(batch_id, _merged(_query_params(), _body_params()))
     return _render(BATCH, _use(ref.provider).cancel_batch(ref, options))
 
 
