@@ -1,4 +1,4 @@
-"""The application factory: config, logging, error handlers, blueprints. Nothing else."""
+"""The application factory: config, logging, error handlers, request log, blueprints. Nothing else."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Flask
 
 import config
 import errors
+import logformat
 import requestlog
 from blueprints import dispatcher
 from blueprints.bedrock import operations as bedrock_operations
@@ -20,7 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config.from_environment())
     if test_config:
         app.config.update(test_config)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logformat.configure()  # JSON lines; under gunicorn, gunicorn.conf.py has configured them already
     bedrock_operations.check_defaults(app.config)  # a Bedrock default location jobs cannot use: no start
 
     errors.register(app)

@@ -2,11 +2,18 @@
 
 Binds 127.0.0.1:8080 unless a platform sets `PORT` (then all interfaces, as Heroku and its kind
 route to it) or `DEEPINTSHIELD_BIND` names an address.
+
+Logs: every line, gunicorn's included, is one JSON object on stderr (`logformat.LOGCONFIG`).
 """
 
 import errno
+import logging
 import os
 import socket
+
+from gunicorn import glogging
+
+import logformat
 
 
 def _bind() -> str:
@@ -38,9 +45,58 @@ reuse_port = True
 accesslog = None  # the app logs one structured line per request
 
 
+class _Logger(glogging.Logger):
+    """gunicorn's logger without its access lines: `logconfig_dict` would turn them on, and the app
+    already writes one per request (when the body has gone out, which gunicorn's line cannot know)."""
+
+    def access(self, resp, req, environ, request_time) -> None:
+        pass
+
+
+logger_class = _Logger
+_listening = ""  # the configured addresses, for the banner (set in on_starting)
+
+
+def _address(address) -> str:
+    if isinstance(address, tuple):
+        host = f"[{address[0]}]" if ":" in address[0] else address[0]
+        return f"http://{host}:{address[1]}"
+    return f"unix:{address}"
+
+
+class _ListeningBanner(logging.Filter):
+    """Fills in gunicorn's "Listening at:  (pid)" banner: with `reuse_port`, gunicorn 27 opens the sockets in
+    each worker, so the master has none to name when it prints it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Listening at: %s (%s)" and isinstance(record.args, tuple) and record.args[:1] == ("",):
+            record.args = (_listening, *record.args[1:])
+        return True
+
+
+# Every line as JSON on stderr, gunicorn's own (with the banner filled in) included.
+logconfig_dict = {
+    **logformat.LOGCONFIG,
+    "filters": {"listening": {"()": _ListeningBanner}},
+    "loggers": {**logformat.LOGCONFIG["loggers"],
+                "gunicorn.error": {**logformat.LOGCONFIG["loggers"]["gunicorn.error"], "filters": ["listening"]}},
+}
+
+
 def on_starting(server) -> None:
-    """Refuse to start on a port another process already serves: SO_REUSEPORT would let two instances
-    share it silently, each getting some of the connections."""
+    """Refuse to start on a port another process already serves (SO_REUSEPORT would let two instances
+    share it silently, each getting some of the connections)."""
+    global _listening
+    _listening = ",".join(_address(address) for address in server.cfg.address)
+    _check_ports_free(server)
+
+
+def post_fork(server, worker) -> None:
+    # Each worker opens its own socket (reuse_port): say where it actually listens.
+    server.log.info("Worker listening at: %s", ",".join(str(sock) for sock in worker.sockets))
+
+
+def _check_ports_free(server) -> None:
     for address in server.cfg.address:
         if not isinstance(address, tuple):
             continue  # a unix socket
@@ -51,7 +107,8 @@ def on_starting(server) -> None:
             probe.bind(address)
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
-                raise SystemExit(f"{address[0]}:{address[1]} is already in use by another process.") from None
+                server.log.error("%s:%s is already in use by another process.", address[0], address[1])
+                raise SystemExit(1) from None
             raise
         finally:
             probe.close()

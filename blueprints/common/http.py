@@ -136,7 +136,7 @@ def call(
         headers = {}
         if response.status_code == 429 and "retry-after" in response.headers:
             headers["Retry-After"] = response.headers["retry-after"]
-        log.info("upstream error provider=%s status=%s", provider, response.status_code)
+        log.info("upstream error reply", extra={"provider": provider, "upstream_status": response.status_code})
         # A 5xx after a create may have created something; after our own retries, the SDK's would multiply them.
         retried = method.upper() in RETRIED_METHODS and current_app.config["UPSTREAM_RETRIES"] > 0
         raise UpstreamError(
@@ -213,7 +213,7 @@ def _relayed(response: requests.Response, chunk_size: int, provider: str, min_ra
                 raise UpstreamError(provider, 504, "the response body timed out", code="upstream_timeout",
                                     type="upstream_error", retryable=False) from None
             except (HTTPError, OSError) as error:
-                log.info("upstream body broke off provider=%s error=%r", provider, error)
+                log.info("upstream body broke off", extra={"provider": provider, "error": repr(error)})
                 raise UpstreamError(provider, 502, "the response body broke off", code="upstream_error",
                                     type="upstream_error", retryable=False) from None
             if not data:
