@@ -1,4 +1,4 @@
-"""The application factory: config, logging, error handlers, request log, blueprints. Nothing else."""
+"""The application factory: config, logging, error handlers, request log, blueprints, `/metrics`. Nothing else."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from flask import Flask
 import config
 import errors
 import logformat
+import metrics
 import requestlog
 from blueprints import dispatcher
 from blueprints.bedrock import operations as bedrock_operations
@@ -29,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(dispatcher.bp, url_prefix="/openai/v1", name="openai_v1")
     app.register_blueprint(dispatcher.bp, url_prefix="/openai", name="openai")
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    metrics.register(app)
     _log_mode(app)
     return app
 

@@ -4,12 +4,17 @@ Binds 127.0.0.1:8080 unless a platform sets `PORT` (then all interfaces, as Hero
 route to it) or `DEEPINTSHIELD_BIND` names an address.
 
 Logs: every line, gunicorn's included, is one JSON object on stderr (`logformat.LOGCONFIG`).
+Metrics: the workers share a fresh `PROMETHEUS_MULTIPROC_DIR` per server start (`on_starting`; made
+inside the one given in the environment, if any), which `/metrics` sums over; it is removed when the
+server exits.
 """
 
 import errno
 import logging
 import os
+import shutil
 import socket
+import tempfile
 
 from gunicorn import glogging
 
@@ -54,6 +59,7 @@ class _Logger(glogging.Logger):
 
 
 logger_class = _Logger
+_METRICS_PREFIX = "deepintshield-metrics-"
 _listening = ""  # the configured addresses, for the banner (set in on_starting)
 
 
@@ -85,15 +91,30 @@ logconfig_dict = {
 
 def on_starting(server) -> None:
     """Refuse to start on a port another process already serves (SO_REUSEPORT would let two instances
-    share it silently, each getting some of the connections)."""
+    share it silently, each getting some of the connections); make this start's metrics directory."""
     global _listening
     _listening = ",".join(_address(address) for address in server.cfg.address)
     _check_ports_free(server)
+    parent = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+    if parent and os.path.basename(parent.rstrip("/")).startswith(_METRICS_PREFIX):
+        parent = os.path.dirname(parent.rstrip("/"))  # inherited from the master that re-executed us (USR2)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=_METRICS_PREFIX, dir=parent)
 
 
 def post_fork(server, worker) -> None:
     # Each worker opens its own socket (reuse_port): say where it actually listens.
     server.log.info("Worker listening at: %s", ",".join(str(sock) for sock in worker.sockets))
+
+
+def child_exit(server, worker) -> None:
+    """A worker's live gauges must not be summed after it is gone (its counters stay: they happened)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    shutil.rmtree(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), ignore_errors=True)
 
 
 def _check_ports_free(server) -> None:

@@ -1,4 +1,5 @@
-"""Request IDs, and per request one JSON access line, written once the response has finished streaming.
+"""Request IDs, and per request one JSON access line and the request metrics, written once the response
+has finished streaming.
 
 `RequestLog` wraps the Flask app's WSGI callable:
 - An incoming `x-request-id` is kept (if sane) or one is generated; it is echoed on every response and
@@ -6,7 +7,7 @@
 - The request body is counted as the app reads it, the response body as the server takes it.
 - When the server closes the response (after its last byte, or when the client went away or an upstream
   stream broke off), the access line is logged with the true duration and byte counts, `complete` saying
-  whether the whole body went out.
+  whether the whole body went out, and the request is counted in `metrics`.
 The URL rule and the provider are taken from the request context before it ends (`teardown_request`).
 Nothing here logs headers, bodies or query values, so keys cannot leak into the logs.
 """
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from flask import Flask, g, request
 
+import metrics
 from logformat import REQUEST_ID
 
 log = logging.getLogger("deepintshield.access")
@@ -103,7 +105,7 @@ class _Response:
 
 
 class RequestLog:
-    """WSGI middleware: request IDs and the access line (see the module docstring)."""
+    """WSGI middleware: request IDs, the access line and the request metrics (see the module docstring)."""
 
     def __init__(self, app: Callable) -> None:
         self.app = app
@@ -128,6 +130,7 @@ class RequestLog:
                 sent = response.sent if response is not None else 0
                 complete = response is not None and response.complete
                 method = environ.get("REQUEST_METHOD", "")
+                metrics.record_request(route, method, provider, status[0], seconds, body_in.count, sent)
                 log.info("%s %s %s", method, route, status[0], extra={
                     "method": method, "route": route, "provider": provider, "status": status[0],
                     "duration_ms": round(seconds * 1000, 2), "bytes_in": body_in.count, "bytes_out": sent,
