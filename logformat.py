@@ -105,7 +105,7 @@ class JsonFormatter(logging.Formatter):
             entry["request_id"] = request_id
         entry["message"] = redact(record.getMessage())
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and key not in entry and not key.startswith("_"):  # "_": a library's own
+            if key not in _STANDARD and key not in entry and key[0] != "_":  # "_": a library's own
                 entry[key] = value
         if record.exc_info:
             entry["traceback"] = redact(self.formatException(record.exc_info))
