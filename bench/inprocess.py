@@ -7,8 +7,8 @@ through the configured handlers. CPU time (`process_time`) per request, the lowe
 on a shared machine the lowest is the figure least disturbed by others.
 
 With `--compare TREE` the same runs are made from another copy of the project (e.g. the commit before
-a change, `git archive HEAD~3 | tar -x -C /tmp/before`), interleaved run by run, each tree in its own
-subprocess.
+a change, `git archive HEAD~3 | tar -x -C /tmp/before`), interleaved run by run (which goes first
+alternates), each tree in its own subprocess.
 
 Run: `.venv/bin/python bench/inprocess.py [--requests 3000] [--rounds 5] [--compare TREE]`.
 """
@@ -92,8 +92,9 @@ def main() -> None:
         return
     trees = {"this tree": ROOT} | ({"compared": args.compare.resolve()} if args.compare else {})
     best: dict[str, dict[str, float]] = {name: {} for name in trees}
-    for _ in range(args.rounds):
-        for name, tree in trees.items():
+    for round_number in range(args.rounds):
+        order = list(trees.items())
+        for name, tree in order if round_number % 2 == 0 else reversed(order):  # no tree always goes first
             output = subprocess.run([sys.executable, __file__, "--worker", str(tree), "--requests", str(args.requests)],
                                     capture_output=True, text=True, check=True).stdout
             for path, micros in json.loads(output.splitlines()[-1]).items():
