@@ -3,7 +3,8 @@ has finished streaming.
 
 `RequestLog` wraps the Flask app's WSGI callable:
 - An incoming `x-request-id` is kept (if sane) or one is generated; it is echoed on every response and
-  set in `logformat.REQUEST_ID` for the whole request, so every log line written meanwhile carries it.
+  set in `logformat.REQUEST_ID` for the whole request (until the next one on the same thread or
+  greenlet), so every log line written meanwhile carries it, gunicorn's report of a broken body too.
 - The request body is counted as the app reads it, the response body as the server takes it.
 - When the server closes the response (after its last byte, or when the client went away or an upstream
   stream broke off), the access line is logged with the true duration and byte counts, `complete` saying
@@ -14,7 +15,6 @@ Nothing here logs headers, bodies or query values, so keys cannot leak into the 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -114,7 +114,9 @@ class RequestLog:
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         rid = incoming if _SANE_ID.fullmatch(incoming) else f"req_{os.urandom(16).hex()}"  # uuid4's bits, 4x faster
-        token = REQUEST_ID.set(rid)
+        # Left set after the response (until this thread's or greenlet's next request): gunicorn logs an
+        # error in the body's streaming only after closing the response, and that line should carry it.
+        REQUEST_ID.set(rid)
         body_in = environ["wsgi.input"] = _CountingInput(environ["wsgi.input"])
         status = [500]
 
@@ -124,21 +126,17 @@ class RequestLog:
             return start_response(status_line, headers, exc_info)
 
         def finished(response: _Response | None) -> None:
-            try:
-                route, provider = environ.get(_LABELS, (UNMATCHED, NO_PROVIDER))
-                seconds = time.perf_counter() - started
-                sent = response.sent if response is not None else 0
-                complete = response is not None and response.complete
-                method = environ.get("REQUEST_METHOD", "")
-                metrics.record_request(route, method, provider, status[0], seconds, body_in.count, sent)
-                log.info("%s %s %s", method, route, status[0], extra={
-                    "method": method, "route": route, "provider": provider, "status": status[0],
-                    "duration_ms": round(seconds * 1000, 2), "bytes_in": body_in.count, "bytes_out": sent,
-                    "complete": complete,
-                })
-            finally:
-                with contextlib.suppress(ValueError):  # closed from another context than the one that served it
-                    REQUEST_ID.reset(token)
+            route, provider = environ.get(_LABELS, (UNMATCHED, NO_PROVIDER))
+            seconds = time.perf_counter() - started
+            sent = response.sent if response is not None else 0
+            complete = response is not None and response.complete
+            method = environ.get("REQUEST_METHOD", "")
+            metrics.record_request(route, method, provider, status[0], seconds, body_in.count, sent)
+            log.info("%s %s %s", method, route, status[0], extra={
+                "method": method, "route": route, "provider": provider, "status": status[0],
+                "duration_ms": round(seconds * 1000, 2), "bytes_in": body_in.count, "bytes_out": sent,
+                "complete": complete,
+            })
 
         try:
             body = self.app(environ, start)

@@ -2,8 +2,9 @@
 (`WEB_CONCURRENCY=2`) as a subprocess, an OpenAI stand-in on loopback.
 
 `/metrics` sums over both workers; every line on stderr (gunicorn's banner and worker lines, the app's,
-the access lines) is one JSON object, the access and retry lines carry the request ID, the banner says
-where the server listens, no key appears, and the metrics directory is gone after the server exits."""
+the access lines) is one JSON object, the access, retry and error lines carry the request ID (a traceback
+as a field), the banner says where the server listens, no key appears, and the metrics directory is gone
+after the server exits."""
 
 from __future__ import annotations
 
@@ -32,7 +33,15 @@ class _Upstream(BaseHTTPRequestHandler):
     """OpenAI as it answers a bad key (echoing part of it, as OpenAI does), and an upstream that is down."""
 
     def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
-        if self.path.endswith("/retry-me"):
+        if self.path.endswith("/content"):  # a download that breaks off after 1 MiB of 4
+            self.send_response(200)
+            self.send_header("Content-Type", "application/jsonl")
+            self.send_header("Content-Length", str(4 * 1024 * 1024))
+            self.end_headers()
+            self.wfile.write(b"x" * (1024 * 1024))
+            self.wfile.flush()
+            self.close_connection = True
+        elif self.path.endswith("/retry-me"):
             self._reply(503, {"error": {"message": "overloaded"}}, {"Retry-After": "0"})
         else:
             key = self.headers.get("Authorization", "").removeprefix("Bearer ")
@@ -104,6 +113,9 @@ def run(tmp_path_factory):
             assert status == 401 and SECRET in body.decode()  # the provider's message, relayed to its client
         assert _get(port, "/openai/v1/batches/retry-me", {"Authorization": f"Bearer {SECRET}",
                                                           "x-request-id": "retry-1"})[0] == 502
+        with pytest.raises(http.client.IncompleteRead):  # the gateway cuts the connection: never a short body
+            _get(port, "/openai/v1/files/file-abc/content", {"Authorization": f"Bearer {SECRET}",
+                                                            "x-request-id": "broken-1"})
         # A request is counted once its response is closed, just after its last byte reached the client.
         deadline = time.monotonic() + 10
         while True:
@@ -146,11 +158,17 @@ def test_every_line_is_json_with_request_ids_and_the_banner_says_where_it_listen
     assert messages.count(f"Worker listening at: http://127.0.0.1:{port}") == 2
     access = [entry for entry in entries if entry["logger"] == "deepintshield.access"]
     assert len(access) >= HEALTHZ_REQUESTS + KEYED_REQUESTS + 2
-    assert all(entry["request_id"] and entry["complete"] is True and entry["bytes_out"] > 0 for entry in access)
+    assert all(entry["request_id"] and entry["bytes_out"] > 0 for entry in access)
+    assert all(entry["complete"] is True for entry in access if entry["request_id"] != "broken-1")
     assert not any(entry["logger"] == "gunicorn.access" for entry in entries)  # one access line per request
     retry = [entry for entry in entries if entry["message"] == "retrying an upstream call"]
     assert [(entry["request_id"], entry["provider"], entry["upstream_status"]) for entry in retry] == [
         ("retry-1", "openai", 503)]
+    # The download that broke off: the access line says so, gunicorn's report has the traceback as a field.
+    broken = [entry for entry in entries if entry.get("request_id") == "broken-1"]
+    assert [entry["complete"] for entry in broken if entry["logger"] == "deepintshield.access"] == [False]
+    report = [entry for entry in broken if entry["logger"] == "gunicorn.error"]
+    assert report and "UpstreamError" in report[0]["traceback"]
 
 
 def test_no_key_in_the_logs(run):
