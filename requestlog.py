@@ -33,11 +33,6 @@ UNMATCHED = "unmatched"  # the route of a request no URL rule matched (never the
 NO_PROVIDER = "none"  # the provider of a request that named none (or failed before naming one)
 
 
-def request_id() -> str | None:
-    """The ID of the request being served (also in every log line written while it is)."""
-    return REQUEST_ID.get()
-
-
 class _CountingInput:
     """The WSGI input stream, counting the bytes the app reads from it."""
 
