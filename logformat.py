@@ -1,9 +1,10 @@
 """One JSON object per log line, for every logger of the process: the app's, gunicorn's, urllib3's, botocore's.
 
 Each line is `{"time", "level", "logger", "pid", "request_id"?, "message", <extra fields>..., "traceback"?}`:
-- `request_id` comes from `REQUEST_ID`, a context variable `requestlog` sets for the whole life of a
-  request, the streaming of its body included, so lines that libraries log while serving it carry it too
-  (a context variable is per thread, and per greenlet under gevent). Every LogRecord takes it when it is
+- `request_id` comes from `REQUEST_ID`, a context variable `requestlog` sets when a request arrives and
+  leaves set through the streaming of its body (until the next request on the same thread or greenlet),
+  so lines that libraries log while serving it carry it too (a context variable is per thread, and per
+  greenlet under gevent). Every LogRecord takes it when it is
   created (this module installs the record factory on import).
 - Extra fields are whatever a call passes as `extra={...}` (`log.info("...", extra={"provider": p})`),
   but for names starting with `_` (urllib3 passes its own bookkeeping that way).
