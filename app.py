@@ -1,4 +1,4 @@
-"""The application factory: config, logging, error handlers, blueprints. Nothing else."""
+"""The application factory: config, logging, error handlers, request log, blueprints, `/metrics`. Nothing else."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from flask import Flask
 
 import config
 import errors
+import logformat
+import metrics
 import requestlog
 from blueprints import dispatcher, docs, health
 from jsonprovider import MsgspecProvider
@@ -20,7 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config.from_environment())
     if test_config:
         app.config.update(test_config)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logformat.configure()  # JSON lines; under gunicorn, gunicorn.conf.py has configured them already
     config.check(app.config)  # a file store or Bedrock location the gateway cannot use: no start
 
     errors.register(app)
@@ -28,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(dispatcher.bp, url_prefix="/openai/v1", name="openai_v1")
     app.register_blueprint(dispatcher.bp, url_prefix="/openai", name="openai")
     app.register_blueprint(health.bp)
+    metrics.register(app)
     app.register_blueprint(docs.bp)  # /openapi.json and /docs: the description of every route above
     _log_mode(app)
     _warn_ephemeral_store(app)

@@ -111,6 +111,8 @@ class Settings(Schema):
                                 "(same-origin always may)", of=Origin)
     OWNER_SECRET = Text("DEEPINTSHIELD_OWNER_SECRET", "", "keys the hash that names a stored file's owner",
                         secret=True, shown="generated in the file store")
+    METRICS_KEY = Text("DEEPINTSHIELD_METRICS_KEY", "", "a bearer key that alone may read /metrics; empty: a gateway "
+                       "key when DEEPINTSHIELD_API_KEYS is set, else open", secret=True)
     OPENAI_API_KEY = Text("OPENAI_API_KEY", "", "the gateway's OpenAI key (gateway-key mode only)", secret=True)
     ANTHROPIC_API_KEY = Text("ANTHROPIC_API_KEY", "", "the gateway's Anthropic key (gateway-key mode only)",
                              secret=True)

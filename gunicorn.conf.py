@@ -4,12 +4,24 @@ Every value comes from config.py's schema, loaded and checked here in the master
 starts: a bad setting (or an unusable file store) ends gunicorn with one line naming the variable.
 Binds 127.0.0.1:8080 unless a platform sets `PORT` (then all interfaces, as Heroku and its kind
 route to it) or `DEEPINTSHIELD_BIND` names an address.
+
+Logs: every line, gunicorn's included, is one JSON object on stderr (`logformat.LOGCONFIG`).
+Metrics: the workers share a fresh `PROMETHEUS_MULTIPROC_DIR` per server start (`on_starting`; made
+inside the one given in the environment, if any), which `/metrics` sums over; it is removed when the
+server exits.
 """
 
 import errno
+import logging
+import os
+import shutil
 import socket
+import tempfile
+
+from gunicorn import glogging
 
 import config as _config  # underscored: gunicorn reads this file's public names as its settings ("config" is one)
+import logformat
 
 _settings = _config.startup()
 
@@ -43,9 +55,74 @@ reuse_port = True
 accesslog = None  # the app logs one structured line per request
 
 
+class _Logger(glogging.Logger):
+    """gunicorn's logger without its access lines: `logconfig_dict` would turn them on, and the app
+    already writes one per request (when the body has gone out, which gunicorn's line cannot know)."""
+
+    def access(self, resp, req, environ, request_time) -> None:
+        pass
+
+
+logger_class = _Logger
+_METRICS_PREFIX = "deepintshield-metrics-"
+_listening = ""  # the configured addresses, for the banner (set in on_starting)
+
+
+def _address(address) -> str:
+    if isinstance(address, tuple):
+        host = f"[{address[0]}]" if ":" in address[0] else address[0]
+        return f"http://{host}:{address[1]}"
+    return f"unix:{address}"
+
+
+class _ListeningBanner(logging.Filter):
+    """Fills in gunicorn's "Listening at:  (pid)" banner: with `reuse_port`, gunicorn 27 opens the sockets in
+    each worker, so the master has none to name when it prints it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Listening at: %s (%s)" and isinstance(record.args, tuple) and record.args[:1] == ("",):
+            record.args = (_listening, *record.args[1:])
+        return True
+
+
+# Every line as JSON on stderr, gunicorn's own (with the banner filled in) included.
+logconfig_dict = {
+    **logformat.LOGCONFIG,
+    "filters": {"listening": {"()": _ListeningBanner}},
+    "loggers": {**logformat.LOGCONFIG["loggers"],
+                "gunicorn.error": {**logformat.LOGCONFIG["loggers"]["gunicorn.error"], "filters": ["listening"]}},
+}
+
+
 def on_starting(server) -> None:
-    """Refuse to start on a port another process already serves: SO_REUSEPORT would let two instances
-    share it silently, each getting some of the connections."""
+    """Refuse to start on a port another process already serves (SO_REUSEPORT would let two instances
+    share it silently, each getting some of the connections); make this start's metrics directory."""
+    global _listening
+    _listening = ",".join(_address(address) for address in server.cfg.address)
+    _check_ports_free(server)
+    parent = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+    if parent and os.path.basename(parent.rstrip("/")).startswith(_METRICS_PREFIX):
+        parent = os.path.dirname(parent.rstrip("/"))  # inherited from the master that re-executed us (USR2)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=_METRICS_PREFIX, dir=parent)
+
+
+def post_fork(server, worker) -> None:
+    # Each worker opens its own socket (reuse_port): say where it actually listens.
+    server.log.info("Worker listening at: %s", ",".join(str(sock) for sock in worker.sockets))
+
+
+def child_exit(server, worker) -> None:
+    """A worker's live gauges must not be summed after it is gone (its counters stay: they happened)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    shutil.rmtree(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), ignore_errors=True)
+
+
+def _check_ports_free(server) -> None:
     for address in server.cfg.address:
         if not isinstance(address, tuple):
             continue  # a unix socket
@@ -56,7 +133,8 @@ def on_starting(server) -> None:
             probe.bind(address)
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
-                raise SystemExit(f"{address[0]}:{address[1]} is already in use by another process.") from None
+                server.log.error("%s:%s is already in use by another process.", address[0], address[1])
+                raise SystemExit(1) from None
             raise
         finally:
             probe.close()

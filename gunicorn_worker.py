@@ -14,7 +14,8 @@ Deadlines, so that slow connections also do not pile up:
   the app answers it as a client that went away) and its next write a broken pipe.
 
 gunicorn's own errors (a malformed request line, headers too large) are answered in the gateway's
-JSON error shape instead of gunicorn's HTML.
+JSON error shape instead of gunicorn's HTML, and errors gevent would print raw to stderr are logged
+(one JSON line, like every other).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import socket
 import time
 
+import gevent
 from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
 
@@ -125,12 +128,22 @@ def write_json_error(sock: socket.socket, status: int, reason: str, message: str
     util.write_nonblock(sock, (head + body).encode("latin-1", "replace"))
 
 
+def _log_hub_error(context, kind, value, tb) -> None:
+    """gevent's report of an error no greenlet caught, as a log line (gevent would print it raw to stderr)."""
+    logging.getLogger("gevent").error("uncaught error in %s", type(context).__name__ if context is not None
+                                      else "the event loop", exc_info=(kind, value, tb) if value is not None else None)
+
+
 class Worker(GeventWorker):
-    """gunicorn's gevent worker, with paced client sockets and JSON error pages."""
+    """gunicorn's gevent worker, with paced client sockets, JSON error pages and gevent's errors logged."""
 
     def init_process(self) -> None:
         util.write_error = write_json_error  # gunicorn writes its own error pages through this
         super().init_process()
+
+    def patch(self) -> None:
+        super().patch()
+        gevent.get_hub().print_exception = _log_hub_error
 
     def handle(self, listener, client, addr) -> None:
         super().handle(listener, PacedSocket(client), addr)

@@ -13,6 +13,7 @@ import responses
 from responses import registries
 
 from app import create_app
+from logformat import JsonFormatter
 from schemas.error import ErrorSchema
 
 OPENAI = "https://openai.fake/v1"
@@ -60,12 +61,13 @@ def test_both_prefixes_serve_every_route(client, rsps):
 def test_request_id_is_echoed_or_generated_and_logged(client, rsps, caplog):
     rsps.get(f"{OPENAI}/batches/batch_1", json=BATCH)
     caplog.set_level(logging.INFO, "deepintshield.access")
-    given = client.get("/openai/batches/batch_1", headers={"x-request-id": "abc-123",
-                                                          "Authorization": "Bearer sk-secret-1"})
-    assert given.headers["x-request-id"] == "abc-123"
-    made = client.get("/openai/nothing")
-    assert made.headers["x-request-id"].startswith("req_")
-    record = json.loads(caplog.records[0].getMessage())
+    # The access line is written when the server closes the response (the test client: on close()).
+    with client.get("/openai/batches/batch_1", headers={"x-request-id": "abc-123",
+                                                       "Authorization": "Bearer sk-secret-1"}) as given:
+        assert given.headers["x-request-id"] == "abc-123"
+    with client.get("/openai/nothing") as made:
+        assert made.headers["x-request-id"].startswith("req_")
+    record = json.loads(JsonFormatter().format(caplog.records[0]))
     assert record["request_id"] == "abc-123" and record["provider"] == "openai" and record["status"] == 200
     assert record["route"] == "/openai/batches/<path:batch_id>" and record["method"] == "GET"
     assert "sk-secret-1" not in caplog.text

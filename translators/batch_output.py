@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import msgspec
 
+import metrics
+
 EXPIRED = "batch_expired"
 CANCELLED = "batch_cancelled"
 UNCONVERTIBLE = "unconvertible_result"
@@ -41,6 +43,8 @@ CONVERSION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError
 
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
+# Result lines are added to the metrics every this many lines (and at the end), not one by one.
+_COUNT_BLOCK = 1024
 
 
 def line_id(provider_request_id: str) -> str:
@@ -130,14 +134,26 @@ def converted_lines(
     A record that is not a JSON object, or that `convert` cannot handle, becomes `unconvertible_line`
     (with the `custom_id` that `identify` finds, and the provider's line as it was). Errors of the
     stream itself (an upstream read that breaks) propagate: a download is never silently short.
+    Every line is counted in `metrics.RESULT_LINES` by outcome (output, error, unconvertible).
     """
-    for number, record in records:
-        parsed: dict | None = None
-        try:
-            parsed = _parsed(record)
-            yield convert(parsed, number)
-        except CONVERSION_ERRORS + (msgspec.DecodeError,) as error:
-            yield _unconvertible(record, parsed, number, identify, provider, error)
+    counts = [0, 0, 0]  # output, error, unconvertible: added to the metrics in blocks, not per line
+    try:
+        for number, record in records:
+            parsed: dict | None = None
+            try:
+                parsed = _parsed(record)
+                line = convert(parsed, number)
+            except CONVERSION_ERRORS + (msgspec.DecodeError,) as error:
+                counts[2] += 1
+                yield _unconvertible(record, parsed, number, identify, provider, error)
+            else:
+                counts[0 if is_success(line) else 1] += 1
+                yield line
+            if number % _COUNT_BLOCK == 0:
+                metrics.result_lines(provider, *counts)
+                counts = [0, 0, 0]
+    finally:  # the end of the file, or a download abandoned or broken off
+        metrics.result_lines(provider, *counts)
 
 
 def _parsed(record: bytes | dict) -> dict:

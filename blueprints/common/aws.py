@@ -1,19 +1,28 @@
-"""boto3 clients (one per service and region per worker), AWS error mapping, and string rules read
-from botocore's service models (so a value we send fits what the service validates)."""
+"""boto3 clients (one per service and region per worker, their calls timed and counted in `metrics`
+through botocore's event hooks), AWS error mapping, and string rules read from botocore's service
+models (so a value we send fits what the service validates)."""
 
 from __future__ import annotations
 
 import functools
 import re
+import time
 from dataclasses import dataclass
 
 import boto3
 import botocore.session
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from flask import current_app
 
+import metrics
 from errors import APIError, BadRequest, UpstreamError
 
 MB = 1024 * 1024
@@ -46,22 +55,67 @@ AWS_STATUS = {
 }
 
 
-def client(service: str, region: str | None = None):
+def client(service: str, region: str | None = None, *, provider: str = "bedrock"):
     """A boto3 client for `service` in `region`, created on first use in this worker.
 
     boto3 reads `AWS_ENDPOINT_URL_<SERVICE>` itself, so tests and S3-compatible stores work. A region
     botocore does not know (nor `DEEPINTSHIELD_AWS_REGIONS` allows) is a 400 before a client exists,
-    and the cache is bounded: region names come from clients.
+    and the cache is bounded: region names come from clients. `provider` names the client's calls in
+    the upstream metrics (`filestore` for the gateway's own S3 store).
     """
     if region is not None and region not in known_regions():
         raise BadRequest(f"Unknown AWS region {region!r}.", param="region", code="unknown_region")
-    return _client(service, region)
+    return _client(service, region, provider)
 
 
 @functools.lru_cache(maxsize=32)
-def _client(service: str, region: str | None):
+def _client(service: str, region: str | None, provider: str = "bedrock"):
     config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=120)
-    return boto3.client(service, region_name=region, config=config)
+    made = boto3.client(service, region_name=region, config=config)
+    _instrument(made.meta.events, provider)
+    return made
+
+
+# Upstream metrics for every call a boto3 client makes, through botocore's event hooks. The request
+# context dict is the same object in before-call and after-call(-error) of one API call.
+_STARTED = "deepintshield_started"
+
+
+def _instrument(events, provider: str) -> None:
+    events.register("before-call", _call_started)
+    events.register("after-call", functools.partial(_call_answered, provider))
+    events.register("after-call-error", functools.partial(_call_failed, provider))
+
+
+def _call_started(context: dict, **_) -> None:
+    context[_STARTED] = time.perf_counter()
+
+
+def _elapsed(context: dict) -> float:
+    started = context.get(_STARTED)
+    return time.perf_counter() - started if started is not None else 0.0
+
+
+def _call_answered(provider: str, http_response, parsed: dict, model, context: dict, **_) -> None:
+    """After any reply, error replies included (botocore raises their ClientError after this hook)."""
+    metrics.observe_upstream(provider, model.name, _elapsed(context))
+    retries = ((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts") or 0
+    if retries:
+        metrics.upstream_retries(provider, retries)
+    if http_response.status_code >= 300 and http_response.status_code != 304:
+        metrics.upstream_error(provider, str(http_response.status_code))
+
+
+def _call_failed(provider: str, exception: Exception, context: dict, event_name: str, **_) -> None:
+    """After a call that got no reply at all (after botocore's own retries)."""
+    metrics.observe_upstream(provider, event_name.rpartition(".")[2], _elapsed(context))
+    if isinstance(exception, (ConnectTimeoutError, ReadTimeoutError)):
+        reason = "timeout"
+    elif isinstance(exception, EndpointConnectionError):
+        reason = "unreachable"
+    else:
+        reason = "connection"
+    metrics.upstream_error(provider, reason)
 
 
 def reset_clients() -> None:

@@ -206,7 +206,7 @@ class S3Store:
 
     @property
     def s3(self):
-        return aws.client("s3")
+        return aws.client("s3", provider="filestore")
 
     @functools.cached_property
     def secret(self) -> bytes:

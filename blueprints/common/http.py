@@ -8,7 +8,8 @@ time budget (`DEEPINTSHIELD_UPSTREAM_BUDGET`): a call that would start after it 
 bounds retries and page loops alike. A streamed body must keep arriving at
 `DEEPINTSHIELD_UPSTREAM_MIN_RATE` bytes a second on average over each `STALL_WINDOW` seconds, so
 an upstream that trickles cannot hold a thread. Transport failures and error replies become
-`UpstreamError`s that say which provider answered.
+`UpstreamError`s that say which provider answered. Every call is timed, and its errors and urllib3's
+retries counted, in `metrics`.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from collections.abc import Callable, Iterator
 
 import msgspec
 import requests
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_request_context, request
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError, InvalidHeader, ReadTimeoutError
 from urllib3.util.retry import Retry
 
+import metrics
 from blueprints.common.streams import RELAY_CHUNK
 from errors import UpstreamError, client_status
 
@@ -42,13 +44,31 @@ RETRIED_METHODS = frozenset({"GET", "HEAD", "DELETE"})
 
 
 class _Retry(Retry):
-    """urllib3's Retry with `Retry-After` capped, and an unreadable `Retry-After` taken as absent."""
+    """urllib3's Retry with `Retry-After` capped, and an unreadable `Retry-After` taken as absent.
+
+    Counts each retry it allows for its provider (and logs the ones urllib3 itself logs only at DEBUG:
+    those on an error status).
+    """
+
+    provider = "unknown"
 
     def parse_retry_after(self, retry_after: str) -> float:
         try:
             return min(super().parse_retry_after(retry_after), RETRY_AFTER_CAP)
         except InvalidHeader:
             return 0
+
+    def new(self, **kw) -> _Retry:
+        retry = super().new(**kw)
+        retry.provider = self.provider
+        return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None) -> _Retry:
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)  # raises when none are left
+        metrics.upstream_retries(self.provider)
+        if response is not None and error is None:
+            log.info("retrying an upstream call", extra={"provider": self.provider, "upstream_status": response.status})
+        return retry
 
 
 @functools.cache
@@ -64,6 +84,7 @@ def session(provider: str, retries: int = 3) -> requests.Session:
         respect_retry_after_header=True,
         raise_on_status=False,  # the last reply is translated by us
     )
+    retry.provider = provider
     s = requests.Session()
     # Looking proxies and CA bundles up in os.environ on every call costs a quarter of a short
     # call; read them once here instead, unless proxies are in play (then requests must apply
@@ -103,31 +124,41 @@ def call(
     *,
     creates: bool = False,
     error_parser: ErrorParser = default_error,
+    operation: str | None = None,
     **kwargs,
 ) -> requests.Response:
     """Send one request to `provider`; return the 2xx response or raise `UpstreamError`.
 
     `creates=True` marks a call that may create something upstream: if its outcome is unknown
     (timeout, dropped connection), the client is told not to retry, so nothing is duplicated.
+    `operation` names the call in the upstream metrics (default: the gateway operation serving the request).
     """
     kwargs.setdefault("timeout", _timeout(provider))
+    started = time.perf_counter()
     try:
         response = session(provider, current_app.config["UPSTREAM_RETRIES"]).request(method, url, **kwargs)
     except requests.ConnectTimeout:
+        metrics.upstream_error(provider, "timeout")
         raise UpstreamError(provider, 504, "connection timed out", code="upstream_timeout") from None
     except requests.Timeout:
+        metrics.upstream_error(provider, "timeout")
         raise UpstreamError(provider, 504, "timed out", code="upstream_timeout",
                             retryable=False if creates else None) from None
     except requests.ConnectionError as error:
         if _read_timed_out(error):  # requests reports a read timeout inside retries as a ConnectionError
+            metrics.upstream_error(provider, "timeout")
             raise UpstreamError(provider, 504, "timed out", code="upstream_timeout",
                                 retryable=False if creates else None) from None
         unreachable = _never_connected(error)
+        metrics.upstream_error(provider, "unreachable" if unreachable else "connection")
         raise UpstreamError(
             provider, 502, "unreachable" if unreachable else "connection failed",
             code="upstream_unreachable", retryable=False if creates and not unreachable else None,
         ) from None
+    finally:
+        metrics.observe_upstream(provider, operation or _operation(), time.perf_counter() - started)
     if response.status_code >= 400:
+        metrics.upstream_error(provider, str(response.status_code))
         try:
             message, code, error_type, *rest = error_parser(response)
         finally:
@@ -136,7 +167,7 @@ def call(
         headers = {}
         if response.status_code == 429 and "retry-after" in response.headers:
             headers["Retry-After"] = response.headers["retry-after"]
-        log.info("upstream error provider=%s status=%s", provider, response.status_code)
+        log.info("upstream error reply", extra={"provider": provider, "upstream_status": response.status_code})
         # A 5xx after a create may have created something; after our own retries, the SDK's would multiply them.
         retried = method.upper() in RETRIED_METHODS and current_app.config["UPSTREAM_RETRIES"] > 0
         raise UpstreamError(
@@ -145,6 +176,12 @@ def call(
             retryable=False if status >= 500 and (creates or retried) else None, headers=headers,
         )
     return response
+
+
+def _operation() -> str:
+    """The gateway operation being served (the view's name, e.g. `create_file`), for the metrics."""
+    endpoint = request.endpoint if has_request_context() else None
+    return endpoint.rpartition(".")[2] if endpoint else "none"
 
 
 def _timeout(provider: str) -> tuple[float, float]:
@@ -210,10 +247,12 @@ def _relayed(response: requests.Response, chunk_size: int, provider: str, min_ra
             try:
                 data = raw.read1(chunk_size)
             except ReadTimeoutError:
+                metrics.upstream_error(provider, "body_timeout")
                 raise UpstreamError(provider, 504, "the response body timed out", code="upstream_timeout",
                                     type="upstream_error", retryable=False) from None
             except (HTTPError, OSError) as error:
-                log.info("upstream body broke off provider=%s error=%r", provider, error)
+                metrics.upstream_error(provider, "body_broke_off")
+                log.info("upstream body broke off", extra={"provider": provider, "error": repr(error)})
                 raise UpstreamError(provider, 502, "the response body broke off", code="upstream_error",
                                     type="upstream_error", retryable=False) from None
             if not data:
@@ -223,6 +262,7 @@ def _relayed(response: requests.Response, chunk_size: int, provider: str, min_ra
             now = time.monotonic()
             if now - window_start >= STALL_WINDOW:
                 if window_bytes < min_rate * (now - window_start):
+                    metrics.upstream_error(provider, "body_too_slow")
                     raise UpstreamError(provider, 504, f"the body arrived at under {min_rate:.0f} bytes a second",
                                         code="upstream_too_slow", retryable=False)
                 window_start, window_bytes = now, 0

@@ -12,6 +12,7 @@ from types import ModuleType
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 
+import metrics
 from blueprints.common import auth
 from blueprints.dispatcher import ids
 from blueprints.dispatcher.forms import unflatten
@@ -208,7 +209,9 @@ def create_batch() -> Response:
     if provider is None:
         # A file the gateway issued for another provider names its provider.
         provider = ids.decode_file(new.input_file_id).provider if new.input_file_id else ids.DEFAULT_PROVIDER
-    return _render(BATCH, _use(provider).create_batch(new), created=True)
+    created = _use(provider).create_batch(new)
+    metrics.batch_created(provider)
+    return _render(BATCH, created, created=True)
 
 
 @bp.get("/batches")

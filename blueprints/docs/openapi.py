@@ -436,7 +436,15 @@ def _gateway_paths(spec: APISpec) -> None:
             "application/json": {"schema": {
                 "type": "object", "required": ["version", "commit"], "additionalProperties": False,
                 "properties": {"version": {"type": "string"}, "commit": {"type": ["string", "null"]}}}}}))})
-    # /metrics is described here too, like /healthz.
+    spec.path("/metrics", operations={"get": {
+        "operationId": "metrics", "tags": ["Gateway"], "security": [{"bearer": []}, {}],  # a key, or none
+        "summary": "Prometheus metrics, summed over all workers",
+        "description": "Needs DEEPINTSHIELD_METRICS_KEY when it is set, else a gateway key when gateway keys "
+                       "are set; open in passthrough mode.",
+        "responses": {"200": _ok("The metrics, in Prometheus' text format.", {
+            "text/plain": {"schema": {"type": "string"}}}),
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "403": {"$ref": "#/components/responses/Forbidden"}}}})
     spec.path("/openapi.json", operations={"get": plain(
         "openapi", "This description (OpenAPI 3.1)", _ok("The description.", {"application/json": {
             "schema": {"type": "object", "required": ["openapi", "info", "paths"]}}}))})
