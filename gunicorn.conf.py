@@ -23,6 +23,7 @@ from gunicorn import glogging
 import config as _config  # underscored: gunicorn reads this file's public names as its settings ("config" is one)
 import logformat
 
+logformat.configure()  # the settings' own warnings are JSON lines too (gunicorn's logconfig comes later)
 _settings = _config.startup()
 
 

@@ -3,6 +3,7 @@ against the app served on a loopback port."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import httpx2 as httpx
@@ -43,6 +44,14 @@ def app(test_config):
     yield create_app(test_config)
     http.session.cache_clear()
     aws.reset_clients()
+
+
+def server_env(**settings: str) -> dict[str, str]:
+    """The environment for a gateway started as a process: this one without the gateway's own settings
+    (whatever the shell or CI has set must not change what a test sees), plus `settings`."""
+    inherited = {name: value for name, value in os.environ.items()
+                 if not name.startswith("DEEPINTSHIELD_") and name not in ("PORT", "WEB_CONCURRENCY")}
+    return {**inherited, **settings}
 
 
 def owned_store(app, key: str = "sk-test-key") -> filestore.OwnedStore:

@@ -19,6 +19,7 @@ import pytest
 import config
 from app import create_app
 from config import ConfigError
+from tests.conftest import server_env
 from translators.claude_models import NO_SAMPLING_MODELS, TEMPERATURE_AND_TOP_P_MODELS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -268,7 +269,7 @@ def _gunicorn(env: dict, wait: float = 30) -> subprocess.CompletedProcess:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DEEPINTSHIELD_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1", **env}
+    env = server_env(DEEPINTSHIELD_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1", **env)
     return subprocess.run([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=wait)
 
@@ -291,8 +292,8 @@ def test_gunicorn_warns_once_about_an_unknown_variable(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DEEPINTSHIELD_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2",
-           "DEEPINTSHIELD_FILE_STORE": str(tmp_path), "DEEPINTSHIELD_HEADER_TIMOUT": "3"}
+    env = server_env(DEEPINTSHIELD_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2",
+                     DEEPINTSHIELD_FILE_STORE=str(tmp_path), DEEPINTSHIELD_HEADER_TIMOUT="3")
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import server_env
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-observe-secret-0123456789"
@@ -89,7 +90,7 @@ def run(tmp_path_factory):
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     port = _free_port()
     parent = tmp_path_factory.mktemp("metrics")
-    env = {**os.environ, "DEEPINTSHIELD_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2",
+    env = {**server_env(), "DEEPINTSHIELD_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2",
            "DEEPINTSHIELD_FILE_STORE": str(tmp_path_factory.mktemp("store")), "PYTHONUNBUFFERED": "1",
            "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream.server_port}/v1", "DEEPINTSHIELD_UPSTREAM_RETRIES": "1",
            "PROMETHEUS_MULTIPROC_DIR": str(parent)}

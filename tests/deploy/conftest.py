@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import server_env
+
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL = pytest.StashKey[tuple]()  # (process, venv, env, log) of the background install
 NEEDS_INSTALL = "test_the_dockerfiles_own_install_and_start_commands_serve_readyz"
@@ -38,7 +40,7 @@ def pytest_collection_finish(session) -> None:
                 if instruction == "RUN" and "pip install" in arguments]
     script = [f"{shlex.quote(sys.executable)} -m venv {shlex.quote(str(venv))}"]
     script += [f"{command} -q" for command in installs]
-    env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env = server_env(PATH=f"{venv / 'bin'}:{os.environ['PATH']}", PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.pop("VIRTUAL_ENV", None)
     log = open(venv.parent / "install.log", "w+b")  # noqa: SIM115 read by the test, closed with the session
     process = subprocess.Popen(["bash", "-euc", " && ".join(script)], cwd=ROOT, env=env, stdout=log,

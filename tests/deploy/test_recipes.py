@@ -66,7 +66,7 @@ def _tail(log) -> str:
 def test_compose_file_passes_docker_compose_config():
     binary = shutil.which("docker-compose")
     if binary is None:
-        if os.environ.get("DEEPINTSHIELD_REQUIRE_COMPOSE"):
+        if os.environ.get("CI_REQUIRE_COMPOSE"):
             pytest.fail("docker-compose (Debian's package) is required here")
         pytest.skip("docker-compose is not installed (.ci/run installs it)")
     result = subprocess.run([binary, "-f", str(ROOT / "compose.yaml"), "config", "-q"], capture_output=True,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,11 +29,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = _free_port()
-    env = {**os.environ, "DEEPINTSHIELD_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
+    env = {**server_env(), "DEEPINTSHIELD_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
            "DEEPINTSHIELD_HEADER_TIMEOUT": "2", "DEEPINTSHIELD_CLIENT_WINDOW": "1",
            "DEEPINTSHIELD_CLIENT_MIN_RATE": "500",
            "DEEPINTSHIELD_FILE_STORE": str(tmp_path_factory.mktemp("store")), "PYTHONUNBUFFERED": "1"}
-    env.pop("PORT", None)
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
@@ -149,7 +149,7 @@ def test_gunicorns_own_errors_are_json(server, request_bytes, status):
 
 
 def test_a_second_instance_on_the_same_port_refuses_to_start(server):
-    env = {**os.environ, "DEEPINTSHIELD_BIND": f"127.0.0.1:{server}"}
+    env = server_env(DEEPINTSHIELD_BIND=f"127.0.0.1:{server}")
     result = subprocess.run([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env, capture_output=True,
                             timeout=30)
     assert result.returncode != 0
