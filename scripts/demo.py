@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,203 +24,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import harness  # noqa: E402  (the benchmarks' process plumbing: children that always die)
 
-SEED_BASE_URL = "http://localhost:8080/openai"
+sys.path.insert(0, str(ROOT))
+from tests import seed  # noqa: E402  (the user document's snippets)
+
 REGION, BUCKET, ROLE = "us-west-2", "your-s3-bucket", "arn:aws:iam::123456789012:role/demo-batch"
 FAKES = {"openai": ("tests.fakes.openai:FakeOpenAI", "/v1", {}),
          "anthropic": ("tests.fakes.anthropic:FakeAnthropic", "", {}),
          "gemini": ("tests.fakes.gemini:FakeGemini", "", {"api_key": "your-api-key"})}
-
-# The user document's end-to-end snippets, as written there (base URL aside).
-SNIPPETS = {
-    "openai": '''
-import time
-from openai import OpenAI
-client = OpenAI(
-base_url="http://localhost:8080/openai",
-api_key="your-openai-api-key"
-)
-# Configuration
-provider = "openai"
-# Step 1: Create OpenAI JSONL content
-jsonl_content = \'\'\'{"custom_id": "req-1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "What is 2+2?"}], "max_tokens": 100}}
-{"custom_id": "req-2", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "What is the capital of France?"}], "max_tokens": 100}}\'\'\'
-# Step 2: Upload file (uses OpenAI's native file storage)
-print("Step 1: Uploading batch input file...")
-uploaded_file = client.files.create(
-file=("batch_e2e.jsonl", jsonl_content.encode(), "application/jsonl"),
-purpose="batch",
-extra_body={"provider": provider},
-)
-print(f" Uploaded file: {uploaded_file.id}")
-# Step 3: Create batch
-print("Step 2: Creating batch job...")
-batch = client.batches.create(
-input_file_id=uploaded_file.id,
-endpoint="/v1/chat/completions",
-completion_window="24h",
-extra_body={"provider": provider},
-)
-print(f" Created batch: {batch.id}, status: {batch.status}")
-# Step 4: Poll for completion
-print("Step 3: Polling batch status...")
-for i in range(10):
-    batch = client.batches.retrieve(batch.id, extra_query={"provider": provider})
-    print(f" Poll {i+1}: status = {batch.status}")
-    if batch.status in ["completed", "failed", "expired", "cancelled"]:
-        break
-    if batch.request_counts:
-        print(f" Completed: {batch.request_counts.completed}/{batch.request_counts.total}")
-    time.sleep(5)
-print(f"\\nSuccess! Batch {batch.id} workflow completed.")
-''',
-    "bedrock": '''
-import time
-from openai import OpenAI
-client = OpenAI(
-base_url="http://localhost:8080/openai",
-api_key="your-api-key"
-)
-# Configuration
-provider = "bedrock"
-s3_bucket = "your-s3-bucket"
-s3_region = "us-west-2"
-model = "anthropic.claude-3-sonnet-20240229-v1:0"
-# Step 1: Create JSONL content using OpenAI-style format (DeepintShield converts to Bedrock format internally)
-jsonl_content = \'\'\'{"custom_id": "req-1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "anthropic.claude-3-sonnet-20240229-v1:0", "messages": [{"role": "user", "content": "What is 2+2?"}], "max_tokens": 100}}
-{"custom_id": "req-2", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "anthropic.claude-3-sonnet-20240229-v1:0", "messages": [{"role": "user", "content": "What is the capital of France?"}], "max_tokens": 100}}\'\'\'
-# Step 2: Upload file
-print("Step 1: Uploading batch input file...")
-uploaded_file = client.files.create(
-file=("batch_e2e.jsonl", jsonl_content.encode(), "application/jsonl"),
-purpose="batch",
-extra_body={
-"provider": provider,
-"storage_config": {
-"s3": {"bucket": s3_bucket, "region": s3_region, "prefix": "batch-input"},
-},
-},
-)
-print(f" Uploaded file: {uploaded_file.id}")
-# Step 3: Create batch
-print("Step 2: Creating batch job...")
-batch = client.batches.create(
-input_file_id=uploaded_file.id,
-endpoint="/v1/chat/completions",
-completion_window="24h",
-extra_body={
-"provider": provider,
-"model": model,
-"output_s3_uri": f"s3://{s3_bucket}/batch-output",
-},
-)
-print(f" Created batch: {batch.id}, status: {batch.status}")
-# Step 4: Poll for completion
-print("Step 3: Polling batch status...")
-for i in range(10):
-    batch = client.batches.retrieve(batch.id, extra_query={"provider": provider})
-    print(f" Poll {i+1}: status = {batch.status}")
-    if batch.status in ["completed", "failed", "expired", "cancelled"]:
-        break
-    if batch.request_counts:
-        print(f" Completed: {batch.request_counts.completed}/{batch.request_counts.total}")
-    time.sleep(5)
-print(f"\\nSuccess! Batch {batch.id} workflow completed.")
-''',
-    "anthropic": '''
-import time
-from openai import OpenAI
-client = OpenAI(
-base_url="http://localhost:8080/openai",
-api_key="your-anthropic-api-key"
-)
-provider = "anthropic"
-# Step 1: Create inline requests
-print("Step 1: Creating inline requests...")
-requests = [
-    {
-        "custom_id": "math-question",
-        "params": {
-            "model": "claude-3-sonnet-20240229",
-            "max_tokens": 100,
-            "messages": [{"role": "user", "content": "What is 15 * 7?"}]
-        }
-    },
-    {
-        "custom_id": "geography-question",
-        "params": {
-            "model": "claude-3-sonnet-20240229",
-            "max_tokens": 100,
-            "messages": [{"role": "user", "content": "What is the largest ocean?"}]
-        }
-    }
-]
-print(f" Created {len(requests)} inline requests")
-# Step 2: Create batch
-print("Step 2: Creating batch job...")
-batch = client.batches.create(
-input_file_id="",
-endpoint="/v1/chat/completions",
-completion_window="24h",
-extra_body={"provider": provider, "requests": requests},
-)
-print(f" Created batch: {batch.id}, status: {batch.status}")
-# Step 3: Poll for completion
-print("Step 3: Polling batch status...")
-for i in range(10):
-    batch = client.batches.retrieve(batch.id, extra_query={"provider": provider})
-    print(f" Poll {i+1}: status = {batch.status}")
-    if batch.status in ["completed", "failed", "expired", "cancelled", "ended"]:
-        break
-    time.sleep(5)
-print(f"\\nSuccess! Batch {batch.id} workflow completed.")
-''',
-    "gemini": '''
-import time
-from openai import OpenAI
-client = OpenAI(
-base_url="http://localhost:8080/openai",
-api_key="your-api-key"
-)
-# Configuration
-provider = "gemini"
-model = "gemini-1.5-flash"
-# Step 1: Create JSONL content using OpenAI-style format (DeepintShield converts to Gemini format internally)
-jsonl_content = \'\'\'{"custom_id": "req-1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gemini-1.5-flash", "messages": [{"role": "user", "content": "What is 2+2?"}], "max_tokens": 100}}
-{"custom_id": "req-2", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gemini-1.5-flash", "messages": [{"role": "user", "content": "What is the capital of France?"}], "max_tokens": 100}}\'\'\'
-# Step 2: Upload file (uses Gemini's native file storage)
-print("Step 1: Uploading batch input file...")
-uploaded_file = client.files.create(
-file=("batch_e2e.jsonl", jsonl_content.encode(), "application/jsonl"),
-purpose="batch",
-extra_body={"provider": provider},
-)
-print(f" Uploaded file: {uploaded_file.id}")
-# Step 3: Create batch
-print("Step 2: Creating batch job...")
-batch = client.batches.create(
-input_file_id=uploaded_file.id,
-endpoint="/v1/chat/completions",
-completion_window="24h",
-extra_body={
-"provider": provider,
-"model": model,
-},
-)
-print(f" Created batch: {batch.id}, status: {batch.status}")
-# Step 4: Poll for completion
-print("Step 3: Polling batch status...")
-for i in range(10):
-    batch = client.batches.retrieve(batch.id, extra_query={"provider": provider})
-    print(f" Poll {i+1}: status = {batch.status}")
-    if batch.status in ["completed", "failed", "expired", "cancelled"]:
-        break
-    if batch.request_counts:
-        print(f" Completed: {batch.request_counts.completed}/{batch.request_counts.total}")
-    time.sleep(5)
-print(f"\\nSuccess! Batch {batch.id} workflow completed.")
-''',
-}
-
 
 def start(procs: harness.Processes) -> str:
     """The four fakes and the gateway pointed at them; returns the gateway's origin."""
@@ -247,14 +56,7 @@ def start(procs: harness.Processes) -> str:
 
 def run(provider: str, origin: str) -> None:
     """One seed snippet, then the batch's output file, printed."""
-    code = SNIPPETS[provider].replace(SEED_BASE_URL, f"{origin}/openai")
-    scope: dict = {"__name__": "__seed__"}
-    real_sleep = time.sleep
-    time.sleep = lambda seconds: real_sleep(min(seconds, 0.3))  # the fakes finish in a few polls
-    try:
-        exec(compile(code, f"<seed snippet: {provider}>", "exec"), scope)  # noqa: S102 (our own document's code)
-    finally:
-        time.sleep = real_sleep
+    scope = seed.run(provider, origin)
     client, batch = scope["client"], scope["batch"]
     print(f" Output file {batch.output_file_id}:")
     content = client.files.content(batch.output_file_id, extra_query={"provider": provider}).read().decode()

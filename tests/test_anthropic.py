@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import json
-import time
 
 import openai
 import pytest
 
 from blueprints.dispatcher import ids
+from tests import seed
 from tests.fakes.anthropic import FakeAnthropic, anthropic_fakes, unix
 
 CHAT = "/v1/chat/completions"
@@ -31,50 +31,9 @@ def jsonl_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.split("\n") if line.strip()]
 
 
-def test_seed_snippet_then_results(sdk, fake):
-    client = sdk
-    # --- the seed's Anthropic snippet, as written (client from the fixture, sleep shortened) ---
-    provider = "anthropic"
-    # Step 1: Create inline requests
-    print("Step 1: Creating inline requests...")
-    requests = [
-        {
-            "custom_id": "math-question",
-            "params": {
-                "model": "claude-3-sonnet-20240229",
-                "max_tokens": 100,
-                "messages": [{"role": "user", "content": "What is 15 * 7?"}]
-            }
-        },
-        {
-            "custom_id": "geography-question",
-            "params": {
-                "model": "claude-3-sonnet-20240229",
-                "max_tokens": 100,
-                "messages": [{"role": "user", "content": "What is the largest ocean?"}]
-            }
-        }
-    ]
-    print(f" Created {len(requests)} inline requests")
-    # Step 2: Create batch
-    print("Step 2: Creating batch job...")
-    batch = client.batches.create(
-        input_file_id="",
-        endpoint="/v1/chat/completions",
-        completion_window="24h",
-        extra_body={"provider": provider, "requests": requests},
-    )
-    print(f" Created batch: {batch.id}, status: {batch.status}")
-    # Step 3: Poll for completion
-    print("Step 3: Polling batch status...")
-    for i in range(10):
-        batch = client.batches.retrieve(batch.id, extra_query={"provider": provider})
-        print(f" Poll {i+1}: status = {batch.status}")
-        if batch.status in ["completed", "failed", "expired", "cancelled", "ended"]:
-            break
-        time.sleep(0.01)
-    print(f"\nSuccess! Batch {batch.id} workflow completed.")
-    # --- end of the snippet ---
+def test_seed_snippet_then_results(gateway, fake):
+    scope = seed.run("anthropic", gateway, api_key="sk-test-key", strict=True)  # the document's snippet
+    client, batch, requests = scope["client"], scope["batch"], scope["requests"]
     assert batch.status == "completed"
     assert batch.id.startswith("msgbatch_")
     assert batch.input_file_id == ""

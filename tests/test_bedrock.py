@@ -5,12 +5,12 @@ loopback fake (tests/fakes/bedrock.py), both reached through boto3's AWS_ENDPOIN
 from __future__ import annotations
 
 import json
-import time
 
 import openai
 import pytest
 
 from blueprints.dispatcher import ids
+from tests import seed
 from tests.fakes import bedrock as bedrock_fake
 from tests.fakes.bedrock import BUCKET, OTHER_BUCKET, REGION
 
@@ -106,46 +106,16 @@ def test_seed_files_snippets(sdk, fake, s3):
         sdk.files.retrieve(file_id, extra_query={"provider": "bedrock"})
 
 
-def test_seed_batch_workflow_with_results(sdk, fake, s3):
-    client = sdk
-    provider = "bedrock"
-    s3_bucket = BUCKET
-    s3_region = "us-west-2"
-    model = "anthropic.claude-3-sonnet-20240229-v1:0"
-    jsonl_content = SEED_JSONL
-    uploaded_file = client.files.create(
-        file=("batch_e2e.jsonl", jsonl_content.encode(), "application/jsonl"),
-        purpose="batch",
-        extra_body={
-            "provider": provider,
-            "storage_config": {
-                "s3": {"bucket": s3_bucket, "region": s3_region, "prefix": "batch-input"},
-            },
-        },
-    )
-    batch = client.batches.create(
-        input_file_id=uploaded_file.id,
-        endpoint="/v1/chat/completions",
-        completion_window="24h",
-        extra_body={
-            "provider": provider,
-            "model": model,
-            "output_s3_uri": f"s3://{s3_bucket}/batch-output",
-        },
-    )
-    assert batch.status == "validating" and batch.model == model
+def test_seed_batch_workflow_with_results(gateway, fake, s3, capsys):
+    scope = seed.run("bedrock", gateway, strict=True)  # the document's snippet, as written
+    client, batch, uploaded_file = scope["client"], scope["batch"], scope["uploaded_file"]
+    provider, model = scope["provider"], scope["model"]
+    out = capsys.readouterr().out
+    assert "Poll 1: status = in_progress" in out and "workflow completed" in out
+    assert batch.status == "completed" and batch.model == model
     assert batch.input_file_id == uploaded_file.id and batch.endpoint == "/v1/chat/completions"
-    statuses = []
-    for _ in range(10):
-        batch = client.batches.retrieve(batch.id, extra_query={"provider": provider})
-        statuses.append(batch.status)
-        if batch.status in ["completed", "failed", "expired", "cancelled"]:
-            break
-        time.sleep(0.01)
-    assert statuses == ["in_progress", "in_progress", "completed"]
     assert (batch.request_counts.total, batch.request_counts.completed, batch.request_counts.failed) == (2, 2, 0)
     assert batch.output_file_id and batch.error_file_id is None and batch.completed_at >= batch.created_at
-    assert batch.input_file_id == uploaded_file.id
 
     # What Bedrock was given: Claude records next to the input, results under output_s3_uri/<jobId>/.
     (_, create), = [c for c in fake.calls if c[0] == "create"]

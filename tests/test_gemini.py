@@ -6,13 +6,13 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-import time
 import tracemalloc
 
 import openai
 import pytest
 
 from blueprints.dispatcher import ids, uploads
+from tests import seed
 from tests.conftest import owned_store
 from tests.fakes.gemini import checked_fakes
 
@@ -61,45 +61,9 @@ def _finish(sdk, batch_id: str):
 # The seed document's Gemini snippets, as written (client = the sdk fixture, sleeps shortened).
 
 
-def test_seed_gemini_batch_workflow_then_results(sdk, fake, capsys):
-    client = sdk
-    # Configuration
-    provider = "gemini"
-    model = "gemini-1.5-flash"
-    # Step 1: Create JSONL content using OpenAI-style format (DeepintShield converts to Gemini format internally)
-    jsonl_content = '''{"custom_id": "req-1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gemini-1.5-flash", "messages": [{"role": "user", "content": "What is 2+2?"}], "max_tokens": 100}}
-{"custom_id": "req-2", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gemini-1.5-flash", "messages": [{"role": "user", "content": "What is the capital of France?"}], "max_tokens": 100}}'''  # noqa: E501
-    # Step 2: Upload file (uses Gemini's native file storage)
-    print("Step 1: Uploading batch input file...")
-    uploaded_file = client.files.create(
-        file=("batch_e2e.jsonl", jsonl_content.encode(), "application/jsonl"),
-        purpose="batch",
-        extra_body={"provider": provider},
-    )
-    print(f" Uploaded file: {uploaded_file.id}")
-    # Step 3: Create batch
-    print("Step 2: Creating batch job...")
-    batch = client.batches.create(
-        input_file_id=uploaded_file.id,
-        endpoint="/v1/chat/completions",
-        completion_window="24h",
-        extra_body={
-            "provider": provider,
-            "model": model,
-        },
-    )
-    print(f" Created batch: {batch.id}, status: {batch.status}")
-    # Step 4: Poll for completion
-    print("Step 3: Polling batch status...")
-    for i in range(10):
-        batch = client.batches.retrieve(batch.id, extra_query={"provider": provider})
-        print(f" Poll {i+1}: status = {batch.status}")
-        if batch.status in ["completed", "failed", "expired", "cancelled"]:
-            break
-        if batch.request_counts:
-            print(f" Completed: {batch.request_counts.completed}/{batch.request_counts.total}")
-        time.sleep(0.01)
-    print(f"\nSuccess! Batch {batch.id} workflow completed.")
+def test_seed_gemini_batch_workflow_then_results(gateway, fake, capsys):
+    scope = seed.run("gemini", gateway, api_key="sk-test-key", strict=True)  # the document's snippet
+    client, batch, uploaded_file, provider = scope["client"], scope["batch"], scope["uploaded_file"], scope["provider"]
 
     out = capsys.readouterr().out
     assert "status = in_progress" in out and "Completed: 0/2" in out
