@@ -137,6 +137,7 @@ class GatewaySchema(Schema):
 
     @staticmethod
     def options(data: dict) -> Options:
+        """The gateway-only fields (a provider's schema leaves out those it does not take)."""
         storage = data.pop("storage_config", None)
         return Options(
             storage=storage["s3"] if storage else None,
@@ -212,6 +213,6 @@ class CreateBatchSchema(GatewaySchema):
             completion_window=data["completion_window"],
             metadata=data["metadata"],
             output_expires_after=data["output_expires_after"],
-            requests=data["requests"],
+            requests=data.get("requests"),  # left out of the schema for providers that take none
             options=options,
         )

@@ -303,10 +303,6 @@ def _check_batch_fields(new: NewBatch) -> None:
     if new.output_expires_after is not None:
         raise BadRequest("Anthropic keeps batch results for 29 days; output_expires_after cannot be set.",
                          param="output_expires_after", code="unsupported_parameter")
-    for name in ("storage", "output_s3_uri", "role_arn"):
-        if getattr(new.options, name):
-            field = "storage_config" if name == "storage" else name
-            raise BadRequest(f"{field} is not used by provider anthropic.", param=field)
     if new.requests is not None and new.input_file_id:
         raise BadRequest("Give either input_file_id or requests, not both.", param="requests")
     if new.requests is None and not new.input_file_id:

@@ -9,7 +9,8 @@ Where things live (all derived from IDs, nothing stored by the gateway):
 - a batch: the job ARN; its results: `<output_s3_uri>/<jobId>/*.jsonl.out` + `manifest.json.out`.
 
 Every operation spends the gateway's own AWS credentials, so without `DEEPINTSHIELD_API_KEYS` they
-are served only to loopback clients.
+are served only to loopback clients: `require_trusted_client` is the provider's guard, which the
+dispatcher runs once before any operation.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ _UPLOAD_NAME = re.compile(r"^[0-9a-f]{24}-(.+)$")  # filestore.new_key() + "-" +
 # Guards and locations
 
 
-def _require_trusted_client() -> None:
+def require_trusted_client() -> None:
     """Without gateway keys, anyone reaching the gateway would spend its AWS credentials: loopback only."""
     if current_app.config.get("API_KEYS"):
         return  # auth.authenticate already checked the client's key
@@ -190,7 +191,6 @@ def _file_object(region: str, bucket: str, key: str, head: dict) -> dict:
 
 def create_file(new: NewFile, upload: Upload) -> dict:
     """Stream a batch file to S3 after the shared batch-JSONL checks (OpenAI or Bedrock lines)."""
-    _require_trusted_client()
     if new.purpose != "batch":
         raise BadRequest(f"Bedrock files are batch input; purpose {new.purpose!r} is not supported.", param="purpose")
     if new.expires_after is not None:
@@ -217,7 +217,6 @@ def list_files(query: FileQuery) -> dict:
 
     `after` becomes S3's `StartAfter`, so paging needs no server state.
     """
-    _require_trusted_client()
     if query.order != "desc":
         raise BadRequest("Bedrock files are listed in S3 key order, which is newest first for uploads; "
                          "order=asc is not supported.", param="order")
@@ -248,7 +247,6 @@ def list_files(query: FileQuery) -> dict:
 
 
 def retrieve_file(ref: ids.ResourceId, options: Options) -> dict:
-    _require_trusted_client()
     if ref.kind != "file":
         return _result_file(ref, options)
     region, bucket, key = _file_location(ref)
@@ -257,7 +255,6 @@ def retrieve_file(ref: ids.ResourceId, options: Options) -> dict:
 
 
 def delete_file(ref: ids.ResourceId, options: Options) -> dict:
-    _require_trusted_client()
     file_id = ids.encode_file(NAME, ref.native, ref.kind)
     if ref.kind != "file":
         raise BadRequest("A Bedrock batch's output and error files are views of the job's S3 output folder; "
@@ -269,7 +266,6 @@ def delete_file(ref: ids.ResourceId, options: Options) -> dict:
 
 
 def file_content(ref: ids.ResourceId, options: Options) -> Content:
-    _require_trusted_client()
     if ref.kind != "file":
         job = _finished_job(ref, options)
         chunks = _result_chunks(job, errors=ref.kind == "errors")
@@ -437,10 +433,6 @@ def _convert(region: str, bucket: str, lines: Iterator[bytes], input_key: str, r
 
 def create_batch(new: NewBatch) -> dict:
     """Convert the input beside it (unless already in Bedrock format), check it, start the job."""
-    _require_trusted_client()
-    if new.requests:
-        raise BadRequest("Bedrock batches read an uploaded file; upload the requests with files.create.",
-                         param="requests")
     if new.endpoint != CHAT_COMPLETIONS:
         raise BadRequest(f"Bedrock batches support only {CHAT_COMPLETIONS}.", param="endpoint")
     if new.output_expires_after is not None:
@@ -572,13 +564,11 @@ def _job_to_batch(job: dict, metadata: object) -> dict:
 
 
 def retrieve_batch(ref: ids.ResourceId, options: Options) -> dict:
-    _require_trusted_client()
     return _batch(client.get_job(*_job_location(ref, options)))
 
 
 def cancel_batch(ref: ids.ResourceId, options: Options) -> dict:
     """Stop the job (a job already stopping or stopped is answered as it is)."""
-    _require_trusted_client()
     region, identifier = _job_location(ref, options)
     job = client.get_job(region, identifier)
     if job.get("status") not in ("Stopping", "Stopped"):
@@ -593,7 +583,6 @@ def list_batches(query: BatchQuery) -> dict:
     `after` is resolved without server state: the jobs are listed again from that job's submit
     time and everything up to and including it is skipped.
     """
-    _require_trusted_client()
     options = query.options
     region = options.storage.region if options.storage and options.storage.region else _default_region()
     after_arn = after_time = None

@@ -16,9 +16,8 @@ import hmac
 
 from flask import current_app, g, request
 
+from blueprints import registry
 from errors import APIError
-
-_PROVIDER_KEY_SETTINGS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
 
 
 def bearer_token() -> str:
@@ -76,11 +75,12 @@ def owner(secret: bytes) -> str:
 def provider_key(provider: str) -> str:
     """The key to send to `provider` for this request."""
     if gateway_keys_enabled():
-        key = current_app.config.get(_PROVIDER_KEY_SETTINGS[provider], "")
+        setting = registry.get(provider).credential
+        key = current_app.config.get(setting, "") if setting else ""
         if not key:
             raise APIError(
                 400,
-                f"The gateway has no {provider} key configured ({_PROVIDER_KEY_SETTINGS[provider]}).",
+                f"The gateway has no {provider} key configured ({setting}).",
                 param="provider", code="provider_not_configured",
             )
         return key

@@ -2,11 +2,12 @@
 
 Scheme (all characters in `[A-Za-z0-9_-]`, so every SDK version sends them unchanged):
 
-- OpenAI's own `file-…` / `batch_…` IDs and Anthropic's `msgbatch_…` pass through as they are.
+- A provider without an ID code (OpenAI) has its own `file-…` / `batch_…` IDs pass through, as do
+  native batch IDs whose shape names their provider (Anthropic's `msgbatch_…`).
 - Everything else is encoded: `file-ds<P><K>_<base64url(native)>` for files and
-  `batch_ds<P>_<base64url(native)>` for batches, where `P` names the provider (`a` Anthropic,
-  `g` Gemini, `b` Bedrock) and `K` the kind of file (`f` a stored or uploaded file, `o` a batch's
-  output file, `e` a batch's error file).
+  `batch_ds<P>_<base64url(native)>` for batches, where `P` is the provider's code (`a` Anthropic,
+  `g` Gemini, `b` Bedrock: `blueprints/registry.py`) and `K` the kind of file (`f` a stored or
+  uploaded file, `o` a batch's output file, `e` a batch's error file).
 
 The provider can therefore be recovered from any ID the gateway issued for a non-OpenAI provider,
 so `provider` is optional on follow-up calls. Natives (`files/x`, `batches/x`, a Bedrock job ARN,
@@ -23,38 +24,14 @@ import binascii
 import re
 from dataclasses import dataclass
 
+from blueprints import registry
 from errors import NotFound
 
-PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
-DEFAULT_PROVIDER = "openai"
-
-_PROVIDER_CODES = {"anthropic": "a", "gemini": "g", "bedrock": "b"}
-_CODE_PROVIDERS = {code: name for name, code in _PROVIDER_CODES.items()}
 FILE_KINDS = {"file": "f", "output": "o", "errors": "e"}
 _CODE_KINDS = {code: kind for kind, code in FILE_KINDS.items()}
-
-_ENCODED_FILE = re.compile(r"^file-ds([agb])([foe])_([A-Za-z0-9_-]+)$")
-_ENCODED_BATCH = re.compile(r"^batch_ds([agb])_([A-Za-z0-9_-]+)$")
-
-_S3_KEY = r"(?!(?:.*/)?\.\.?(?:/|$))[A-Za-z0-9!_*'().+=,@-][A-Za-z0-9!_*'().+=,@/-]{0,1023}"
-_BEDROCK_JOB_ARN = r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:model-invocation-job/[a-z0-9]{12}"
-_MSGBATCH = r"msgbatch_[A-Za-z0-9_-]{1,128}"
-
-# What a native ID of each provider may look like, per kind of resource.
-NATIVE_PATTERNS: dict[tuple[str, str], re.Pattern[str]] = {
-    ("openai", "file"): re.compile(r"^[A-Za-z0-9_-]{1,256}$"),
-    ("openai", "batch"): re.compile(r"^[A-Za-z0-9_-]{1,256}$"),
-    # Anthropic files live in the gateway's file store under a generated key; a batch the
-    # gateway split over several Message Batches is their comma-joined IDs, and a batch made from
-    # a stored file carries `@<file key>` so its input_file_id can be given back.
-    ("anthropic", "file"): re.compile(r"^[A-Za-z0-9_-]{1,256}$"),
-    ("anthropic", "batch"): re.compile(rf"^{_MSGBATCH}(,{_MSGBATCH})*(@[A-Za-z0-9_-]{{1,256}})?$"),
-    ("gemini", "file"): re.compile(r"^files/[A-Za-z0-9_-]{1,128}$"),
-    ("gemini", "batch"): re.compile(r"^batches/[A-Za-z0-9_-]{1,128}$"),
-    # Bedrock files are S3 objects: region/bucket/key.
-    ("bedrock", "file"): re.compile(rf"^[a-z]{{2}}(-[a-z]+)+-\d/[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9]/{_S3_KEY}$"),
-    ("bedrock", "batch"): re.compile(rf"^({_BEDROCK_JOB_ARN}|[a-z0-9]{{12}})$"),
-}
+_CODES = "".join(sorted(p.code for p in registry.PROVIDERS.values() if p.code))
+_ENCODED_FILE = re.compile(rf"^file-ds([{_CODES}])([foe])_([A-Za-z0-9_-]+)$")
+_ENCODED_BATCH = re.compile(rf"^batch_ds([{_CODES}])_([A-Za-z0-9_-]+)$")
 
 
 class InvalidId(NotFound):
@@ -89,7 +66,8 @@ def _b64decode(token: str) -> str:
 
 
 def _check_native(provider: str, resource: str, native: str, shown: str) -> str:
-    if not NATIVE_PATTERNS[(provider, resource)].fullmatch(native):
+    spec = registry.get(provider)
+    if not (spec.batch_regex if resource == "batch" else spec.file_regex).fullmatch(native):
         raise InvalidId(f"{shown!r} is not a valid {provider} {resource} ID.")
     return native
 
@@ -98,19 +76,22 @@ def encode_file(provider: str, native: str, kind: str = "file") -> str:
     """The gateway ID of a provider file (or of a batch's output/error file)."""
     resource = "batch" if kind in ("output", "errors") else "file"
     _check_native(provider, resource, native, native)
-    if provider == "openai":
+    code = registry.get(provider).code
+    if code is None:
         if kind != "file":
-            raise ValueError("OpenAI output files carry their own IDs")
+            raise ValueError(f"{provider}'s output files carry their own IDs")
         return native
-    return f"file-ds{_PROVIDER_CODES[provider]}{FILE_KINDS[kind]}_{_b64encode(native)}"
+    return f"file-ds{code}{FILE_KINDS[kind]}_{_b64encode(native)}"
 
 
 def encode_batch(provider: str, native: str) -> str:
     """The gateway ID of a provider batch."""
     _check_native(provider, "batch", native, native)
-    if provider == "openai" or (provider == "anthropic" and "," not in native and "@" not in native):
+    spec = registry.get(provider)
+    passthrough = spec.passthrough_batch_pattern
+    if spec.code is None or (passthrough and re.fullmatch(passthrough, native)):
         return native
-    return f"batch_ds{_PROVIDER_CODES[provider]}_{_b64encode(native)}"
+    return f"batch_ds{spec.code}_{_b64encode(native)}"
 
 
 def _agree(found: str, named: str | None, shown: str) -> str:
@@ -123,12 +104,12 @@ def decode_file(gateway_id: str, named_provider: str | None = None) -> ResourceI
     """The provider, kind and native ID behind a file ID from the client."""
     match = _ENCODED_FILE.fullmatch(gateway_id)
     if match:
-        provider = _agree(_CODE_PROVIDERS[match[1]], named_provider, gateway_id)
+        provider = _agree(registry.by_code(match[1]).name, named_provider, gateway_id)
         kind = _CODE_KINDS[match[2]]
         native = _b64decode(match[3])
         _check_native(provider, "batch" if kind != "file" else "file", native, gateway_id)
         return ResourceId(provider, kind, native)
-    provider = named_provider or DEFAULT_PROVIDER
+    provider = named_provider or registry.DEFAULT
     return ResourceId(provider, "file", _check_native(provider, "file", gateway_id, gateway_id))
 
 
@@ -136,11 +117,11 @@ def decode_batch(gateway_id: str, named_provider: str | None = None) -> Resource
     """The provider and native ID behind a batch ID from the client."""
     match = _ENCODED_BATCH.fullmatch(gateway_id)
     if match:
-        provider = _agree(_CODE_PROVIDERS[match[1]], named_provider, gateway_id)
+        provider = _agree(registry.by_code(match[1]).name, named_provider, gateway_id)
         native = _check_native(provider, "batch", _b64decode(match[2]), gateway_id)
         return ResourceId(provider, "batch", native)
-    if re.fullmatch(_MSGBATCH, gateway_id):
-        provider = _agree("anthropic", named_provider, gateway_id)
-        return ResourceId(provider, "batch", gateway_id)
-    provider = named_provider or DEFAULT_PROVIDER
+    for spec in registry.PROVIDERS.values():  # a native ID whose shape names its provider (msgbatch_…)
+        if spec.passthrough_batch_pattern and re.fullmatch(spec.passthrough_batch_pattern, gateway_id):
+            return ResourceId(_agree(spec.name, named_provider, gateway_id), "batch", gateway_id)
+    provider = named_provider or registry.DEFAULT
     return ResourceId(provider, "batch", _check_native(provider, "batch", gateway_id, gateway_id))

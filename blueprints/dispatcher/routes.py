@@ -5,15 +5,16 @@ IDs may arrive with raw `/` from old SDKs (`batches/xyz`, job ARNs), so ID route
 
 from __future__ import annotations
 
-import importlib
+import functools
 import logging
-from types import ModuleType
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 
 import metrics
+from blueprints import registry
 from blueprints.common import auth
+from blueprints.common.provider import GATEWAY_FIELDS, Operations, Provider
 from blueprints.dispatcher import ids
 from blueprints.dispatcher.forms import unflatten
 from blueprints.dispatcher.uploads import read_upload
@@ -41,18 +42,28 @@ FILE_LIST = FileListSchema()
 FILE_DELETED = FileDeletedSchema()
 BATCH = BatchSchema()
 BATCH_LIST = BatchListSchema()
-UPLOAD_FORM = UploadFormSchema()
-FILE_QUERY = FileQuerySchema()
-BATCH_QUERY = BatchQuerySchema()
-CREATE_BATCH = CreateBatchSchema()
-RESOURCE_QUERY = ResourceQuerySchema()
 # What `_render` loads replies with: each schema's own load, with a fast path for well-formed input.
 LOADERS = {schema: fast_loader(schema) for schema in (FILE, FILE_LIST, FILE_DELETED, BATCH, BATCH_LIST)}
 
 
-def operations(provider: str) -> ModuleType:
-    """The operations module of a provider package."""
-    return importlib.import_module(f"blueprints.{provider}.operations")
+@functools.cache
+def request_schema(kind: type[Schema], provider: str) -> Schema:
+    """`kind` as `provider` takes it: the gateway-only fields it does not take are left out, so they
+    are unknown keys (the schemas refuse those), the same way for every provider."""
+    foreign = (GATEWAY_FIELDS - registry.get(provider).options) & set(kind._declared_fields)
+    return kind(exclude=tuple(sorted(foreign)))
+
+
+def _load(kind: type[Schema], provider: str, params: dict):
+    try:
+        return request_schema(kind, provider).load(params)
+    except ValidationError as error:
+        messages = error.normalized_messages()
+        foreign = sorted(name for name in messages if name in GATEWAY_FIELDS)
+        if foreign:  # another provider's option: one refusal, whichever provider
+            raise BadRequest(f"{foreign[0]} is not used by provider {provider}.", param=foreign[0],
+                             code="unsupported_parameter") from None
+        raise
 
 
 def _query_params() -> dict:
@@ -111,17 +122,20 @@ def _take_provider(params: dict) -> str | None:
     provider = params.pop("provider", None)
     if provider is None or provider == "":
         return None
-    if provider not in ids.PROVIDERS:
+    if provider not in registry.PROVIDERS:
         raise BadRequest(
-            f"Unknown provider {provider!r}; use one of {', '.join(ids.PROVIDERS)}.",
+            f"Unknown provider {provider!r}; use one of {', '.join(registry.PROVIDERS)}.",
             param="provider", code="unknown_provider",
         )
     return provider
 
 
-def _use(provider: str) -> ModuleType:
+def _use(provider: str) -> Operations:
+    """The provider's operations, after its guard (run once per request, before anything is read)."""
+    spec: Provider = registry.get(provider)
     g.provider = provider
-    return operations(provider)
+    spec.run_guard()
+    return spec.operations
 
 
 def _render(schema: Schema, result: dict, *, created: bool = False) -> Response:
@@ -151,42 +165,44 @@ def _render(schema: Schema, result: dict, *, created: bool = False) -> Response:
 def create_file() -> Response:
     fields, upload = read_upload(request)
     params = _merged(_query_params(), unflatten(fields))
-    provider = _take_provider(params) or ids.DEFAULT_PROVIDER
-    new = UPLOAD_FORM.load(params)
-    return _render(FILE, _use(provider).create_file(new, upload), created=True)
+    provider = _take_provider(params) or registry.DEFAULT
+    operations = _use(provider)
+    new = _load(UploadFormSchema, provider, params)
+    return _render(FILE, operations.create_file(new, upload), created=True)
 
 
 @bp.get("/files")
 def list_files() -> Response:
     params = _query_params()
-    provider = _take_provider(params) or ids.DEFAULT_PROVIDER
-    query = FILE_QUERY.load(params)
-    return _render(FILE_LIST, _page(_use(provider).list_files(query)))
+    provider = _take_provider(params) or registry.DEFAULT
+    operations = _use(provider)
+    query = _load(FileQuerySchema, provider, params)
+    return _render(FILE_LIST, _page(operations.list_files(query)))
 
 
-def _file_call(file_id: str, params: dict) -> tuple[ids.ResourceId, object]:
+def _file_call(file_id: str, params: dict) -> tuple[Operations, ids.ResourceId, object]:
     named = _take_provider(params)
     ref = ids.decode_file(file_id, named)
-    options = RESOURCE_QUERY.load(params)
-    return ref, options
+    operations = _use(ref.provider)
+    return operations, ref, _load(ResourceQuerySchema, ref.provider, params)
 
 
 @bp.get("/files/<path:file_id>")
 def retrieve_file(file_id: str) -> Response:
-    ref, options = _file_call(file_id, _query_params())
-    return _render(FILE, _use(ref.provider).retrieve_file(ref, options))
+    operations, ref, options = _file_call(file_id, _query_params())
+    return _render(FILE, operations.retrieve_file(ref, options))
 
 
 @bp.delete("/files/<path:file_id>")
 def delete_file(file_id: str) -> Response:
-    ref, options = _file_call(file_id, _merged(_query_params(), _body_params()))
-    return _render(FILE_DELETED, _use(ref.provider).delete_file(ref, options))
+    operations, ref, options = _file_call(file_id, _merged(_query_params(), _body_params()))
+    return _render(FILE_DELETED, operations.delete_file(ref, options))
 
 
 @bp.get("/files/<path:file_id>/content")
 def file_content(file_id: str) -> Response:
-    ref, options = _file_call(file_id, _query_params())
-    content = _use(ref.provider).file_content(ref, options)
+    operations, ref, options = _file_call(file_id, _query_params())
+    content = operations.file_content(ref, options)
     response = Response(content.chunks, content_type=content.content_type, direct_passthrough=True)
     if content.length is not None:
         response.content_length = content.length
@@ -203,13 +219,15 @@ def file_content(file_id: str) -> Response:
 @bp.post("/batches")
 def create_batch() -> Response:
     params = _merged(_query_params(), _body_params())
-    named = _take_provider(params)
-    new = CREATE_BATCH.load(params)
-    provider = named
+    provider = _take_provider(params)
     if provider is None:
         # A file the gateway issued for another provider names its provider.
-        provider = ids.decode_file(new.input_file_id).provider if new.input_file_id else ids.DEFAULT_PROVIDER
-    created = _use(provider).create_batch(new)
+        input_file_id = params.get("input_file_id")
+        provider = ids.decode_file(input_file_id).provider if isinstance(input_file_id, str) and input_file_id \
+            else registry.DEFAULT
+    operations = _use(provider)
+    new = _load(CreateBatchSchema, provider, params)
+    created = operations.create_batch(new)
     metrics.batch_created(provider)
     return _render(BATCH, created, created=True)
 
@@ -217,27 +235,29 @@ def create_batch() -> Response:
 @bp.get("/batches")
 def list_batches() -> Response:
     params = _query_params()
-    provider = _take_provider(params) or ids.DEFAULT_PROVIDER
-    query = BATCH_QUERY.load(params)
-    return _render(BATCH_LIST, _page(_use(provider).list_batches(query)))
+    provider = _take_provider(params) or registry.DEFAULT
+    operations = _use(provider)
+    query = _load(BatchQuerySchema, provider, params)
+    return _render(BATCH_LIST, _page(operations.list_batches(query)))
 
 
-def _batch_call(batch_id: str, params: dict) -> tuple[ids.ResourceId, object]:
+def _batch_call(batch_id: str, params: dict) -> tuple[Operations, ids.ResourceId, object]:
     named = _take_provider(params)
     ref = ids.decode_batch(batch_id, named)
-    return ref, RESOURCE_QUERY.load(params)
+    operations = _use(ref.provider)
+    return operations, ref, _load(ResourceQuerySchema, ref.provider, params)
 
 
 @bp.get("/batches/<path:batch_id>")
 def retrieve_batch(batch_id: str) -> Response:
-    ref, options = _batch_call(batch_id, _query_params())
-    return _render(BATCH, _use(ref.provider).retrieve_batch(ref, options))
+    operations, ref, options = _batch_call(batch_id, _query_params())
+    return _render(BATCH, operations.retrieve_batch(ref, options))
 
 
 @bp.post("/batches/<path:batch_id>/cancel")
 def cancel_batch(batch_id: str) -> Response:
-    ref, options = _batch_call(batch_id, _merged(_query_params(), _body_params()))
-    return _render(BATCH, _use(ref.provider).cancel_batch(ref, options))
+    operations, ref, options = _batch_call(batch_id, _merged(_query_params(), _body_params()))
+    return _render(BATCH, operations.cancel_batch(ref, options))
 
 
 def _page(result: dict) -> dict:

@@ -24,6 +24,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from blueprints import registry
 from blueprints.dispatcher import ids
 from schemas.batch import BatchListSchema, BatchSchema
 from schemas.error import ErrorSchema
@@ -101,8 +102,8 @@ def _dict_keys(converter: object, field: fields.Field, **kwargs: object) -> dict
 
 PROVIDER = {
     "type": "string",
-    "enum": [*ids.PROVIDERS, ""],
-    "description": f"The provider to run the call on; empty or absent: `{ids.DEFAULT_PROVIDER}`, or the "
+    "enum": [*registry.PROVIDERS, ""],
+    "description": f"The provider to run the call on; empty or absent: `{registry.DEFAULT}`, or the "
                    "provider an ID the gateway issued names.",
 }
 

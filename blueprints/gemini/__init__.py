@@ -4,4 +4,24 @@
 operations the dispatcher calls, `translators/gemini.py` the shape conversions.
 """
 
+from blueprints.common.provider import Provider
+from configfields import CommaList, MimeType, Text, Url
+
 NAME = "gemini"
+
+PROVIDER = Provider(
+    name=NAME,
+    code="g",
+    file_pattern=r"files/[A-Za-z0-9_-]{1,128}",
+    batch_pattern=r"batches/[A-Za-z0-9_-]{1,128}",
+    operations_module="blueprints.gemini.operations",
+    credential="GEMINI_API_KEY",
+    options=frozenset({"model", "requests"}),
+    settings={
+        "GEMINI_API_KEY": Text("GEMINI_API_KEY", "", "the gateway's Gemini key (gateway-key mode only)", secret=True),
+        "GEMINI_BASE_URL": Url("GEMINI_BASE_URL", "https://generativelanguage.googleapis.com", "Gemini upstream"),
+        "GEMINI_JSONL_MIME_TYPES": CommaList("DEEPINTSHIELD_GEMINI_JSONL_MIME_TYPES",
+                                             ["jsonl", "application/jsonl", "application/json", "text/plain"],
+                                             "MIME types tried in order on upload", of=MimeType),
+    },
+)

@@ -1,3 +1,22 @@
 """The OpenAI provider: files and batches passed through to OpenAI's own API."""
 
+from blueprints.common.provider import Provider
+from configfields import Integer, Text, Url, at_least
+
 NAME = "openai"
+_ID = r"[A-Za-z0-9_-]{1,256}"
+
+PROVIDER = Provider(
+    name=NAME,
+    code=None,  # OpenAI's own file-… / batch_… IDs are the gateway's
+    file_pattern=_ID,
+    batch_pattern=_ID,
+    operations_module="blueprints.openai.operations",
+    credential="OPENAI_API_KEY",
+    settings={
+        "OPENAI_API_KEY": Text("OPENAI_API_KEY", "", "the gateway's OpenAI key (gateway-key mode only)", secret=True),
+        "OPENAI_BASE_URL": Url("OPENAI_BASE_URL", "https://api.openai.com/v1", "OpenAI upstream"),
+        "OPENAI_MAX_BATCH_REQUESTS": Integer("DEEPINTSHIELD_OPENAI_MAX_BATCH_REQUESTS", 50_000, "requests per OpenAI "
+                                             "batch file (OpenAI's cap; `0`: none)", validate=[at_least(0)]),
+    },
+)

@@ -63,9 +63,6 @@ def file_content(ref: ResourceId, options: Options) -> Content:
 
 
 def create_batch(new: NewBatch) -> dict:
-    if new.requests is not None:
-        raise BadRequest("Inline `requests` are for provider anthropic or gemini; OpenAI batches read "
-                         "an uploaded file (input_file_id).", param="requests")
     if not new.input_file_id:
         raise BadRequest("input_file_id is required for OpenAI batches.", param="input_file_id")
     ids.decode_file(new.input_file_id, "openai")  # a file issued for another provider is a 400

@@ -1,0 +1,90 @@
+"""What makes a provider: each provider package exports one `Provider`, listed in `blueprints/registry.py`.
+
+Everything the rest of the gateway needs to know about a provider is here, read from that list:
+- the ID scheme (`ids.py`): its one-letter code in encoded IDs and the shapes its native file and
+  batch IDs may have;
+- credentials (`auth.py`): the setting holding its key in gateway-key mode;
+- requests (`dispatcher`): which gateway-only fields it takes, so every other provider refuses a
+  foreign one the same way; an optional guard run once before any of its operations;
+- configuration (`config.py`): its own settings, merged into the one schema, and a startup check;
+- its operations (the module the dispatcher calls), imported when first used. The `Operations`
+  protocol describes them; `make test`'s type checker holds every provider's module to it.
+
+Importing this module, and a provider package's `__init__`, needs neither Flask nor a provider SDK:
+`config.py` reads the list in gunicorn's master.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from blueprints.common.streams import Content, Upload
+    from blueprints.dispatcher.ids import ResourceId
+    from configfields import Setting
+    from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
+
+# The request fields only the gateway reads (never sent upstream). A provider takes a subset.
+GATEWAY_FIELDS = frozenset({"storage_config", "model", "output_s3_uri", "role_arn", "requests"})
+
+
+class Operations(Protocol):
+    """The nine Files/Batch operations a provider's `operations` module defines (docs/provider-interface.md)."""
+
+    def create_file(self, new: NewFile, upload: Upload) -> dict: ...
+    def list_files(self, query: FileQuery) -> dict: ...
+    def retrieve_file(self, ref: ResourceId, options: Options) -> dict: ...
+    def delete_file(self, ref: ResourceId, options: Options) -> dict: ...
+    def file_content(self, ref: ResourceId, options: Options) -> Content: ...
+    def create_batch(self, new: NewBatch) -> dict: ...
+    def retrieve_batch(self, ref: ResourceId, options: Options) -> dict: ...
+    def list_batches(self, query: BatchQuery) -> dict: ...
+    def cancel_batch(self, ref: ResourceId, options: Options) -> dict: ...
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One provider, as the rest of the gateway sees it."""
+
+    name: str
+    # The letter naming it in encoded IDs (`file-ds<code>…`, `batch_ds<code>_…`); None: its own IDs are
+    # already URL-safe and unambiguous, and pass through unchanged (OpenAI's).
+    code: str | None
+    file_pattern: str  # what a native file ID (or a batch's, for its result files) may look like
+    batch_pattern: str
+    operations_module: str  # dotted path, imported on first use
+    # Native batch IDs that pass through unencoded and name this provider by their shape (msgbatch_…).
+    passthrough_batch_pattern: str | None = None
+    credential: str | None = None  # the setting holding its key in gateway-key mode; None: none is needed
+    options: frozenset[str] = frozenset()  # the gateway-only request fields it takes (GATEWAY_FIELDS)
+    settings: Mapping[str, Setting] = field(default_factory=dict)  # config key -> setting, merged into config
+    check: Callable[[Mapping[str, Any]], list[str]] | None = None  # startup: problems with its settings
+    # "module:function" run once before each of its operations (may raise APIError); imported on first use.
+    guard: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.options <= GATEWAY_FIELDS:
+            raise ValueError(f"{self.name}: unknown gateway fields {sorted(self.options - GATEWAY_FIELDS)}")
+
+    @cached_property
+    def file_regex(self) -> re.Pattern[str]:
+        return re.compile(rf"^(?:{self.file_pattern})$")
+
+    @cached_property
+    def batch_regex(self) -> re.Pattern[str]:
+        return re.compile(rf"^(?:{self.batch_pattern})$")
+
+    @property
+    def operations(self) -> Operations:
+        module: Operations = importlib.import_module(self.operations_module)
+        return module
+
+    def run_guard(self) -> None:
+        if self.guard:
+            module, _, function = self.guard.partition(":")
+            getattr(importlib.import_module(module), function)()
