@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from urllib.parse import urlsplit
 
 import httpx2 as httpx
 import pytest
@@ -13,12 +14,20 @@ from openai import OpenAI
 from werkzeug.serving import make_server
 
 from app import create_app
+from blueprints import registry
 from blueprints.anthropic import client as anthropic_client
 from blueprints.common import aws, filestore, http
 
-OPENAI_BASE = "https://openai.fake/v1"
-ANTHROPIC_BASE = "https://anthropic.fake"
-GEMINI_BASE = "https://gemini.fake"
+
+def fake_base(provider: str) -> str:
+    """Where a provider's fake answers: `https://<name>.fake` plus the path of its real base URL."""
+    spec = registry.get(provider)
+    return f"https://{provider}.fake{urlsplit(spec.settings[spec.base_url].load_default).path}".rstrip("/")
+
+
+OPENAI_BASE = fake_base("openai")  # https://openai.fake/v1
+ANTHROPIC_BASE = fake_base("anthropic")
+GEMINI_BASE = fake_base("gemini")
 
 
 @pytest.fixture
@@ -26,9 +35,8 @@ def test_config(tmp_path) -> dict:
     return {
         "TESTING": True,
         "API_KEYS": [],
-        "OPENAI_BASE_URL": OPENAI_BASE,
-        "ANTHROPIC_BASE_URL": ANTHROPIC_BASE,
-        "GEMINI_BASE_URL": GEMINI_BASE,
+        # every provider's upstream: its fake (providers with a base URL setting)
+        **{spec.base_url: fake_base(name) for name, spec in registry.PROVIDERS.items() if spec.base_url},
         "FILE_STORE": str(tmp_path / "files"),
         "UPSTREAM_RETRIES": 2,
         "UPSTREAM_TIMEOUT": (2.0, 10.0),

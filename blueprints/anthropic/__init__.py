@@ -23,6 +23,7 @@ PROVIDER = Provider(
     passthrough_batch_pattern=_MSGBATCH,
     operations_module="blueprints.anthropic.operations",
     credential="ANTHROPIC_API_KEY",
+    base_url="ANTHROPIC_BASE_URL",
     options=frozenset({"model", "requests"}),
     settings={
         "ANTHROPIC_API_KEY": Text("ANTHROPIC_API_KEY", "", "the gateway's Anthropic key (gateway-key mode only)",

@@ -61,6 +61,7 @@ class Provider:
     # Native batch IDs that pass through unencoded and name this provider by their shape (msgbatch_…).
     passthrough_batch_pattern: str | None = None
     credential: str | None = None  # the setting holding its key in gateway-key mode; None: none is needed
+    base_url: str | None = None  # the setting holding its upstream's base URL (tests point it at a fake)
     options: frozenset[str] = frozenset()  # the gateway-only request fields it takes (GATEWAY_FIELDS)
     settings: Mapping[str, Setting] = field(default_factory=dict)  # config key -> setting, merged into config
     check: Callable[[Mapping[str, Any]], list[str]] | None = None  # startup: problems with its settings

@@ -16,6 +16,7 @@ PROVIDER = Provider(
     batch_pattern=r"batches/[A-Za-z0-9_-]{1,128}",
     operations_module="blueprints.gemini.operations",
     credential="GEMINI_API_KEY",
+    base_url="GEMINI_BASE_URL",
     options=frozenset({"model", "requests"}),
     settings={
         "GEMINI_API_KEY": Text("GEMINI_API_KEY", "", "the gateway's Gemini key (gateway-key mode only)", secret=True),

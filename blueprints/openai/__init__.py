@@ -13,6 +13,7 @@ PROVIDER = Provider(
     batch_pattern=_ID,
     operations_module="blueprints.openai.operations",
     credential="OPENAI_API_KEY",
+    base_url="OPENAI_BASE_URL",
     settings={
         "OPENAI_API_KEY": Text("OPENAI_API_KEY", "", "the gateway's OpenAI key (gateway-key mode only)", secret=True),
         "OPENAI_BASE_URL": Url("OPENAI_BASE_URL", "https://api.openai.com/v1", "OpenAI upstream"),
