@@ -3,6 +3,8 @@ against the app served on a loopback port."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import threading
 from urllib.parse import urlsplit
@@ -10,6 +12,7 @@ from urllib.parse import urlsplit
 import httpx2 as httpx
 import pytest
 import responses
+from _pytest.fixtures import FixtureFunctionDefinition
 from openai import OpenAI
 from werkzeug.serving import make_server
 
@@ -102,3 +105,13 @@ def sdk(gateway):
         _strict_response_validation=True,
     ) as client:
         yield client
+
+
+# Every registered provider's fake module: its fixtures (`<provider>_contract` for the provider contract
+# test above all) are visible to every test, so a new provider's fake needs no edit here.
+for _provider in registry.PROVIDERS:
+    if importlib.util.find_spec(f"tests.fakes.{_provider}") is None:
+        continue  # a provider declared by configuration is served by another's code (and fake)
+    _fake = importlib.import_module(f"tests.fakes.{_provider}")
+    globals().update({_name: _value for _name, _value in vars(_fake).items()
+                      if isinstance(_value, FixtureFunctionDefinition)})

@@ -11,7 +11,6 @@ import pytest
 
 from blueprints.dispatcher import ids
 from tests import seed
-from tests.fakes import bedrock as bedrock_fake
 from tests.fakes.bedrock import BUCKET, OTHER_BUCKET, REGION
 
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
@@ -33,7 +32,16 @@ def chat_lines(count: int, model: str = CLAUDE, fail: tuple[int, ...] = ()) -> s
     return "\n".join(lines) + "\n"
 
 
-moto_url, s3, fake = bedrock_fake.moto_url, bedrock_fake.s3, bedrock_fake.fake
+
+
+@pytest.fixture
+def s3(bedrock_s3):
+    return bedrock_s3
+
+
+@pytest.fixture
+def fake(bedrock_fake):
+    return bedrock_fake
 
 
 @pytest.fixture
@@ -115,7 +123,8 @@ def test_seed_batch_workflow_with_results(gateway, fake, s3, capsys):
     assert batch.status == "completed" and batch.model == model
     assert batch.input_file_id == uploaded_file.id and batch.endpoint == "/v1/chat/completions"
     assert (batch.request_counts.total, batch.request_counts.completed, batch.request_counts.failed) == (2, 2, 0)
-    assert batch.output_file_id and batch.error_file_id is None and batch.completed_at >= batch.created_at
+    # Both files once there are results: only reading them tells whether a line could not be converted.
+    assert batch.output_file_id and batch.error_file_id and batch.completed_at >= batch.created_at
 
     # What Bedrock was given: Claude records next to the input, results under output_s3_uri/<jobId>/.
     (_, create), = [c for c in fake.calls if c[0] == "create"]
@@ -226,7 +235,8 @@ def test_stopped_job_has_partial_results(sdk, fake):
     while batch.status == "cancelling":
         batch = sdk.batches.retrieve(batch.id)  # Stopping -> Stopped: half the records ran
     assert batch.status == "cancelled" and batch.cancelled_at
-    assert (batch.request_counts.total, batch.request_counts.completed) == (4, 2) and batch.error_file_id is None
+    assert (batch.request_counts.total, batch.request_counts.completed) == (4, 2) and batch.error_file_id
+    assert sdk.files.content(batch.error_file_id).read() == b""  # offered, and empty: nothing failed
     lines = sdk.files.content(batch.output_file_id).read().decode().splitlines()
     assert len(lines) == 2
 

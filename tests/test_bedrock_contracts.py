@@ -12,10 +12,17 @@ from botocore.exceptions import ClientError
 
 from blueprints.common import aws
 from tests.contracts import botocore_shapes as shapes
-from tests.fakes import bedrock as bedrock_fake
 from tests.fakes.bedrock import BUCKET
 
-moto_url, s3, fake = bedrock_fake.moto_url, bedrock_fake.s3, bedrock_fake.fake
+
+@pytest.fixture
+def s3(bedrock_s3):
+    return bedrock_s3
+
+
+@pytest.fixture
+def fake(bedrock_fake):
+    return bedrock_fake
 
 ROLE = "arn:aws:iam::123456789012:role/r"
 SERVICES = ("bedrock", "bedrock-runtime", "s3")

@@ -20,7 +20,6 @@ from botocore.response import StreamingBody
 from app import create_app
 from blueprints.dispatcher import ids
 from tests.contracts import botocore_shapes as shapes
-from tests.fakes import bedrock as bedrock_fake
 from tests.fakes.bedrock import (
     BUCKET,
     CLAUDE_BLOCK_SAMPLES,
@@ -33,7 +32,15 @@ from translators import anthropic as anthropic_tr
 from translators import batch_output
 from translators import bedrock as tr
 
-moto_url, s3, fake = bedrock_fake.moto_url, bedrock_fake.s3, bedrock_fake.fake
+
+@pytest.fixture
+def s3(bedrock_s3):
+    return bedrock_s3
+
+
+@pytest.fixture
+def fake(bedrock_fake):
+    return bedrock_fake
 
 ROLE = "arn:aws:iam::123456789012:role/BedrockBatch"
 CLAUDE = "anthropic.claude-3-sonnet-20240229-v1:0"

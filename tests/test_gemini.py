@@ -71,7 +71,7 @@ def test_seed_gemini_batch_workflow_then_results(gateway, fake, capsys):
     assert batch.model == "gemini-1.5-flash"
     assert batch.input_file_id == uploaded_file.id
     assert (batch.request_counts.total, batch.request_counts.completed, batch.request_counts.failed) == (2, 2, 0)
-    assert batch.completed_at is not None and batch.error_file_id is None
+    assert batch.completed_at is not None and batch.error_file_id  # offered; empty: nothing failed
 
     # What went up to Gemini: {key, request} lines under the gateway's own file ID.
     native = ids.decode_file(uploaded_file.id, "gemini").native

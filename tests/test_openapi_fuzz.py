@@ -29,7 +29,6 @@ from tests.fakes.openai import FakeOpenAI
 
 pytestmark = pytest.mark.fuzz
 
-moto_url, s3, fake = bedrock_fake.moto_url, bedrock_fake.s3, bedrock_fake.fake
 
 GATEWAY_KEY = "sk-gateway-fuzz"
 PROVIDER_KEY = "sk-test-key"
@@ -49,7 +48,7 @@ def test_config(test_config):
 
 
 @pytest.fixture
-def providers(fake, rsps):
+def providers(bedrock_fake, rsps):
     """Every provider's fake; each fails the test at teardown if the gateway sent it something off spec."""
     openai = FakeOpenAI()
     openai.register(rsps)

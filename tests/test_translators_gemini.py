@@ -410,19 +410,19 @@ def test_succeeded_batch_with_failures():
     assert BatchSchema().validate(batch) == {}
 
 
-def test_a_batch_whose_every_request_failed_is_completed_with_only_an_error_file():
+def test_a_batch_whose_every_request_failed_is_completed_with_both_files():
     batch = _batch(_operation("BATCH_STATE_SUCCEEDED", {"requestCount": "2", "failedRequestCount": "2"},
                               ended=True, done=True, response={"responsesFile": "files/batch-abc"}))
     assert batch["status"] == "completed" and batch["request_counts"] == {"total": 2, "completed": 0, "failed": 2}
-    assert batch["output_file_id"] is None and batch["error_file_id"] == "F[batches/abc:errors]"
+    assert batch["output_file_id"] == "F[batches/abc:output]" and batch["error_file_id"] == "F[batches/abc:errors]"
 
 
-def test_results_mirrored_in_metadata_output_and_no_error_file_without_failures():
+def test_results_mirrored_in_metadata_output_give_both_files():
     operation = _operation("BATCH_STATE_SUCCEEDED", {"requestCount": "1", "successfulRequestCount": "1"}, ended=True)
     operation["metadata"]["output"] = {"inlinedResponses": {"inlinedResponses": []}}
     del operation["metadata"]["inputConfig"]
     batch = _batch(operation)
-    assert batch["output_file_id"] == "F[batches/abc:output]" and batch["error_file_id"] is None
+    assert batch["output_file_id"] == "F[batches/abc:output]" and batch["error_file_id"] == "F[batches/abc:errors]"
     assert batch["input_file_id"] == ""
 
 

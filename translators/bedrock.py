@@ -670,10 +670,10 @@ def job_to_batch(
 ) -> dict:
     """A Get response or List summary of a job -> an OpenAI Batch.
 
-    `output_file_id` / `error_file_id` are the IDs the job's results would have; they are set once
-    the job has results (`has_results`), the error file only when a record failed or the failures
-    are not known. A job whose every record failed is `completed` with them all counted failed;
-    only Bedrock's own `Failed` (the job never ran) is `failed`.
+    `output_file_id` / `error_file_id` are the IDs the job's results would have; both are set once
+    the job has results (`has_results`): only reading the results tells whether a line could not be
+    converted, and such a line is in the error file. A job whose every record failed is `completed`
+    with them all counted failed; only Bedrock's own `Failed` (the job never ran) is `failed`.
     """
     status = batch_status(job)
     counts = request_counts(job, manifest)
@@ -689,7 +689,8 @@ def job_to_batch(
         "completion_window": COMPLETION_WINDOW,
         "status": status,
         "output_file_id": output_file_id if results else None,
-        "error_file_id": error_file_id if results and (counts is None or counts["failed"] > 0) else None,
+        # Both files once there are results: only reading them tells whether a line could not be converted.
+        "error_file_id": error_file_id if results else None,
         "created_at": unix(job["submitTime"]),
         "in_progress_at": None,  # Bedrock does not say when a job started running
         "expires_at": unix(job.get("jobExpirationTime")),

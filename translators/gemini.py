@@ -824,10 +824,10 @@ def batch_object(
     if status in END_TIME_FIELDS:
         batch[END_TIME_FIELDS[status]] = timestamp(meta.get("endTime") or meta.get("updateTime"))
     if batch_output_of(operation):
-        if counts["completed"] or not counts["failed"]:
-            batch["output_file_id"] = encode_file(name, "output")
-        if counts["failed"]:
-            batch["error_file_id"] = encode_file(name, "errors")
+        # Both files, whatever the counts say: only reading the results tells whether a line could not
+        # be converted (it goes to the error file), so an error file must always be reachable.
+        batch["output_file_id"] = encode_file(name, "output")
+        batch["error_file_id"] = encode_file(name, "errors")
     error = operation.get("error")
     if error:
         code = error.get("status") or RPC_CODE_NAMES.get(error.get("code"), str(error.get("code", "")))

@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args, get_origin
 from urllib.parse import parse_qs, urlparse
 
+import pytest
 import responses
 from anthropic._constants import ANTHROPIC_API_VERSION
 from anthropic.types import ContentBlock, StopReason
@@ -59,6 +60,7 @@ from tests.contracts.anthropic_types import (
     check_result_line,
     strict,
 )
+from tests.fakes.contract import ContractFake
 
 # API versions the fake serves: the one the gateway sends by default, and the SDK's own.
 VERSIONS = ("2023-06-01", ANTHROPIC_API_VERSION)
@@ -503,3 +505,24 @@ def anthropic_fakes(rsps: responses.RequestsMock) -> Iterator[Callable[..., Fake
     yield make
     for fake in made:
         fake.assert_clean()
+
+
+class _ContractScript:
+    def __init__(self, fake: FakeAnthropic) -> None:
+        self.fake = fake
+
+    def next_batch_has_an_unconvertible_line(self, custom_id: str) -> None:
+        line = json.dumps({"custom_id": custom_id, "result": {"type": "a_result_type_from_next_year"}})
+        self.fake.answer_raw(custom_id, line.encode())
+
+    def finish(self, batch_id: str) -> None:
+        pass  # a batch ends after `polls_until_ended` reads
+
+
+@pytest.fixture
+def anthropic_contract(rsps):
+    """The Anthropic fake for the provider contract test (tests/fakes/contract.py)."""
+    with anthropic_fakes(rsps) as make:
+        fake = make(api_key="sk-test-key")
+        yield ContractFake("anthropic", _ContractScript(fake), model="claude-3-5-haiku-20241022",
+                           lists_batches_by_their_ids=False)

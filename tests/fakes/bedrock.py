@@ -50,6 +50,7 @@ from werkzeug.serving import make_server
 from tests.contracts import botocore_shapes as shapes
 from tests.contracts.anthropic_types import check_message, check_params
 from tests.fakes.anthropic import BLOCKS as ANTHROPIC_BLOCKS
+from tests.fakes.contract import ContractFake
 
 ACCOUNT = "123456789012"
 REGION = "us-west-2"
@@ -518,7 +519,7 @@ OTHER_BUCKET = "other-bucket"
 
 
 @pytest.fixture(scope="module")
-def moto_url():
+def bedrock_moto_url():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -527,8 +528,9 @@ def moto_url():
 
 
 @pytest.fixture
-def s3(moto_url, monkeypatch, tmp_path):
+def bedrock_s3(bedrock_moto_url, monkeypatch, tmp_path):
     """Fake credentials, boto3 pointed at the moto server, an empty S3 with two buckets."""
+    moto_url = bedrock_moto_url
     requests.post(f"{moto_url}/moto-api/reset", timeout=5)
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK"):
         monkeypatch.delenv(name, raising=False)
@@ -545,10 +547,34 @@ def s3(moto_url, monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def fake(s3, moto_url, monkeypatch):
+def bedrock_fake(bedrock_s3, bedrock_moto_url, monkeypatch):
     """The control-plane fake; after the test, nothing the gateway sent (or the fake wrote) broke the rules."""
-    backend = FakeBedrock(moto_url, REGION, polls_per_step=2, min_records=2)
+    backend = FakeBedrock(bedrock_moto_url, REGION, polls_per_step=2, min_records=2)
     with Server(backend) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", server.url)
         yield backend
     assert backend.violations == [], "\n".join(backend.violations)
+
+
+class _ContractScript:
+    def __init__(self, fake: FakeBedrock) -> None:
+        self.fake = fake
+
+    def next_batch_has_an_unconvertible_line(self, custom_id: str) -> None:
+        # Records are scripted by their prompt: the contract test asks "question for <custom_id>".
+        self.fake.script[f"question for {custom_id}"] = {"modelOutput": {"no_known_shape": True}, "checked": False}
+
+    def finish(self, batch_id: str) -> None:
+        pass  # a job moves one step every `polls_per_step` gets
+
+
+@pytest.fixture
+def bedrock_contract(bedrock_fake, app):
+    """The Bedrock fake (S3 in moto) for the provider contract test (tests/fakes/contract.py)."""
+    app.config.update(BEDROCK_REGION=REGION, BEDROCK_MIN_RECORDS=2, BEDROCK_ALLOWED_BUCKETS=[],
+                      BEDROCK_ROLE_ARN="arn:aws:iam::123456789012:role/BedrockBatch")
+    model = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    storage = {"s3": {"bucket": BUCKET, "region": REGION, "prefix": "contract"}}
+    return ContractFake("bedrock", _ContractScript(bedrock_fake), model=model, upload_body={"storage_config": storage},
+                        create_body={"model": model, "output_s3_uri": f"s3://{BUCKET}/contract-output"},
+                        query={"storage_config": storage})

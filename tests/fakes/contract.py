@@ -32,5 +32,9 @@ class ContractFake:
     create_body: dict = field(default_factory=dict)  # extra_body of batches.create besides `provider`
     query: dict = field(default_factory=dict)  # extra_query of follow-up calls besides `provider`
     min_lines: int = 2  # lines a batch needs on this provider
+    converts_results: bool = True  # False: the provider's result files are relayed as they are (OpenAI)
+    # False: a listing cannot give a batch the ID its create gave it (Anthropic: a file-based batch's ID
+    # carries its input file, which a Message Batch does not keep).
+    lists_batches_by_their_ids: bool = True
     gives_back_uploads: bool = True  # files.content of an uploaded file returns its bytes
     can_delete_uploads: bool = True

@@ -26,6 +26,7 @@ file names, and result keys, whose replies deliberately go beyond the SDK types.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -33,11 +34,13 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import responses
 from google.genai import types
 
 from tests.conftest import GEMINI_BASE
 from tests.contracts import genai_types as contract
+from tests.fakes.contract import ContractFake
 
 STATE_PREFIX = "BATCH_STATE_"
 _EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z
@@ -583,3 +586,24 @@ def off_spec_results() -> dict[str, dict | bytes]:
         "unconvertible": {"key": "unconvertible", "response": {"candidates": "not a list"}},
         "not-json": b'{"key": "not-json", "response": {"candidates": [',
     }
+
+
+class _ContractScript:
+    def __init__(self, fake: FakeGemini) -> None:
+        self.fake = fake
+
+    def next_batch_has_an_unconvertible_line(self, custom_id: str) -> None:
+        self.fake.scripted[custom_id] = {"key": custom_id, "response": {"candidates": "not a list"}}
+        self.fake.unchecked.add(custom_id)  # off the google-genai types on purpose
+
+    def finish(self, batch_id: str) -> None:
+        pass  # a batch succeeds after `polls_until_done` reads
+
+
+@pytest.fixture
+def gemini_contract(rsps):
+    """The Gemini fake for the provider contract test (tests/fakes/contract.py)."""
+    with contextlib.contextmanager(checked_fakes)(rsps) as make:
+        fake = make()
+        yield ContractFake("gemini", _ContractScript(fake), model="gemini-2.5-flash",
+                           create_body={"model": "gemini-2.5-flash"})

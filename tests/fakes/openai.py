@@ -16,10 +16,12 @@ import itertools
 import json
 import re
 
+import pytest
 import responses
 from werkzeug.wrappers import Request
 
 from tests.contracts import openai_types
+from tests.fakes.contract import ContractFake
 
 STEPS = ["validating", "in_progress", "finalizing", "completed"]
 UPLOAD_FIELDS = {"purpose", "file", "expires_after[anchor]", "expires_after[seconds]"}
@@ -253,3 +255,22 @@ def _error(error: FakeError):
     return error.status, {"Content-Type": "application/json"}, json.dumps({"error": {
         "message": error.message, "type": types.get(error.status, "invalid_request_error"),
         "param": error.param, "code": None}})
+
+
+class _Script:
+    """OpenAI's results are OpenAI's own and relayed as they are: nothing to script."""
+
+    def next_batch_has_an_unconvertible_line(self, custom_id: str) -> None:
+        raise NotImplementedError("the gateway relays OpenAI's result files unconverted")
+
+    def finish(self, batch_id: str) -> None:
+        pass  # a batch advances one step per retrieve
+
+
+@pytest.fixture
+def openai_contract(rsps):
+    """The OpenAI fake for the provider contract test (tests/fakes/contract.py)."""
+    fake = FakeOpenAI()
+    fake.register(rsps)
+    yield ContractFake("openai", _Script(), model="gpt-4o-mini", converts_results=False)
+    assert fake.violations == []
