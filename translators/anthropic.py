@@ -38,14 +38,13 @@ import fnmatch
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from errors import BadRequest
 from translators import batch_output
+from translators import openai_shapes as shapes
 from translators.claude_models import NO_SAMPLING_MODELS, TEMPERATURE_AND_TOP_P_MODELS
 
-CHAT_COMPLETIONS = "/v1/chat/completions"
-COMPLETION_WINDOW = "24h"
+CHAT_COMPLETIONS = shapes.CHAT_COMPLETIONS
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 # §B.7: Anthropic stop_reason (the SDK's `StopReason`) -> OpenAI finish_reason. Unknown: "stop".
@@ -100,13 +99,6 @@ ENDED = "ended"
 IN_FLIGHT_STATUS = {"in_progress": "in_progress", "canceling": "cancelling"}
 PROCESSING_STATUSES = frozenset({ENDED, *IN_FLIGHT_STATUS})
 
-# Where an ended batch's `ended_at` goes, per OpenAI status. Anthropic has no failed batch: a
-# create it refuses is a synchronous error, and a batch whose requests all errored is completed.
-ENDED_AT_FIELD = {
-    "completed": "completed_at",
-    "expired": "expired_at",
-    "cancelled": "cancelled_at",
-}
 
 # §B.6: OpenAI tool_choice strings -> Anthropic tool_choice.
 TOOL_CHOICE = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
@@ -694,16 +686,7 @@ def result_line(line: dict, *, batch_id: str, created: int) -> dict:
 # MessageBatch -> OpenAI Batch (§B.2, §0.1, §0.2)
 
 
-def to_unix(text: str | None) -> int | None:
-    """An RFC 3339 time (`2024-09-24T18:37:24.100435Z`, any fraction length) -> Unix seconds."""
-    if text is None:
-        return None
-    # fromisoformat takes at most 6 fraction digits; drop the rest (sub-microsecond is irrelevant here).
-    normalised = re.sub(r"(\.\d{6})\d+", r"\1", text.strip()).replace("z", "Z")
-    moment = datetime.fromisoformat(normalised)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
+to_unix = shapes.unix  # RFC 3339 -> Unix seconds (one reader for every provider)
 
 
 def processing_status(native: dict) -> str:
@@ -761,37 +744,18 @@ def openai_batch(
     a results line the gateway cannot convert goes there, and only reading the results tells.
     """
     status = batch_status(natives)
-    counts = request_counts(natives)
-    ended = status in ENDED_AT_FIELD
+    ended = status in shapes.ENDED_AT
     created = min(to_unix(n["created_at"]) for n in natives)
     cancel_times = [to_unix(n["cancel_initiated_at"]) for n in natives if n.get("cancel_initiated_at")]
     expires = [to_unix(n["expires_at"]) for n in natives if n.get("expires_at")]
-    batch = {
-        "id": batch_id,
-        "object": "batch",
-        "endpoint": CHAT_COMPLETIONS,
-        "model": None,
-        "errors": None,
-        "input_file_id": input_file_id,
-        "completion_window": COMPLETION_WINDOW,
-        "status": status,
-        "output_file_id": output_file_id if ended else None,
-        "error_file_id": error_file_id if ended else None,
-        "created_at": created,
-        "in_progress_at": created,  # Anthropic starts processing on create
-        "expires_at": max(expires) if expires else None,
-        "finalizing_at": None,
-        "completed_at": None,
-        "failed_at": None,
-        "expired_at": None,
-        "cancelling_at": min(cancel_times) if cancel_times else None,
-        "cancelled_at": None,
-        "request_counts": counts,
-        "metadata": metadata,
-    }
-    if ended:
-        batch[ENDED_AT_FIELD[status]] = ended_at(natives)
-    return batch
+    return shapes.batch(
+        id=batch_id, status=status, created_at=created, input_file_id=input_file_id,
+        request_counts=request_counts(natives), metadata=metadata,
+        output_file_id=output_file_id if ended else None, error_file_id=error_file_id if ended else None,
+        in_progress_at=created,  # Anthropic starts processing on create
+        expires_at=max(expires) if expires else None, cancelling_at=min(cancel_times) if cancel_times else None,
+        ended_at=ended_at(natives) if ended else None,
+    )
 
 
 def ended_at(natives: list[dict]) -> int | None:

@@ -41,15 +41,14 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 
 from errors import BadRequest
 from translators import batch_output
+from translators import openai_shapes as shapes
 from translators.anthropic import UNRESTRICTED, SamplingRules, chat_to_params, message_to_chat_completion
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
-CHAT_COMPLETIONS = "/v1/chat/completions"
-COMPLETION_WINDOW = "24h"
+CHAT_COMPLETIONS = shapes.CHAT_COMPLETIONS
 INVOKE_MODEL = "InvokeModel"
 CONVERSE = "Converse"
 
@@ -70,9 +69,6 @@ STATUSES = {
 RESULT_STATUSES = frozenset({"Completed", "PartiallyCompleted", "Stopped"})
 # What a status not in STATUSES reads as, before and after the job's `endTime`.
 UNKNOWN_STATUS_RUNNING, UNKNOWN_STATUS_ENDED = "in_progress", "completed"
-# Where a finished job's `endTime` goes, per OpenAI status.
-END_TIME_FIELD = {"completed": "completed_at", "failed": "failed_at", "expired": "expired_at",
-                  "cancelled": "cancelled_at"}
 
 # §D.7: every Converse StopReason -> OpenAI finish_reason (others: batch_output.finish_reason's fallback).
 CONVERSE_FINISH_REASONS = {
@@ -629,13 +625,7 @@ def converse_usage(usage: dict) -> dict:
 # Job -> OpenAI Batch (§D.3, §0.1, §0.2)
 
 
-def unix(moment: datetime | None) -> int | None:
-    """A boto3 datetime (naive means UTC) -> Unix seconds."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
+unix = shapes.unix  # a boto3 datetime (naive means UTC) -> Unix seconds
 
 
 def batch_status(job: dict) -> str:
@@ -678,36 +668,15 @@ def job_to_batch(
     status = batch_status(job)
     counts = request_counts(job, manifest)
     results = has_results(job)
-    end = unix(job.get("endTime"))
-    batch = {
-        "id": batch_id,
-        "object": "batch",
-        "endpoint": CHAT_COMPLETIONS,
-        "model": job["modelId"],
-        "errors": None,
-        "input_file_id": input_file_id,
-        "completion_window": COMPLETION_WINDOW,
-        "status": status,
-        "output_file_id": output_file_id if results else None,
+    return shapes.batch(
+        id=batch_id, status=status, created_at=unix(job["submitTime"]), input_file_id=input_file_id,
+        model=job["modelId"], request_counts=counts, metadata=metadata,
+        output_file_id=output_file_id if results else None,
         # Both files once there are results: only reading them tells whether a line could not be converted.
-        "error_file_id": error_file_id if results else None,
-        "created_at": unix(job["submitTime"]),
-        "in_progress_at": None,  # Bedrock does not say when a job started running
-        "expires_at": unix(job.get("jobExpirationTime")),
-        "finalizing_at": None,
-        "completed_at": None,
-        "failed_at": None,
-        "expired_at": None,
-        "cancelling_at": unix(job.get("lastModifiedTime")) if status == "cancelling" else None,
-        "cancelled_at": None,
-        "request_counts": counts,
-        "metadata": metadata,
-    }
-    if status in END_TIME_FIELD:
-        batch[END_TIME_FIELD[status]] = end
-    if status == "failed":
-        batch["errors"] = {"object": "list", "data": [{
-            "code": "bedrock_job_failed", "message": job.get("message") or "The Bedrock job failed.",
-            "param": None, "line": None,
-        }]}
-    return batch
+        error_file_id=error_file_id if results else None,
+        expires_at=unix(job.get("jobExpirationTime")),  # Bedrock does not say when a job started running
+        cancelling_at=unix(job.get("lastModifiedTime")) if status == "cancelling" else None,
+        ended_at=unix(job.get("endTime")),
+        errors=shapes.batch_errors("bedrock_job_failed", job.get("message") or "The Bedrock job failed.")
+        if status == "failed" else None,
+    )

@@ -39,12 +39,12 @@ import binascii
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
 
 from errors import BadRequest
 from translators import batch_output
+from translators import openai_shapes as shapes
 
-CHAT_COMPLETIONS = "/v1/chat/completions"
+CHAT_COMPLETIONS = shapes.CHAT_COMPLETIONS
 # Gemini expires a batch left pending or running for 48 hours (providers.md §0).
 BATCH_EXPIRY_SECONDS = 48 * 3600
 
@@ -66,13 +66,6 @@ STATES = {
     "EXPIRED": "expired",
 }
 IN_FLIGHT = ("validating", "in_progress")
-# Terminal OpenAI status -> the Batch field that carries Gemini's `endTime`.
-END_TIME_FIELDS = {
-    "completed": "completed_at",
-    "failed": "failed_at",
-    "cancelled": "cancelled_at",
-    "expired": "expired_at",
-}
 
 # §C.2: File `state` (every `types.FileState`) -> FileObject `status`.
 FILE_STATUSES = {
@@ -716,11 +709,7 @@ def inline_results(output: dict) -> list:
 # §C.4 Operation -> Batch
 
 
-def timestamp(value: str | None) -> int | None:
-    """Unix seconds of an RFC 3339 time (nanosecond fractions allowed)."""
-    if not value:
-        return None
-    return int(datetime.fromisoformat(value).timestamp())
+timestamp = shapes.unix  # RFC 3339 (nanosecond fractions too) -> Unix seconds
 
 
 def native_state(operation: dict) -> str | None:
@@ -791,50 +780,25 @@ def batch_object(
     status = state(operation)
     if cancelling_at is not None and status in IN_FLIGHT:
         status = "cancelling"
-    counts = request_counts(meta.get("batchStats"))
     created = timestamp(meta["createTime"])
-    batch = {
-        "id": encode_batch(name),
-        "object": "batch",
-        "endpoint": CHAT_COMPLETIONS,
-        "model": model_name(meta["model"]) if meta.get("model") else None,
-        "errors": None,
-        "input_file_id": "",
-        "completion_window": "24h",
-        "status": status,
-        "output_file_id": None,
-        "error_file_id": None,
-        "created_at": created,
-        "in_progress_at": None,
-        "expires_at": created + BATCH_EXPIRY_SECONDS,
-        "finalizing_at": None,
-        "completed_at": None,
-        "failed_at": None,
-        "expired_at": None,
-        # A cancel just made, or Gemini's own CANCELLING (since its last update).
-        "cancelling_at": (cancelling_at or timestamp(meta.get("updateTime"))) if status == "cancelling" else None,
-        "cancelled_at": None,
-        "request_counts": counts,
-        "usage": None,
-        "metadata": None,
-    }
     file_name = (meta.get("inputConfig") or {}).get("fileName")
-    if file_name:
-        batch["input_file_id"] = encode_file(file_name, "file")
-    if status in END_TIME_FIELDS:
-        batch[END_TIME_FIELDS[status]] = timestamp(meta.get("endTime") or meta.get("updateTime"))
-    if batch_output_of(operation):
-        # Both files, whatever the counts say: only reading the results tells whether a line could not
-        # be converted (it goes to the error file), so an error file must always be reachable.
-        batch["output_file_id"] = encode_file(name, "output")
-        batch["error_file_id"] = encode_file(name, "errors")
+    # Both files once there are results, whatever the counts say: only reading the results tells
+    # whether a line could not be converted (it goes to the error file), so it must always be reachable.
+    results = bool(batch_output_of(operation))
     error = operation.get("error")
-    if error:
-        code = error.get("status") or RPC_CODE_NAMES.get(error.get("code"), str(error.get("code", "")))
-        batch["errors"] = {"object": "list", "data": [
-            {"code": code or None, "message": error.get("message"), "param": None, "line": None}
-        ]}
-    return batch
+    code = (error.get("status") or RPC_CODE_NAMES.get(error.get("code"), str(error.get("code", "")))) if error else None
+    return shapes.batch(
+        id=encode_batch(name), status=status, created_at=created,
+        input_file_id=encode_file(file_name, "file") if file_name else "",
+        model=model_name(meta["model"]) if meta.get("model") else None,
+        request_counts=request_counts(meta.get("batchStats")), expires_at=created + BATCH_EXPIRY_SECONDS,
+        # A cancel just made, or Gemini's own CANCELLING (since its last update).
+        cancelling_at=(cancelling_at or timestamp(meta.get("updateTime"))) if status == "cancelling" else None,
+        ended_at=timestamp(meta.get("endTime") or meta.get("updateTime")),
+        output_file_id=encode_file(name, "output") if results else None,
+        error_file_id=encode_file(name, "errors") if results else None,
+        errors=shapes.batch_errors(code or None, error.get("message")) if error else None,
+    )
 
 
 # §C.2 File -> FileObject
@@ -851,17 +815,12 @@ def file_object(file: dict, *, file_id: str, filename: str | None = None, purpos
             purpose = "batch"
         else:
             purpose = "user_data"
-    return {
-        "id": file_id,
-        "object": "file",
-        "bytes": size if size is not None else int(file.get("sizeBytes", "0")),
-        "created_at": timestamp(file["createTime"]),
-        "filename": filename or file.get("displayName") or file["name"],
-        "purpose": purpose,
-        "status": status,
-        "expires_at": timestamp(file.get("expirationTime")),
-        "status_details": (file.get("error") or {}).get("message") if status == "error" else None,
-    }
+    return shapes.file_object(
+        id=file_id, bytes=size if size is not None else int(file.get("sizeBytes", "0")),
+        created_at=timestamp(file["createTime"]), filename=filename or file.get("displayName") or file["name"],
+        purpose=purpose, status=status, expires_at=timestamp(file.get("expirationTime")),
+        status_details=(file.get("error") or {}).get("message") if status == "error" else None,
+    )
 
 
 def results_file_object(operation: dict, *, file_id: str, kind: str, size: int) -> dict:
@@ -872,14 +831,7 @@ def results_file_object(operation: dict, *, file_id: str, kind: str, size: int) 
     """
     meta = operation["metadata"]
     suffix = (meta.get("name") or operation["name"]).rpartition("/")[2]
-    return {
-        "id": file_id,
-        "object": "file",
-        "bytes": size,
-        "created_at": timestamp(meta.get("endTime") or meta.get("updateTime") or meta["createTime"]),
-        "filename": f"batch_{suffix}_{kind}.jsonl",
-        "purpose": "batch_output",
-        "status": "processed",
-        "expires_at": None,
-        "status_details": None,
-    }
+    return shapes.file_object(
+        id=file_id, bytes=size, filename=f"batch_{suffix}_{kind}.jsonl", purpose="batch_output",
+        created_at=timestamp(meta.get("endTime") or meta.get("updateTime") or meta["createTime"]),
+    )

@@ -29,6 +29,7 @@ from errors import APIError, BadRequest, NotFound, UpstreamError
 from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
 from translators import anthropic as translate
 from translators import batch_output, jsonl
+from translators import openai_shapes as shapes
 
 log = logging.getLogger("deepintshield")
 
@@ -81,17 +82,11 @@ def retrieve_file(ref: ids.ResourceId, options: Options) -> dict:
         return _file_object(_stored(ref.native))
     parts = _ended_parts(ref)
     size = sum(len(chunk) for chunk in _converted(parts, ref.kind))
-    return {
-        "id": ids.encode_file(NAME, ref.native, ref.kind),
-        "object": "file",
-        "bytes": size,
-        "created_at": translate.ended_at(parts),
-        "filename": _result_filename(ref),
-        "purpose": "batch_output",
-        "status": "processed",
-        "expires_at": min(translate.to_unix(p["created_at"]) for p in parts) + RESULTS_RETENTION,
-        "status_details": None,
-    }
+    return shapes.file_object(
+        id=ids.encode_file(NAME, ref.native, ref.kind), bytes=size, created_at=translate.ended_at(parts),
+        filename=_result_filename(ref), purpose="batch_output",
+        expires_at=min(translate.to_unix(p["created_at"]) for p in parts) + RESULTS_RETENTION,
+    )
 
 
 def delete_file(ref: ids.ResourceId, options: Options) -> dict:
@@ -118,17 +113,11 @@ def file_content(ref: ids.ResourceId, options: Options) -> Content:
 
 def _file_object(stored: filestore.StoredFile) -> dict:
     seconds = stored.extra.get("expires_after")
-    return {
-        "id": ids.encode_file(NAME, stored.key),
-        "object": "file",
-        "bytes": stored.bytes,
-        "created_at": stored.created_at,
-        "filename": stored.filename,
-        "purpose": stored.purpose,
-        "status": "processed",
-        "expires_at": stored.created_at + int(seconds) if seconds else None,
-        "status_details": None,
-    }
+    return shapes.file_object(
+        id=ids.encode_file(NAME, stored.key), bytes=stored.bytes, created_at=stored.created_at,
+        filename=stored.filename, purpose=stored.purpose,
+        expires_at=stored.created_at + int(seconds) if seconds else None,
+    )
 
 
 def _expired(stored: filestore.StoredFile, now: float) -> bool:

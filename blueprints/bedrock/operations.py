@@ -33,6 +33,7 @@ from errors import APIError, BadRequest, NotFound
 from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options, S3Location
 from translators import batch_output
 from translators import bedrock as tr
+from translators import openai_shapes as shapes
 from translators.jsonl import (
     BEDROCK,
     CHAT_COMPLETIONS,
@@ -173,17 +174,10 @@ def default_location_problem(bucket: str, prefix: str) -> str | None:
 
 
 def _file_object(region: str, bucket: str, key: str, head: dict) -> dict:
-    return {
-        "id": _file_id(region, bucket, key),
-        "object": "file",
-        "bytes": int(head["ContentLength"] if "ContentLength" in head else head["Size"]),
-        "created_at": tr.unix(head["LastModified"]),
-        "filename": _filename(key),
-        "purpose": "batch",
-        "status": "processed",
-        "expires_at": None,
-        "status_details": None,
-    }
+    return shapes.file_object(
+        id=_file_id(region, bucket, key), bytes=int(head["ContentLength"] if "ContentLength" in head else head["Size"]),
+        created_at=tr.unix(head["LastModified"]), filename=_filename(key), purpose="batch",
+    )
 
 
 # Files
@@ -354,17 +348,11 @@ def _custom_ids(job: dict) -> list[str] | None:
 def _result_file(ref: ids.ResourceId, options: Options) -> dict:
     job = _finished_job(ref, options)
     size = sum(len(chunk) for chunk in _result_chunks(job, errors=ref.kind == "errors"))  # exact, streamed
-    return {
-        "id": ids.encode_file(NAME, ref.native, ref.kind),
-        "object": "file",
-        "bytes": size,
-        "created_at": tr.unix(job.get("endTime") or job.get("lastModifiedTime") or job["submitTime"]),
-        "filename": _result_filename(job, ref.kind),
-        "purpose": "batch_output",
-        "status": "processed",
-        "expires_at": None,
-        "status_details": None,
-    }
+    return shapes.file_object(
+        id=ids.encode_file(NAME, ref.native, ref.kind), bytes=size, filename=_result_filename(job, ref.kind),
+        created_at=tr.unix(job.get("endTime") or job.get("lastModifiedTime") or job["submitTime"]),
+        purpose="batch_output",
+    )
 
 
 # Batches

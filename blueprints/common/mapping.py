@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from errors import UpstreamError
 from schemas.requests import NewBatch
+from translators import openai_shapes as shapes
 
 log = logging.getLogger("deepintshield")
 
@@ -38,9 +39,5 @@ def created_batch(batch_id: str, new: NewBatch, status: str, *, model: str | Non
 
     Its `created_at` is the gateway's clock (the provider's is unknown); a retrieve gives the real one.
     """
-    return {
-        "id": batch_id, "object": "batch", "endpoint": new.endpoint, "model": model, "errors": None,
-        "input_file_id": new.input_file_id, "completion_window": new.completion_window, "status": status,
-        "output_file_id": None, "error_file_id": None, "created_at": int(time.time()), "request_counts": None,
-        "metadata": metadata,
-    }
+    return shapes.batch(id=batch_id, status=status, created_at=int(time.time()), endpoint=new.endpoint, model=model,
+                        input_file_id=new.input_file_id, completion_window=new.completion_window, metadata=metadata)

@@ -42,6 +42,7 @@ from errors import APIError, BadRequest, NotFound, UpstreamError
 from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
 from translators import batch_output, jsonl
 from translators import gemini as translate
+from translators import openai_shapes as shapes
 
 log = logging.getLogger("deepintshield")
 
@@ -206,9 +207,8 @@ def create_file(new: NewFile, upload: Upload) -> dict:
                                      purpose=stored.purpose, size=stored.bytes)
     except (KeyError, ValueError, TypeError):
         # The Gemini file exists: answer from our copy rather than with a 5xx the SDK would retry.
-        return {"id": _encode_file(name), "object": "file", "bytes": stored.bytes, "created_at": stored.created_at,
-                "filename": stored.filename, "purpose": stored.purpose, "status": "processed",
-                "expires_at": None, "status_details": None}
+        return shapes.file_object(id=_encode_file(name), bytes=stored.bytes, created_at=stored.created_at,
+                                  filename=stored.filename, purpose=stored.purpose)
 
 
 def _file_object(file: dict) -> dict:
