@@ -17,10 +17,12 @@ import io
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
+from blueprints import registry
+from blueprints.common.provider import GATEWAY_FIELDS
 from blueprints.docs.openapi import BATCH_EXAMPLES, UPLOAD_EXAMPLES
 from tests.fakes import bedrock as bedrock_fake
 from tests.fakes.anthropic import anthropic_fakes
@@ -144,8 +146,9 @@ def _made_on(client, provider: str) -> dict[str, list[str]]:
 def _on(case, provider: str) -> None:
     """Send a case to `provider` unless it names one itself (in the body for creates, as the SDK does).
 
-    A valid case keeps a field in one place only: the description says a field given in the query
-    and the body must agree, which JSON Schema cannot express, so the generator does not know it.
+    A valid case keeps a field in one place only, and only the gateway fields its provider takes: the
+    description says a field given in the query and the body must agree, and which provider takes
+    which gateway field, neither of which JSON Schema can express, so the generator does not know them.
     """
     if not case.operation.path.startswith("/openai/"):
         return
@@ -153,13 +156,39 @@ def _on(case, provider: str) -> None:
         in_query = {key.partition("[")[0] for key in case.query or {}}  # deepObject keys may come flattened
         for name in in_query & case.body.keys():
             del case.body[name]
-    if "provider" in (case.query or {}) or (isinstance(case.body, dict) and "provider" in case.body):
-        return
-    creates = case.operation.definition.raw.get("operationId") in ("createFile", "createBatch")
-    if creates and isinstance(case.body, dict):
-        case.body["provider"] = provider
-    else:
-        case.query = {**(case.query or {}), "provider": provider}
+    named = _named(case)
+    if named is _UNNAMED:
+        creates = case.operation.definition.raw.get("operationId") in ("createFile", "createBatch")
+        if creates and isinstance(case.body, dict):
+            case.body["provider"] = provider
+        else:
+            case.query = {**(case.query or {}), "provider": provider}
+        named = provider
+    if case.meta.generation.mode.is_positive and isinstance(named, str) and named in registry.PROVIDERS:
+        _keep_to(case, registry.get(named))
+
+
+_UNNAMED = object()
+
+
+def _named(case) -> object:
+    """The provider a case names (a `null` or empty one is the default), or `_UNNAMED`."""
+    for place in (case.query, case.body):
+        if isinstance(place, dict) and "provider" in place:
+            return place["provider"] if place["provider"] not in (None, "") else registry.DEFAULT
+    return _UNNAMED
+
+
+def _keep_to(case, provider) -> None:
+    """Skip a valid case that gives `provider` a gateway field it does not take (a 400 by design).
+
+    Skipped, not edited: schemathesis re-judges an edited case against the description, and cannot
+    judge a multipart body holding a file, so an edited upload would count as invalid data.
+    """
+    foreign = GATEWAY_FIELDS - provider.options
+    for values in (case.query, case.body):
+        if isinstance(values, dict):
+            assume(not any(key.partition("[")[0] in foreign for key in values))
 
 
 BOUNDS = settings(deadline=None, suppress_health_check=list(HealthCheck), database=None)

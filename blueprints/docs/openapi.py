@@ -53,7 +53,9 @@ provider per call with `extra_body={{"provider": ...}}` (POST) or `extra_query={
 **Gateway-only fields** (`provider`, `storage_config`, `model`, `output_s3_uri`, `role_arn`,
 `requests`) are consumed by the gateway and never forwarded. In a query string or the upload form,
 nested values are sent the way the SDK flattens them: `storage_config[s3][bucket]=…`,
-`expires_after[seconds]=…`. Unknown fields are a 400 naming the field. A field may be given in the
+`expires_after[seconds]=…`. Unknown fields are a 400 naming the field; a gateway field the provider
+does not take is a 400 `unsupported_parameter`, the same for every provider and operation. Which
+provider takes which: {{_TAKES}}. A field may be given in the
 query string or the body; given in both, it must have the same value there (a JSON `null` counts as
 not given), else it is a 400 `conflicting_parameter`.
 
@@ -72,6 +74,12 @@ carries `x-request-id` (the client's own, if it sent a sane one).
 """
 
 
+def _takes() -> str:
+    """`provider: fields` for every registered provider, from the registry (the dispatcher's own rule)."""
+    return "; ".join(f"`{provider.name}`: " + (", ".join(f"`{name}`" for name in sorted(provider.options)) or "none")
+                     for provider in registry.PROVIDERS.values())
+
+
 def _plugin_spec() -> tuple[APISpec, MarshmallowPlugin]:
     plugin = MarshmallowPlugin()
     spec = APISpec(
@@ -79,7 +87,7 @@ def _plugin_spec() -> tuple[APISpec, MarshmallowPlugin]:
         version="1",
         openapi_version="3.1.0",
         plugins=[plugin],
-        info={"description": INFO},
+        info={"description": INFO.replace("{_TAKES}", _takes())},
         tags=[
             {"name": "Files", "description": "OpenAI's Files API, on the provider each request names."},
             {"name": "Batches", "description": "OpenAI's Batch API, on the provider each request names."},
