@@ -32,5 +32,6 @@ def get(name: str) -> Provider:
     return PROVIDERS[name]
 
 
-def by_code(code: str) -> Provider:
-    return next(provider for provider in PROVIDERS.values() if provider.code == code)
+def by_code(code: str) -> Provider | None:
+    """The provider whose encoded IDs carry `code`; None if no provider has it."""
+    return next((provider for provider in PROVIDERS.values() if provider.code == code), None)
