@@ -6,8 +6,8 @@ Scheme (all characters in `[A-Za-z0-9_-]`, so every SDK version sends them uncha
   native batch IDs whose shape names their provider (Anthropic's `msgbatch_…`).
 - Everything else is encoded: `file-ds<P><K>_<base64url(native)>` for files and
   `batch_ds<P>_<base64url(native)>` for batches, where `P` is the provider's code (`a` Anthropic,
-  `g` Gemini, `b` Bedrock, `z` Azure: `blueprints/registry.py`; `c<name>` for a provider declared in
-  `DEEPINTSHIELD_OPENAI_COMPATIBLE`, so its IDs keep naming it whatever else is declared) and `K` the
+  `g` Gemini, `b` Bedrock, `z` Azure: `blueprints/registry.py`; `c<name>` for an OpenAI-compatible
+  host declared by configuration, so its IDs keep naming it whatever else is declared) and `K` the
   kind of file (`f` a stored or uploaded file, `o` a batch's output file, `e` a batch's error file).
   Codes are lower-case letters and digits, so the first `_` ends them (and the kind before it).
 
