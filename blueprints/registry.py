@@ -10,22 +10,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from blueprints.anthropic import PROVIDER as ANTHROPIC
+from blueprints.azure import PROVIDER as AZURE
 from blueprints.bedrock import PROVIDER as BEDROCK
 from blueprints.common.provider import Provider
 from blueprints.gemini import PROVIDER as GEMINI
 from blueprints.openai import PROVIDER as OPENAI
 
-PROVIDERS: dict[str, Provider] = {provider.name: provider for provider in (OPENAI, ANTHROPIC, GEMINI, BEDROCK)}
+PROVIDERS: dict[str, Provider] = {provider.name: provider for provider in (OPENAI, ANTHROPIC, GEMINI, BEDROCK, AZURE)}
 DEFAULT = OPENAI.name  # the provider of a request that names none
 
 if TYPE_CHECKING:  # the type checker holds every provider's operations module to the Operations protocol
     from blueprints.anthropic import operations as _anthropic
+    from blueprints.azure import operations as _azure
     from blueprints.bedrock import operations as _bedrock
     from blueprints.common.provider import Operations
     from blueprints.gemini import operations as _gemini
     from blueprints.openai import operations as _openai
 
-    _CHECKED: tuple[Operations, ...] = (_openai, _anthropic, _gemini, _bedrock)
+    _CHECKED: tuple[Operations, ...] = (_openai, _anthropic, _gemini, _bedrock, _azure)
 
 
 def get(name: str) -> Provider:

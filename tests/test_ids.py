@@ -123,3 +123,11 @@ def test_encoded_ids_with_forged_payloads_are_404():
         ids.decode_file("file-dsgf_!!!")
     with pytest.raises(NotFound):
         ids.decode_file("file-dsgf_" + ids._b64encode("batches/x"))  # a batch where a file belongs
+
+
+def test_azure_ids_are_encoded_so_they_name_azure():
+    assert ids.encode_file("azure", "file-abc123").startswith("file-dszf_")
+    assert ids.decode_batch(ids.encode_batch("azure", "batch_6caaf24d-54a5")) == ids.ResourceId(
+        "azure", "batch", "batch_6caaf24d-54a5")
+    assert ids.decode_file(ids.encode_file("azure", "batch_1", "errors")).kind == "errors"
+
