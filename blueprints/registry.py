@@ -3,34 +3,51 @@
 A provider is one package (exporting `PROVIDER`, see `blueprints/common/provider.py`), one line here,
 one fake in `tests/fakes/`, and its docs; the contract test (`tests/test_provider_contract.py`) covers
 it without edits.
+
+Beside the built-in ones, the hosts declared in `DEEPINTSHIELD_OPENAI_COMPATIBLE` are providers too
+(`blueprints/openai/compatible.py`): read from the environment when this module is first imported,
+at startup (gunicorn's master and every worker see the same environment), so the settings schema
+(`config.py`) holds their keys, the ID scheme knows their codes, and requests may name them. A
+declared name that is a built-in provider's is left out here and stops startup (the OpenAI
+provider's check says why).
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from blueprints.anthropic import PROVIDER as ANTHROPIC
+from blueprints.azure import PROVIDER as AZURE
 from blueprints.bedrock import PROVIDER as BEDROCK
 from blueprints.common.provider import Provider
 from blueprints.gemini import PROVIDER as GEMINI
 from blueprints.openai import PROVIDER as OPENAI
+from blueprints.openai import compatible
 
-PROVIDERS: dict[str, Provider] = {provider.name: provider for provider in (OPENAI, ANTHROPIC, GEMINI, BEDROCK)}
+BUILT_IN: dict[str, Provider] = {provider.name: provider for provider in (OPENAI, ANTHROPIC, GEMINI, BEDROCK, AZURE)}
+PROVIDERS: dict[str, Provider] = {**BUILT_IN, **compatible.declared(os.environ, taken=BUILT_IN)}
 DEFAULT = OPENAI.name  # the provider of a request that names none
 
 if TYPE_CHECKING:  # the type checker holds every provider's operations module to the Operations protocol
     from blueprints.anthropic import operations as _anthropic
+    from blueprints.azure import operations as _azure
     from blueprints.bedrock import operations as _bedrock
     from blueprints.common.provider import Operations
     from blueprints.gemini import operations as _gemini
     from blueprints.openai import operations as _openai
+    from blueprints.openai.operations import OpenAIShaped
 
-    _CHECKED: tuple[Operations, ...] = (_openai, _anthropic, _gemini, _bedrock)
+    _CHECKED: tuple[Operations, ...] = (_openai, _anthropic, _gemini, _bedrock, _azure)
+
+    def _configured(operations: OpenAIShaped) -> Operations:  # a declared host's operations
+        return operations
 
 
 def get(name: str) -> Provider:
     return PROVIDERS[name]
 
 
-def by_code(code: str) -> Provider:
-    return next(provider for provider in PROVIDERS.values() if provider.code == code)
+def by_code(code: str) -> Provider | None:
+    """The provider whose encoded IDs carry `code`; None if no provider has it."""
+    return next((provider for provider in PROVIDERS.values() if provider.code == code), None)

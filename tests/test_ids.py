@@ -123,3 +123,24 @@ def test_encoded_ids_with_forged_payloads_are_404():
         ids.decode_file("file-dsgf_!!!")
     with pytest.raises(NotFound):
         ids.decode_file("file-dsgf_" + ids._b64encode("batches/x"))  # a batch where a file belongs
+
+
+def test_azure_ids_are_encoded_so_they_name_azure():
+    assert ids.encode_file("azure", "file-abc123").startswith("file-dszf_")
+    assert ids.decode_batch(ids.encode_batch("azure", "batch_6caaf24d-54a5")) == ids.ResourceId(
+        "azure", "batch", "batch_6caaf24d-54a5")
+    assert ids.decode_file(ids.encode_file("azure", "batch_1", "errors")).kind == "errors"
+
+
+def test_codes_of_any_length_route_to_their_provider(monkeypatch):
+    """A declared host's code is `c<name>`: the first `_` ends the code (the kind letter before it)."""
+    from blueprints import registry
+    from blueprints.openai import compatible
+
+    monkeypatch.setitem(registry.PROVIDERS, "foe", compatible.provider("foe", "https://foe.example/v1"))
+    encoded = ids.encode_file("foe", "file-abc", "output")
+    assert encoded.startswith("file-dscfoeo_")
+    assert ids.decode_file(encoded) == ids.ResourceId("foe", "output", "file-abc")
+    assert ids.decode_batch(ids.encode_batch("foe", "batch_x")) == ids.ResourceId("foe", "batch", "batch_x")
+    # a code no provider has is no encoded ID: the default provider's native ID, as before
+    assert ids.decode_file("file-dsqqf_YWJj") == ids.ResourceId("openai", "file", "file-dsqqf_YWJj")

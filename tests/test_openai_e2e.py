@@ -159,7 +159,7 @@ def test_old_sdk_raw_slash_id_and_bad_ids(sdk, fake, client):
 
 def test_unknown_provider_missing_objects_and_upstream_404(sdk, fake):
     with pytest.raises(openai.BadRequestError) as caught:
-        sdk.files.list(extra_query={"provider": "azure"})
+        sdk.files.list(extra_query={"provider": "nonesuch"})
     assert caught.value.param == "provider"
     with pytest.raises(openai.NotFoundError) as caught:
         sdk.files.retrieve("file-missing")

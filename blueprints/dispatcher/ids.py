@@ -6,8 +6,10 @@ Scheme (all characters in `[A-Za-z0-9_-]`, so every SDK version sends them uncha
   native batch IDs whose shape names their provider (Anthropic's `msgbatch_…`).
 - Everything else is encoded: `file-ds<P><K>_<base64url(native)>` for files and
   `batch_ds<P>_<base64url(native)>` for batches, where `P` is the provider's code (`a` Anthropic,
-  `g` Gemini, `b` Bedrock: `blueprints/registry.py`) and `K` the kind of file (`f` a stored or
-  uploaded file, `o` a batch's output file, `e` a batch's error file).
+  `g` Gemini, `b` Bedrock, `z` Azure: `blueprints/registry.py`; `c<name>` for an OpenAI-compatible
+  host declared by configuration, so its IDs keep naming it whatever else is declared) and `K` the
+  kind of file (`f` a stored or uploaded file, `o` a batch's output file, `e` a batch's error file).
+  Codes are lower-case letters and digits, so the first `_` ends them (and the kind before it).
 
 The provider can therefore be recovered from any ID the gateway issued for a non-OpenAI provider,
 so `provider` is optional on follow-up calls. Natives (`files/x`, `batches/x`, a Bedrock job ARN,
@@ -29,9 +31,10 @@ from errors import NotFound
 
 FILE_KINDS = {"file": "f", "output": "o", "errors": "e"}
 _CODE_KINDS = {code: kind for kind, code in FILE_KINDS.items()}
-_CODES = "".join(sorted(p.code for p in registry.PROVIDERS.values() if p.code))
-_ENCODED_FILE = re.compile(rf"^file-ds([{_CODES}])([foe])_([A-Za-z0-9_-]+)$")
-_ENCODED_BATCH = re.compile(rf"^batch_ds([{_CODES}])_([A-Za-z0-9_-]+)$")
+# The code is looked up when decoding (an unknown one is no encoded ID), so providers declared at
+# startup need nothing here.
+_ENCODED_FILE = re.compile(r"^file-ds([a-z0-9]+)([foe])_([A-Za-z0-9_-]+)$")
+_ENCODED_BATCH = re.compile(r"^batch_ds([a-z0-9]+)_([A-Za-z0-9_-]+)$")
 
 
 class InvalidId(NotFound):
@@ -103,8 +106,9 @@ def _agree(found: str, named: str | None, shown: str) -> str:
 def decode_file(gateway_id: str, named_provider: str | None = None) -> ResourceId:
     """The provider, kind and native ID behind a file ID from the client."""
     match = _ENCODED_FILE.fullmatch(gateway_id)
-    if match:
-        provider = _agree(registry.by_code(match[1]).name, named_provider, gateway_id)
+    spec = registry.by_code(match[1]) if match else None
+    if match and spec:
+        provider = _agree(spec.name, named_provider, gateway_id)
         kind = _CODE_KINDS[match[2]]
         native = _b64decode(match[3])
         _check_native(provider, "batch" if kind != "file" else "file", native, gateway_id)
@@ -116,8 +120,9 @@ def decode_file(gateway_id: str, named_provider: str | None = None) -> ResourceI
 def decode_batch(gateway_id: str, named_provider: str | None = None) -> ResourceId:
     """The provider and native ID behind a batch ID from the client."""
     match = _ENCODED_BATCH.fullmatch(gateway_id)
-    if match:
-        provider = _agree(registry.by_code(match[1]).name, named_provider, gateway_id)
+    found = registry.by_code(match[1]) if match else None
+    if match and found:
+        provider = _agree(found.name, named_provider, gateway_id)
         native = _check_native(provider, "batch", _b64decode(match[2]), gateway_id)
         return ResourceId(provider, "batch", native)
     for spec in registry.PROVIDERS.values():  # a native ID whose shape names its provider (msgbatch_…)

@@ -1,7 +1,16 @@
-"""Calls to OpenAI's Files and Batch API (`OPENAI_BASE_URL`)."""
+"""How the gateway reaches an OpenAI-shaped Files and Batch API.
+
+One `Client` describes one such API: OpenAI's own (`OPENAI_BASE_URL`), an Azure OpenAI resource
+(`blueprints/azure`) or an OpenAI-compatible host declared by configuration (`compatible.py`): its
+base URL (the path style is part of it: `…/v1`, `…/openai/v1`, `…/openai`), the header and scheme
+the key goes in, a query every call carries (Azure's `api-version`), and the client headers passed
+on. The operations (`operations.OpenAIShaped`) are the same over each. A `Client` is built per
+request from the settings, so it holds nothing but these values.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import requests
@@ -15,26 +24,43 @@ NAME = "openai"
 _FORWARDED = ("OpenAI-Organization", "OpenAI-Project")
 
 
-def url(*segments: str) -> str:
-    """Upstream URL; each segment is percent-encoded so an ID can never add a path level."""
-    return "/".join([current_app.config["OPENAI_BASE_URL"], *(quote(s, safe="") for s in segments)])
+@dataclass(frozen=True)
+class Client:
+    """One OpenAI-shaped upstream, as the calls to it need it."""
+
+    provider: str  # the provider's name: in errors and metrics, and whose key is sent
+    base_url: str  # everything before `files` / `batches`, without a trailing slash
+    key_header: str = "Authorization"
+    key_scheme: str = "Bearer"  # "": the key alone (Azure's `api-key: <key>`)
+    query: tuple[tuple[str, str], ...] = ()  # sent with every call (Azure's `api-version`)
+    forwarded: tuple[str, ...] = ()  # client headers passed on, with the client's own key only
+
+    def url(self, *segments: str) -> str:
+        """Upstream URL; each segment is percent-encoded so an ID can never add a path level."""
+        return "/".join([self.base_url, *(quote(s, safe="") for s in segments)])
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        key = auth.provider_key(self.provider)
+        result = {self.key_header: f"{self.key_scheme} {key}" if self.key_scheme else key}
+        if self.forwarded and not auth.gateway_keys_enabled():
+            for name in self.forwarded:
+                if name in request.headers:
+                    result[name] = request.headers[name]
+        result.update(extra)
+        return result
+
+    def call(self, method: str, *segments: str, creates: bool = False, **kwargs) -> requests.Response:
+        kwargs["headers"] = self.headers(**kwargs.pop("headers", {}))
+        if self.query:  # last, so no parameter of ours can replace it
+            kwargs["params"] = {**(kwargs.get("params") or {}), **dict(self.query)}
+        return http.call(self.provider, method, self.url(*segments), creates=creates, **kwargs)
+
+    def call_json(self, method: str, *segments: str, creates: bool = False, **kwargs) -> dict:
+        """`call`, answering with the reply's JSON object."""
+        return http.json_body(self.call(method, *segments, creates=creates, **kwargs), self.provider,
+                              creates=creates)
 
 
-def headers(**extra: str) -> dict[str, str]:
-    result = {"Authorization": f"Bearer {auth.provider_key(NAME)}"}
-    if not auth.gateway_keys_enabled():
-        for name in _FORWARDED:
-            if name in request.headers:
-                result[name] = request.headers[name]
-    result.update(extra)
-    return result
-
-
-def call(method: str, *segments: str, creates: bool = False, **kwargs) -> requests.Response:
-    kwargs["headers"] = headers(**kwargs.pop("headers", {}))
-    return http.call(NAME, method, url(*segments), creates=creates, **kwargs)
-
-
-def call_json(method: str, *segments: str, creates: bool = False, **kwargs) -> dict:
-    """`call`, answering with the reply's JSON object."""
-    return http.json_body(call(method, *segments, creates=creates, **kwargs), NAME, creates=creates)
+def openai() -> Client:
+    """OpenAI's own API (`OPENAI_BASE_URL`, bearer key, organization and project headers passed on)."""
+    return Client(NAME, current_app.config["OPENAI_BASE_URL"], forwarded=_FORWARDED)
