@@ -4,7 +4,8 @@ Through the real OpenAI SDK (strict validation) against the gateway, with each p
 behind it (its `<provider>_contract` fixture, tests/fakes/contract.py): every operation's reply is a
 valid OpenAI object, a gateway option the provider does not take is refused the same way, and a
 result line the gateway cannot convert comes out in the error file with its custom_id. A provider
-added to the registry is covered without edits here.
+added to the registry is covered without edits here; so is the OpenAI-compatible host that
+tests/fakes/compatible.py declares, standing for every host declared by configuration.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import pytest
 
 from blueprints import registry
 from blueprints.common.provider import GATEWAY_FIELDS
+from tests.fakes import compatible as compatible_fakes
+from tests.fakes.compatible import compatible_contract  # noqa: F401 (the declared host's fixture)
 from tests.fakes.contract import ContractFake
 
 MAX_POLLS = 20
@@ -30,8 +33,9 @@ FOREIGN_VALUES = {
 }
 
 
-@pytest.fixture(params=sorted(registry.PROVIDERS))
+@pytest.fixture(params=[*sorted(registry.PROVIDERS), compatible_fakes.NAME])
 def contract(request) -> ContractFake:
+    """Each registered provider, and a host declared by configuration (declared by its fixture)."""
     return request.getfixturevalue(f"{request.param}_contract")
 
 

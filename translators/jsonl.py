@@ -18,14 +18,13 @@ from collections.abc import Callable, Iterable, Iterator
 import msgspec
 
 from errors import BadRequest
+from translators.openai_shapes import CHAT_COMPLETIONS  # noqa: F401 (the batch-line url most checks take)
 
 # Formats a batch input line may be in. Providers choose which ones they accept.
 OPENAI = "openai"          # {"custom_id", "method", "url", "body"}
 ANTHROPIC = "anthropic"    # {"custom_id", "params"}
 GEMINI = "gemini"          # {"key", "request"}
 BEDROCK = "bedrock"        # {"recordId", "modelInput"}
-
-CHAT_COMPLETIONS = "/v1/chat/completions"
 
 MB = 1024 * 1024
 # The longest line any JSONL stream may have here (client uploads have a tighter configured cap).

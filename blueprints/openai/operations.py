@@ -34,6 +34,7 @@ from blueprints.openai import replies
 from errors import BadRequest, NotFound
 from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
 from translators import batch_output, jsonl
+from translators import openai_shapes as shapes
 
 JSONL = "application/jsonl"
 
@@ -216,13 +217,12 @@ class OpenAIShaped:
         if not _result_sources(batch):
             raise NotFound(f"The batch {ids.encode_batch(self.name, ref.native)!r} has no results yet.")
         lines = batch_output.jsonl_chunks(self._converted(batch), successes=ref.kind == "output")
-        ended = next((batch.get(name) for name in ("completed_at", "cancelled_at", "expired_at", "failed_at")
-                      if batch.get(name)), None)
+        ended = next((batch.get(name) for name in shapes.ENDED_AT.values() if batch.get(name)), None)
         created = mapping.mapped(self.name, "batch", replies.to_unix, ended or batch.get("created_at"))
-        return {"id": ids.encode_file(self.name, ref.native, ref.kind), "object": "file",
-                "bytes": sum(len(chunk) for chunk in lines), "created_at": created or 0,
-                "filename": f"{ids.encode_batch(self.name, ref.native)}_{ref.kind}.jsonl",
-                "purpose": "batch_output", "status": "processed", "expires_at": None, "status_details": None}
+        return shapes.file_object(
+            id=ids.encode_file(self.name, ref.native, ref.kind), bytes=sum(len(chunk) for chunk in lines),
+            created_at=created or 0, filename=f"{ids.encode_batch(self.name, ref.native)}_{ref.kind}.jsonl",
+            purpose="batch_output")
 
     def _converted(self, batch: dict) -> Iterator[dict]:
         """The gateway's lines for every result line of the provider's output file, then its error file."""

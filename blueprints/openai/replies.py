@@ -15,12 +15,12 @@ operations turn into a 502 naming the provider (`mapping.mapped`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from blueprints.dispatcher import ids
 from schemas.batch import BATCH_STATUSES, TIMESTAMPS
 from schemas.requests import BATCH_ENDPOINTS
 from translators import batch_output
+from translators import openai_shapes as shapes
 
 # File statuses OpenAI's FileObject has; Azure's others (providers-next.md §3.5): pending and running
 # files are not processed yet, deleting and deleted ones are gone. Unknown: `uploaded`.
@@ -29,13 +29,12 @@ _FILE_STATUSES = {"uploaded": "uploaded", "processed": "processed", "error": "er
 GONE = frozenset({"deleting", "deleted"})
 # Spellings of OpenAI batch statuses seen elsewhere (Azure's docs loop on "canceled"; Together's CANCELING).
 _BATCH_ALIASES = {"canceled": "cancelled", "canceling": "cancelling"}
-_ENDED_AT = ("completed_at", "failed_at", "expired_at", "cancelled_at")
 # OpenAI's chat finish reasons; another value is kept as `native_finish_reason` and read as "stop".
 FINISH_REASONS = {reason: reason for reason in ("stop", "length", "tool_calls", "content_filter", "function_call")}
 
 
 def to_unix(value: object) -> int | None:
-    """Unix seconds from a number, a numeric string or an ISO 8601 time (no zone: UTC); None stays None."""
+    """Unix seconds from a number, a numeric string or an ISO 8601 time (`shapes.unix`); None stays None."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -45,10 +44,7 @@ def to_unix(value: object) -> int | None:
     text = str(value).strip()
     if text.lstrip("-").isdigit():
         return int(text)
-    moment = datetime.fromisoformat(text)  # ValueError for anything else
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
+    return shapes.unix(text)  # ValueError for anything else
 
 
 def client_endpoint(value: object) -> str | None:
@@ -66,17 +62,16 @@ def file_object(provider: str, reply: Mapping) -> dict | None:
     if status in GONE:
         return None
     details = reply.get("status_details")
-    return {
-        "id": _file_id(provider, reply["id"]),
-        "object": "file",
-        "bytes": int(reply.get("bytes") or 0),  # Azure: null while the size is not known yet
-        "created_at": to_unix(reply["created_at"]),
-        "filename": str(reply.get("filename") or ""),
-        "purpose": reply["purpose"],
-        "status": _FILE_STATUSES.get(status, "uploaded"),
-        "expires_at": to_unix(reply.get("expires_at")),
-        "status_details": details if isinstance(details, str) else None,
-    }
+    return shapes.file_object(
+        id=_file_id(provider, reply["id"]),
+        bytes=int(reply.get("bytes") or 0),  # Azure: null while the size is not known yet
+        created_at=to_unix(reply["created_at"]),
+        filename=str(reply.get("filename") or ""),
+        purpose=reply["purpose"],
+        status=_FILE_STATUSES.get(status, "uploaded"),
+        expires_at=to_unix(reply.get("expires_at")),
+        status_details=details if isinstance(details, str) else None,
+    )
 
 
 def batch_object(provider: str, reply: Mapping, *, endpoint: str) -> dict:
@@ -89,28 +84,27 @@ def batch_object(provider: str, reply: Mapping, *, endpoint: str) -> dict:
     status = str(reply.get("status") or "").lower()
     status = _BATCH_ALIASES.get(status, status)
     if status not in BATCH_STATUSES:  # unknown: completed once it ended (results offered), else in progress
-        ended = results or any(reply.get(name) for name in _ENDED_AT)
+        ended = results or any(reply.get(name) for name in shapes.ENDED_AT.values())
         status = "completed" if ended else "in_progress"
     input_file = reply.get("input_file_id")
-    return {
-        "id": _batch_id(provider, native),
-        "object": "batch",
-        "endpoint": client_endpoint(reply.get("endpoint")) or endpoint,
-        "model": reply.get("model") if isinstance(reply.get("model"), str) else None,
-        "errors": _errors(reply.get("errors")),
-        "input_file_id": _file_id(provider, input_file) if input_file else "",
-        "completion_window": str(reply.get("completion_window") or "24h"),
-        "status": status,
+    shape = shapes.batch(
+        id=_batch_id(provider, native),
+        endpoint=client_endpoint(reply.get("endpoint")) or endpoint,
+        model=reply.get("model") if isinstance(reply.get("model"), str) else None,
+        errors=_errors(reply.get("errors")),
+        input_file_id=_file_id(provider, input_file) if input_file else "",
+        completion_window=str(reply.get("completion_window") or shapes.COMPLETION_WINDOW),
+        status=status,
         # Both of the gateway's result files whenever the provider offers results: a line that does
         # not convert goes to the error file, and only reading the results tells whether one does.
-        "output_file_id": _file_id(provider, native, "output") if results else None,
-        "error_file_id": _file_id(provider, native, "errors") if results else None,
-        "created_at": to_unix(reply["created_at"]),
-        **{name: to_unix(reply.get(name)) for name in TIMESTAMPS},
-        "request_counts": _counts(reply.get("request_counts")),
-        "usage": _usage(reply.get("usage")),
-        "metadata": _metadata(reply.get("metadata")),
-    }
+        output_file_id=_file_id(provider, native, "output") if results else None,
+        error_file_id=_file_id(provider, native, "errors") if results else None,
+        created_at=to_unix(reply["created_at"]),
+        request_counts=_counts(reply.get("request_counts")),
+        usage=_usage(reply.get("usage")),
+        metadata=_metadata(reply.get("metadata")),
+    )
+    return shape | {name: to_unix(reply.get(name)) for name in TIMESTAMPS}  # every time the provider gave
 
 
 def _file_id(provider: str, native: object, kind: str = "file") -> str:
