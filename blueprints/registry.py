@@ -14,8 +14,9 @@ from blueprints.bedrock import PROVIDER as BEDROCK
 from blueprints.common.provider import Provider
 from blueprints.gemini import PROVIDER as GEMINI
 from blueprints.openai import PROVIDER as OPENAI
+from blueprints.vertex import PROVIDER as VERTEX
 
-PROVIDERS: dict[str, Provider] = {provider.name: provider for provider in (OPENAI, ANTHROPIC, GEMINI, BEDROCK)}
+PROVIDERS: dict[str, Provider] = {provider.name: provider for provider in (OPENAI, ANTHROPIC, GEMINI, BEDROCK, VERTEX)}
 DEFAULT = OPENAI.name  # the provider of a request that names none
 
 if TYPE_CHECKING:  # the type checker holds every provider's operations module to the Operations protocol
@@ -24,8 +25,9 @@ if TYPE_CHECKING:  # the type checker holds every provider's operations module t
     from blueprints.common.provider import Operations
     from blueprints.gemini import operations as _gemini
     from blueprints.openai import operations as _openai
+    from blueprints.vertex import operations as _vertex
 
-    _CHECKED: tuple[Operations, ...] = (_openai, _anthropic, _gemini, _bedrock)
+    _CHECKED: tuple[Operations, ...] = (_openai, _anthropic, _gemini, _bedrock, _vertex)
 
 
 def get(name: str) -> Provider:
