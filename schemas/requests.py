@@ -125,6 +125,8 @@ class GcsSchema(Schema):
 class StorageConfigSchema(Schema):
     """Where a provider keeps files: exactly one of `s3` (Bedrock) or `gcs` (Vertex AI)."""
 
+    EXACTLY_ONE = True  # what the OpenAPI description says of it (blueprints/docs/openapi.py)
+
     class Meta:
         unknown = RAISE
 
