@@ -24,8 +24,10 @@ from blueprints.common.provider import Provider
 from blueprints.gemini import PROVIDER as GEMINI
 from blueprints.openai import PROVIDER as OPENAI
 from blueprints.openai import compatible
+from blueprints.vertex import PROVIDER as VERTEX
 
-BUILT_IN: dict[str, Provider] = {provider.name: provider for provider in (OPENAI, ANTHROPIC, GEMINI, BEDROCK, AZURE)}
+BUILT_IN: dict[str, Provider] = {provider.name: provider
+                                 for provider in (OPENAI, ANTHROPIC, GEMINI, BEDROCK, VERTEX, AZURE)}
 PROVIDERS: dict[str, Provider] = {**BUILT_IN, **compatible.declared(os.environ, taken=BUILT_IN)}
 DEFAULT = OPENAI.name  # the provider of a request that names none
 
@@ -37,8 +39,9 @@ if TYPE_CHECKING:  # the type checker holds every provider's operations module t
     from blueprints.gemini import operations as _gemini
     from blueprints.openai import operations as _openai
     from blueprints.openai.operations import OpenAIShaped
+    from blueprints.vertex import operations as _vertex
 
-    _CHECKED: tuple[Operations, ...] = (_openai, _anthropic, _gemini, _bedrock, _azure)
+    _CHECKED: tuple[Operations, ...] = (_openai, _anthropic, _gemini, _bedrock, _vertex, _azure)
 
     def _configured(operations: OpenAIShaped) -> Operations:  # a declared host's operations
         return operations

@@ -34,10 +34,16 @@ class S3Location:
 
 
 @dataclass(frozen=True)
+class GcsLocation:
+    bucket: str
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
 class Options:
     """Gateway-only fields a request may carry, whatever the operation."""
 
-    storage: S3Location | None = None
+    storage: S3Location | GcsLocation | None = None  # `storage_config.s3` or `storage_config.gcs`
     model: str | None = None
     output_s3_uri: str | None = None
     role_arn: str | None = None
@@ -100,11 +106,37 @@ class S3Schema(Schema):
         return S3Location(data["bucket"], data["region"], data["prefix"].strip("/"))
 
 
-class StorageConfigSchema(Schema):
+class GcsSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    s3 = fields.Nested(S3Schema, required=True)
+    # Cloud Storage bucket names: 3-63 lowercase letters, digits, `-`, `_` and `.` (dotted names up to 222
+    # in all, which the gateway does not take); prefixes as S3's, without the characters paths would escape.
+    bucket = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]\Z"),
+                           metadata={"example": "your-gcs-bucket"})
+    prefix = fields.String(load_default="", validate=validate.Regexp(r"^[A-Za-z0-9!_*'().+=,@/-]{0,512}\Z"),
+                           metadata={"example": "batch-input"})
+
+    @post_load
+    def make(self, data: dict, **kwargs) -> GcsLocation:
+        return GcsLocation(data["bucket"], data["prefix"].strip("/"))
+
+
+class StorageConfigSchema(Schema):
+    """Where a provider keeps files: exactly one of `s3` (Bedrock) or `gcs` (Vertex AI)."""
+
+    EXACTLY_ONE = True  # what the OpenAPI description says of it (blueprints/docs/openapi.py)
+
+    class Meta:
+        unknown = RAISE
+
+    s3 = fields.Nested(S3Schema)
+    gcs = fields.Nested(GcsSchema)
+
+    @validates_schema
+    def one(self, data: dict, **kwargs) -> None:
+        if len(data) != 1:
+            raise ValidationError("give exactly one of s3 or gcs")
 
 
 class ExpiresAfterSchema(Schema):
@@ -140,7 +172,7 @@ class GatewaySchema(Schema):
         """The gateway-only fields (a provider's schema leaves out those it does not take)."""
         storage = data.pop("storage_config", None)
         return Options(
-            storage=storage["s3"] if storage else None,
+            storage=next(iter(storage.values())) if storage else None,
             model=data.pop("model", None),
             output_s3_uri=data.pop("output_s3_uri", None),
             role_arn=data.pop("role_arn", None),

@@ -30,7 +30,7 @@ from blueprints.common import claude as claude_rules
 from blueprints.common.streams import Content, Upload, primed
 from blueprints.dispatcher import ids
 from errors import APIError, BadRequest, NotFound
-from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options, S3Location
+from schemas.requests import BatchQuery, FileQuery, GcsLocation, NewBatch, NewFile, Options, S3Location
 from translators import batch_output
 from translators import bedrock as tr
 from translators import openai_shapes as shapes
@@ -101,9 +101,17 @@ def _default_region() -> str:
     return current_app.config["BEDROCK_REGION"]
 
 
+def _s3(options: Options) -> S3Location | None:
+    """The request's `storage_config.s3`; a `storage_config.gcs` (Vertex AI's) is a 400."""
+    if isinstance(options.storage, GcsLocation):
+        raise BadRequest("Bedrock files live in S3: storage_config takes s3, not gcs.", param="storage_config.gcs",
+                         code="unsupported_parameter")
+    return options.storage
+
+
 def _storage(options: Options) -> S3Location:
     """The request's `storage_config.s3`, else the configured default bucket/prefix; region filled in."""
-    storage = options.storage
+    storage = _s3(options)
     if storage is None:
         bucket = current_app.config.get("BEDROCK_DEFAULT_BUCKET")
         if not bucket:
@@ -125,7 +133,8 @@ def _job_location(ref: ids.ResourceId, options: Options) -> tuple[str, str]:
     """`(region, jobIdentifier)` of a batch ID (or of an output/error file ID)."""
     if ref.native.startswith("arn:"):
         return tr.arn_parts(ref.native)[0], ref.native
-    region = options.storage.region if options.storage and options.storage.region else _default_region()
+    storage = _s3(options)
+    region = storage.region if storage and storage.region else _default_region()
     return region, ref.native
 
 
@@ -572,7 +581,8 @@ def list_batches(query: BatchQuery) -> dict:
     time and everything up to and including it is skipped.
     """
     options = query.options
-    region = options.storage.region if options.storage and options.storage.region else _default_region()
+    storage = _s3(options)
+    region = storage.region if storage and storage.region else _default_region()
     after_arn = after_time = None
     if query.after:
         ref = ids.decode_batch(query.after, NAME)

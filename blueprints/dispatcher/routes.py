@@ -59,7 +59,7 @@ def _load(kind: type[Schema], provider: str, params: dict):
         return request_schema(kind, provider).load(params)
     except ValidationError as error:
         messages = error.normalized_messages()
-        foreign = sorted(name for name in messages if name in GATEWAY_FIELDS)
+        foreign = sorted(name for name in messages if name in GATEWAY_FIELDS - registry.get(provider).options)
         if foreign:  # another provider's option: one refusal, whichever provider
             raise BadRequest(f"{foreign[0]} is not used by provider {provider}.", param=foreign[0],
                              code="unsupported_parameter") from None

@@ -34,6 +34,7 @@ from schemas.requests import (
     CreateBatchSchema,
     FileQuerySchema,
     ResourceQuerySchema,
+    StorageConfigSchema,
     UploadFormSchema,
 )
 
@@ -140,8 +141,8 @@ ERRORS = {
                         "anything is sent."),
     401: ("Unauthorized", "No or a wrong gateway key (gateway-key mode), no bearer key for the provider "
                           "(passthrough), or the provider refused the key."),
-    403: ("Forbidden", "A browser page of another origin, a bucket outside DEEPINTSHIELD_BEDROCK_ALLOWED_BUCKETS, "
-                       "or the provider's 403."),
+    403: ("Forbidden", "A browser page of another origin, a bucket outside DEEPINTSHIELD_BEDROCK_ALLOWED_BUCKETS "
+                       "or DEEPINTSHIELD_VERTEX_ALLOWED_BUCKETS, or the provider's 403."),
     404: ("NotFound", "No such object, or an ID that cannot belong to the provider (code `invalid_id`)."),
     409: ("Conflict", "The provider's own 409, relayed. (What an object's state forbids, like cancelling an "
                       "ended batch, is a 400: the SDK would retry a 409.)"),
@@ -202,13 +203,19 @@ def _not_null(schema: dict) -> dict:
     return schema
 
 
+def _exactly_one(schema: Schema) -> dict:
+    """`storage_config`-like schemas take exactly one of their fields (`EXACTLY_ONE` in schemas/requests.py)."""
+    return {"minProperties": 1, "maxProperties": 1} if getattr(schema, "EXACTLY_ONE", False) else {}
+
+
 def _query_value(plugin: MarshmallowPlugin, field: fields.Field) -> dict:
     """A query parameter's schema: a nested schema inline (deepObject), nothing that could be null."""
     if isinstance(field, fields.Nested):
         nested = field.schema
         properties = {name: _query_value(plugin, inner) for name, inner in nested.fields.items()}
         required = [name for name, inner in nested.fields.items() if inner.required]
-        return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+        return {"type": "object", "properties": properties, "required": required, "additionalProperties": False,
+                **_exactly_one(nested)}
     return _not_null(plugin.converter.field2property(field))
 
 
@@ -223,19 +230,26 @@ def _query(plugin: MarshmallowPlugin, schema: type[Schema]) -> list[dict]:
     return params
 
 
-def _form_fields(plugin: MarshmallowPlugin, schema: Schema, prefix: str = "") -> tuple[dict, list, dict]:
+def _form_fields(plugin: MarshmallowPlugin, schema: Schema, prefix: str = "",
+                 exclusive: list | None = None) -> tuple[dict, list, dict]:
     """A schema flattened into bracket-named form fields: (properties, required, dependentRequired).
 
     A leaf is required when every schema above it is; the leaves under an optional nested schema
     require that schema's required leaves (`expires_after[seconds]` needs `expires_after[anchor]`).
+    Of a schema that takes exactly one of its nested schemas, `exclusive` collects the required leaves
+    of each (no two of them may come together).
     """
     properties: dict = {}
     required: list = []
     dependent: dict = {}
+    if exclusive is not None and getattr(schema, "EXACTLY_ONE", False):
+        exclusive.append([f"{prefix}[{name}][{leaf}]" for name, field in schema.fields.items()
+                          if isinstance(field, fields.Nested)
+                          for leaf, inner in field.schema.fields.items() if inner.required])
     for name, field in schema.fields.items():
         key = f"{prefix}[{name}]" if prefix else name
         if isinstance(field, fields.Nested):
-            inner, inner_required, inner_dependent = _form_fields(plugin, field.schema, key)
+            inner, inner_required, inner_dependent = _form_fields(plugin, field.schema, key, exclusive)
             properties |= inner
             dependent |= inner_dependent
             if field.required:
@@ -253,7 +267,8 @@ def _form_fields(plugin: MarshmallowPlugin, schema: Schema, prefix: str = "") ->
 
 
 def _upload_form(plugin: MarshmallowPlugin) -> dict:
-    properties, required, dependent = _form_fields(plugin, UploadFormSchema())
+    exclusive: list[list[str]] = []
+    properties, required, dependent = _form_fields(plugin, UploadFormSchema(), exclusive=exclusive)
     properties = {"provider": PROVIDER, **properties, "file": {
         "type": "string", "format": "binary",
         "description": "The file, as the last part. With `purpose=batch` it is a JSONL batch file: each line is "
@@ -266,6 +281,8 @@ def _upload_form(plugin: MarshmallowPlugin) -> dict:
         "required": [*required, "file"],
         "dependentRequired": dependent,
         "additionalProperties": False,
+        **({"not": {"anyOf": [{"required": [a, b]} for leaves in exclusive for i, a in enumerate(leaves)
+                              for b in leaves[i + 1:]]}} if any(len(leaves) > 1 for leaves in exclusive) else {}),
     }
 
 
@@ -371,9 +388,9 @@ def _paths(spec: APISpec, plugin: MarshmallowPlugin) -> None:
             "createFile", "Files", "Upload a file", file_ok, options,
             requestBody={"required": True, "content": {"multipart/form-data": {
                 "schema": _upload_form(plugin), "examples": UPLOAD_EXAMPLES}}},
-            description="Streams the upload to the provider (OpenAI, Gemini, Bedrock's S3) or into the gateway's "
-                        "file store (Anthropic; a copy for Gemini). Bedrock needs `storage_config` or the "
-                        "configured default bucket."),
+            description="Streams the upload to the provider (OpenAI, Gemini, Bedrock's S3, Vertex AI's Cloud "
+                        "Storage) or into the gateway's file store (Anthropic; a copy for Gemini). Bedrock and "
+                        "Vertex AI need `storage_config` (`s3` / `gcs`) or the configured default bucket."),
         "get": operation("listFiles", "Files", "List files", _ok("A page of files.", _json("FileList")),
                          _query(plugin, FileQuerySchema)),
     })
@@ -490,6 +507,8 @@ def _build() -> dict:
     _with_provider(spec, "GatewayOptions")
     _paths(spec, plugin)
     description = spec.to_dict()
+    description["components"]["schemas"][plugin.schema_name_resolver(StorageConfigSchema)] |= \
+        _exactly_one(StorageConfigSchema)
     description["security"] = [{"bearer": []}]
     for name in responses:
         _every_key_present(description["components"]["schemas"][name])
