@@ -10,10 +10,7 @@ import openai
 import pytest
 
 from blueprints.dispatcher import ids
-from tests.fakes import azure as azure_fakes
 from tests.fakes.azure import DEPLOYMENT, FakeAzure
-
-azure_fake = azure_fakes.azure_fake  # the fake resource's fixture
 
 AZURE = {"provider": "azure"}
 

@@ -18,7 +18,6 @@ from blueprints.dispatcher import ids
 from blueprints.vertex import client as gcs_client
 from blueprints.vertex import translate as tr
 from tests.contracts import vertex_types
-from tests.fakes import vertex as vertex_fake
 from tests.fakes.vertex import (
     ADC_TOKEN,
     BUCKET,
@@ -30,11 +29,6 @@ from tests.fakes.vertex import (
     FakeVertex,
     unconvertible_row,
 )
-
-# the fake's fixtures
-gcs_emulator, gcs, vertex_app, vertex, vertex_contract = (vertex_fake.gcs_emulator, vertex_fake.gcs,
-                                                          vertex_fake.vertex_app, vertex_fake.vertex,
-                                                          vertex_fake.vertex_contract)
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 VERTEX = {"provider": "vertex"}

@@ -8,13 +8,7 @@ import json
 import openai
 import pytest
 
-from tests.fakes import vertex as vertex_fake
 from tests.fakes.vertex import BUCKET, MODEL
-
-# the fake's fixtures
-gcs_emulator, gcs, vertex_app, vertex, vertex_contract = (vertex_fake.gcs_emulator, vertex_fake.gcs,
-                                                          vertex_fake.vertex_app, vertex_fake.vertex,
-                                                          vertex_fake.vertex_contract)
 
 VERTEX = {"provider": "vertex"}
 
