@@ -33,9 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import harness  # noqa: E402
-
 import data  # noqa: E402
+import harness  # noqa: E402
 
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
 MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-3-5-haiku-20241022", "gemini": "gemini-1.5-flash",

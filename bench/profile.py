@@ -19,10 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import data  # noqa: E402
 import harness  # noqa: E402
 import streaming  # noqa: E402
-
-import data  # noqa: E402
 
 CALLS = {"files.retrieve": "/files/file-abc123", "batches.retrieve": "/batches/batch_abc123",
          "batches.list": "/batches?limit=20"}

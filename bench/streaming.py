@@ -33,9 +33,8 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the gateway's own modules (TransferConfig, ids)
 
-import harness  # noqa: E402
-
 import data  # noqa: E402
+import harness  # noqa: E402
 
 TARGETS = {"rss_growth_mb": 64.0, "upload_ratio": 0.50, "download_ratio": 0.80}
 LINE_BYTES = data.LINE_BYTES  # set from --line-bytes
