@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
+from blueprints import registry
 from blueprints.docs import openapi
 from blueprints.docs.routes import SWAGGER_UI
 from schemas.batch import BatchSchema
@@ -87,7 +88,7 @@ def test_gateway_fields_are_described_the_way_the_sdk_sends_them(description):
     assert list(form["properties"])[-1] == "file"  # the fields come first
     assert {"provider", "purpose", "storage_config[s3][bucket]", "expires_after[seconds]"} <= set(form["properties"])
     assert form["dependentRequired"]["storage_config[s3][region]"] == ["storage_config[s3][bucket]"]
-    assert set(upload["examples"]) == {"openai", "anthropic", "gemini", "bedrock"}
+    assert set(upload["examples"]) == set(registry.BUILT_IN)  # one workflow per provider
     query = {p["name"]: p for p in description["paths"][f"{openapi.API}/batches"]["get"]["parameters"]}
     assert query["storage_config"]["style"] == "deepObject"
     assert query["storage_config"]["schema"]["properties"]["s3"]["required"] == ["bucket"]

@@ -1,7 +1,8 @@
-"""Schemathesis fuzzes the app in-process (WSGI) against its own /openapi.json, with all four provider
-fakes behind it: OpenAI, Anthropic and Gemini on `responses`, Bedrock's control plane on loopback over a
-moto S3. Every answer must match the description (status, content type, headers, body) and none may be
-a 5xx; what the description calls invalid must be refused, what it calls valid accepted.
+"""Schemathesis fuzzes the app in-process (WSGI) against its own /openapi.json, with every built-in
+provider's fake behind it: OpenAI, Anthropic, Gemini, Azure OpenAI and Vertex AI's jobs on `responses`,
+Bedrock's control plane on loopback over a moto S3, Vertex AI's Cloud Storage on its emulator. Every
+answer must match the description (status, content type, headers, body) and none may be a 5xx; what
+the description calls invalid must be refused, what it calls valid accepted.
 
 Bounded and deterministic (the same cases every run): `test_coverage` walks each operation's
 parameters once (schemathesis' coverage phase: boundaries, missing and wrong-typed values, every enum
@@ -25,7 +26,9 @@ from blueprints import registry
 from blueprints.common.provider import GATEWAY_FIELDS
 from blueprints.docs.openapi import BATCH_EXAMPLES, UPLOAD_EXAMPLES
 from tests.fakes import bedrock as bedrock_fake
+from tests.fakes import vertex as vertex_fakes
 from tests.fakes.anthropic import anthropic_fakes
+from tests.fakes.azure import FakeAzure
 from tests.fakes.gemini import checked_fakes
 from tests.fakes.openai import FakeOpenAI
 
@@ -45,15 +48,21 @@ def test_config(test_config):
             "ANTHROPIC_API_KEY": PROVIDER_KEY, "GEMINI_API_KEY": PROVIDER_KEY,
             "BEDROCK_REGION": bedrock_fake.REGION, "BEDROCK_MIN_RECORDS": 2,
             "BEDROCK_ROLE_ARN": "arn:aws:iam::123456789012:role/BedrockBatch",
-            "BEDROCK_DEFAULT_BUCKET": bedrock_fake.BUCKET,
+            "BEDROCK_DEFAULT_BUCKET": bedrock_fake.BUCKET, "AZURE_OPENAI_API_KEY": PROVIDER_KEY,
             "UPSTREAM_RETRIES": 0}  # the fakes answer at once; a retried failure would only cost time
 
 
 @pytest.fixture
-def providers(bedrock_fake, rsps):
-    """Every provider's fake; each fails the test at teardown if the gateway sent it something off spec."""
+def providers(vertex_app, gcs, bedrock_fake, rsps, monkeypatch, tmp_path):  # the emulator before `rsps`
+    """Every provider's fake; each fails the test at teardown if the gateway sent it something off spec.
+    Vertex AI gets its token from Application Default Credentials (a service account file), as in
+    gateway-key mode in production."""
     openai = FakeOpenAI()
     openai.register(rsps)
+    azure = FakeAzure().register(rsps)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", vertex_fakes.service_account_file(tmp_path))
+    vertex = vertex_fakes.FakeVertex(gcs, token=vertex_fakes.ADC_TOKEN, polls_until_done=1).register(rsps)
+    gcs.create_bucket(UPLOAD_EXAMPLES["vertex"]["value"]["storage_config[gcs][bucket]"])  # the examples' bucket
     with anthropic_fakes(rsps) as make_anthropic:
         make_anthropic(api_key=PROVIDER_KEY, polls_until_ended=1)
         gemini = checked_fakes(rsps)
@@ -61,6 +70,8 @@ def providers(bedrock_fake, rsps):
         yield
         next(gemini, None)
     assert [v for v in openai.violations if not _sdk_inconsistency(v)] == []
+    assert azure.violations == []
+    vertex.assert_no_violations()
 
 
 def _sdk_inconsistency(violation: str) -> bool:
@@ -131,7 +142,7 @@ def _made_on(client, provider: str) -> dict[str, list[str]]:
     uploaded = client.post("/openai/v1/files", data=form, headers=AUTH)
     assert uploaded.status_code == 200, uploaded.json
     body = dict(BATCH_EXAMPLES[provider]["value"])
-    if provider in ("openai", "bedrock"):
+    if body["input_file_id"]:  # a file-based batch (else inline requests)
         body["input_file_id"] = uploaded.json["id"]
     batch = client.post("/openai/v1/batches", json=body, headers=AUTH)
     assert batch.status_code == 200, batch.json
@@ -219,3 +230,5 @@ test_openai = _fuzz_on("openai")
 test_anthropic = _fuzz_on("anthropic")
 test_gemini = _fuzz_on("gemini")
 test_bedrock = _fuzz_on("bedrock")
+test_vertex = _fuzz_on("vertex")
+test_azure = _fuzz_on("azure")

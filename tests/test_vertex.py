@@ -10,8 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from google.genai import types
 
 from blueprints.dispatcher import ids
@@ -27,6 +25,7 @@ from tests.fakes.vertex import (
     PROJECT,
     TOKEN,
     FakeVertex,
+    service_account_file,
     unconvertible_row,
 )
 
@@ -467,20 +466,8 @@ def test_passthrough_needs_the_client_s_google_token(client, vertex, gcs):
     assert reply.status_code == 401 and reply.json["error"]["code"] == "missing_api_key"
 
 
-def _service_account(tmp_path) -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    path = tmp_path / "sa.json"
-    path.write_text(json.dumps({
-        "type": "service_account", "project_id": PROJECT, "private_key_id": "k1", "private_key": pem,
-        "client_email": f"batch@{PROJECT}.iam.gserviceaccount.com", "client_id": "1",
-        "token_uri": "https://vertex.fake/token"}))
-    return str(path)
-
-
 def test_gateway_keys_use_application_default_credentials(client, vertex_app, rsps, gcs, monkeypatch, tmp_path):
-    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", _service_account(tmp_path))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", service_account_file(tmp_path))
     vertex_app.config["API_KEYS"] = ["gw-key"]
     fake = FakeVertex(gcs, token=ADC_TOKEN).register(rsps)
     headers = {"Authorization": "Bearer gw-key"}

@@ -316,6 +316,11 @@ UPLOAD_EXAMPLES = {
         "provider": "bedrock", "purpose": "batch", "storage_config[s3][bucket]": "your-s3-bucket",
         "storage_config[s3][region]": "us-west-2", "storage_config[s3][prefix]": "batch-input",
         "file": _batch_file("anthropic.claude-3-sonnet-20240229-v1:0")}},
+    "vertex": {"summary": "A batch file for Vertex AI, into your Cloud Storage bucket", "value": {
+        "provider": "vertex", "purpose": "batch", "storage_config[gcs][bucket]": "your-gcs-bucket",
+        "storage_config[gcs][prefix]": "batch-input", "file": _batch_file("gemini-2.5-flash")}},
+    "azure": {"summary": "A batch file for Azure OpenAI (`model` is your Global-Batch deployment)", "value": {
+        "provider": "azure", "purpose": "batch", "file": _batch_file("gpt-4o-batch")}},
 }
 _INLINE = [{"custom_id": "math-question", "params": {
     "model": "claude-3-sonnet-20240229", "max_tokens": 100,
@@ -339,6 +344,12 @@ BATCH_EXAMPLES = {
         "model": "anthropic.claude-3-sonnet-20240229-v1:0",
         "output_s3_uri": "s3://your-s3-bucket/batch-output/",
         "role_arn": "arn:aws:iam::123456789012:role/BedrockBatch"}},
+    "vertex": {"summary": "A Vertex AI batch prediction job from a file uploaded with provider vertex", "value": {
+        "provider": "vertex", "input_file_id": ids.encode_file("vertex", "your-gcs-bucket/batch-input/input.jsonl"),
+        "endpoint": "/v1/chat/completions", "completion_window": "24h", "model": "gemini-2.5-flash"}},
+    "azure": {"summary": "An Azure OpenAI batch from a file uploaded with provider azure", "value": {
+        "provider": "azure", "input_file_id": ids.encode_file("azure", "file-abc123"),
+        "endpoint": "/v1/chat/completions", "completion_window": "24h"}},
 }
 
 

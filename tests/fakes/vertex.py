@@ -39,11 +39,14 @@ import re
 from datetime import UTC, datetime
 from functools import partial
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
 import responses
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from gcp_storage_emulator.server import APIThread, RequestHandler, create_server
 
 from blueprints.dispatcher import ids
@@ -142,8 +145,11 @@ class Gcs:
     def reset(self, *buckets: str) -> None:
         self.server.wipe()
         for bucket in buckets:
-            self.http.post(f"{self.url}/storage/v1/b", params={"project": PROJECT}, json={"name": bucket},
-                           timeout=5).raise_for_status()
+            self.create_bucket(bucket)
+
+    def create_bucket(self, bucket: str) -> None:
+        self.http.post(f"{self.url}/storage/v1/b", params={"project": PROJECT}, json={"name": bucket},
+                       timeout=5).raise_for_status()
 
     def _object(self, bucket: str, name: str) -> str:
         return f"{self.url}/storage/v1/b/{bucket}/o/{quote(name, safe='')}"
@@ -461,6 +467,19 @@ def unconvertible_row(custom_id: str) -> dict:
             "response": {"candidates": "not a list"}}
 
 
+def service_account_file(directory: Path) -> str:
+    """A service account key file whose tokens the fake's token endpoint grants (ADC in gateway-key mode)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    path = directory / "sa.json"
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": PROJECT, "private_key_id": "k1", "private_key": pem,
+        "client_email": f"batch@{PROJECT}.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": f"{VERTEX_BASE}/token"}))
+    return str(path)
+
+
 # Fixtures
 
 
@@ -504,5 +523,5 @@ def vertex_contract(vertex) -> ContractFake:
 
 
 __all__ = ["ADC_TOKEN", "BUCKET", "LOCATION", "MODEL", "OTHER_BUCKET", "PROJECT", "TOKEN", "FakeVertex", "Gcs",
-           "gcs", "gcs_emulator", "unconvertible_row", "vertex", "vertex_app",
+           "gcs", "gcs_emulator", "service_account_file", "unconvertible_row", "vertex", "vertex_app",
            "vertex_contract"]
