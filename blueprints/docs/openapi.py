@@ -47,7 +47,8 @@ ASSET_TYPES = {"css": "text/css", "js": "text/javascript", "png": "image/png"}
 
 INFO = f"""\
 DeepintShield speaks the OpenAI Files and Batch API and runs the work on the provider each request
-names: OpenAI, Anthropic, AWS Bedrock or Google Gemini. Point the official `openai` SDK at
+names: OpenAI, Anthropic, AWS Bedrock, Google Gemini, Google Vertex AI, Azure OpenAI, or an
+OpenAI-compatible batch API declared in `DEEPINTSHIELD_OPENAI_COMPATIBLE`. Point the official `openai` SDK at
 `<gateway>/openai` (or `<gateway>{API}`: both prefixes serve every operation below) and choose the
 provider per call with `extra_body={{"provider": ...}}` (POST) or `extra_query={{"provider": ...}}` (GET).
 
