@@ -96,8 +96,12 @@ class UpstreamError(APIError):
         param: str | None = None,
         retryable: bool | None = None,
         headers: dict[str, str] | None = None,
+        upstream_status: int | None = None,
     ) -> None:
         self.provider = provider
+        # The provider's own HTTP status (None: no reply, e.g. a timeout): what a gateway-run batch's
+        # error line reports, and what its worker decides retries by.
+        self.upstream_status = upstream_status
         super().__init__(
             status,
             f"{provider} answered: {message}" if not message.startswith(provider) else message,

@@ -80,6 +80,7 @@ class NewBatch:
     output_expires_after: ExpiresAfter | None
     requests: list[dict] | None
     options: Options = field(default_factory=Options)
+    execution: str = "provider"  # or "gateway": run by the gateway through the provider's real-time API
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,10 @@ class CreateBatchSchema(GatewaySchema):
                            load_default=None, allow_none=True, metadata={"maxProperties": 16})
     output_expires_after = fields.Nested(ExpiresAfterSchema, load_default=None, allow_none=True)
     requests = fields.List(fields.Dict(), load_default=None, allow_none=True)
+    # "gateway": the gateway runs the batch line by line through the provider's real-time API (at its
+    # real-time price) instead of the provider's batch API. Left out for providers without one.
+    execution = fields.String(load_default="provider", validate=validate.OneOf(("provider", "gateway")),
+                              metadata={"example": "gateway"})
 
     @validates_schema
     def check(self, data: dict, **kwargs) -> None:
@@ -247,4 +252,5 @@ class CreateBatchSchema(GatewaySchema):
             output_expires_after=data["output_expires_after"],
             requests=data.get("requests"),  # left out of the schema for providers that take none
             options=options,
+            execution=data.get("execution", "provider"),
         )

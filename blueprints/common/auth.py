@@ -14,13 +14,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 
 from blueprints import registry
 from errors import APIError
 
 
 def bearer_token() -> str:
+    """The client's bearer key; outside a request (a worker running a client's batch), the key the
+    worker was given for that batch (`g.client_key`)."""
+    if not has_request_context():
+        return g.get("client_key", "")
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""

@@ -146,7 +146,8 @@ def aws_error(error: Exception, provider: str = "bedrock", *, creates: bool = Fa
             http = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 502)
             status = http if http in (400, 401, 403, 404, 429) else 502
         return UpstreamError(provider, status, details.get("Message") or code, code=code,
-                             retryable=False if creates and status >= 500 else None)
+                             retryable=False if creates and status >= 500 else None,
+                             upstream_status=error.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
     if isinstance(error, EndpointConnectionError):
         return UpstreamError(provider, 502, "unreachable", code="upstream_unreachable")
     if isinstance(error, BotoCoreError):

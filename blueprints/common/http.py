@@ -174,6 +174,7 @@ def call(
             provider, status, f"{message} (HTTP {response.status_code})",
             code=code, type=error_type if status < 500 else "upstream_error", param=rest[0] if rest else None,
             retryable=False if status >= 500 and (creates or retried) else None, headers=headers,
+            upstream_status=response.status_code,
         )
     return response
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
 
 # The request fields only the gateway reads (never sent upstream). A provider takes a subset.
-GATEWAY_FIELDS = frozenset({"storage_config", "model", "output_s3_uri", "role_arn", "requests"})
+GATEWAY_FIELDS = frozenset({"storage_config", "model", "output_s3_uri", "role_arn", "requests", "execution"})
 
 
 class Operations(Protocol):
@@ -45,6 +45,38 @@ class Operations(Protocol):
     def retrieve_batch(self, ref: ResourceId, options: Options) -> dict: ...
     def list_batches(self, query: BatchQuery) -> dict: ...
     def cancel_batch(self, ref: ResourceId, options: Options) -> dict: ...
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One line of a batch the gateway runs itself, as its provider's `Realtime` module gets it."""
+
+    custom_id: str
+    url: str  # the line's (and the batch's) endpoint: /v1/chat/completions, /v1/embeddings, /v1/responses, ...
+    body: dict  # the OpenAI request body, as the line has it
+    model: str | None = None  # the batch's `model` (extra_body), for providers that name it per batch
+
+
+@dataclass(frozen=True)
+class LineReply:
+    """What the provider answered to one line, in OpenAI's shape for the line's endpoint."""
+
+    body: dict  # e.g. a `chat.completion` object, with `usage` where the provider reports it
+    request_id: str  # the provider's ID for the call (a response ID, a request ID header), else a generated one
+
+
+class Realtime(Protocol):
+    """A provider's synchronous API, one batch line at a time (the module named by `Provider.realtime`).
+
+    `prepare` is pure (no HTTP, no Flask): the provider's request for the line, or `BadRequest`
+    naming what it would refuse; the gateway calls it for every line before a batch is accepted,
+    and again in the worker. `send` makes the call: an `UpstreamError` (with `upstream_status`) for a
+    provider error, which the worker retries on 408/429/5xx and timeouts and otherwise writes to the
+    error file. Neither retries by itself.
+    """
+
+    def prepare(self, line: LineRequest) -> dict: ...
+    def send(self, prepared: dict, line: LineRequest) -> LineReply: ...
 
 
 @dataclass(frozen=True)
@@ -67,8 +99,15 @@ class Provider:
     check: Callable[[Mapping[str, Any]], list[str]] | None = None  # startup: problems with its settings
     # "module:function" run once before each of its operations (may raise APIError); imported on first use.
     guard: str | None = None
+    # The module that runs one batch line through its synchronous API (`Realtime`), for the batches the
+    # gateway runs itself (`blueprints/gateway`); a provider with one takes `execution: "gateway"`.
+    realtime: str | None = None
+    # True: it has no batch API, so every batch it gets is run by the gateway (`DEEPINTSHIELD_CHAT_ENDPOINTS`).
+    gateway_only: bool = False
 
     def __post_init__(self) -> None:
+        if self.realtime:
+            object.__setattr__(self, "options", self.options | {"execution"})
         if not self.options <= GATEWAY_FIELDS:
             raise ValueError(f"{self.name}: unknown gateway fields {sorted(self.options - GATEWAY_FIELDS)}")
 
@@ -79,6 +118,13 @@ class Provider:
     @cached_property
     def batch_regex(self) -> re.Pattern[str]:
         return re.compile(rf"^(?:{self.batch_pattern})$")
+
+    @property
+    def realtime_module(self) -> Realtime | None:
+        if not self.realtime:
+            return None
+        module: Realtime = importlib.import_module(self.realtime)
+        return module
 
     @property
     def operations(self) -> Operations:
