@@ -55,6 +55,7 @@ class LineRequest:
     url: str  # the line's (and the batch's) endpoint: /v1/chat/completions, /v1/embeddings, /v1/responses, ...
     body: dict  # the OpenAI request body, as the line has it
     model: str | None = None  # the batch's `model` (extra_body), for providers that name it per batch
+    region: str | None = None  # the batch's region (Bedrock: `storage_config.s3.region`), else the configured one
 
 
 @dataclass(frozen=True)
