@@ -42,6 +42,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, post_load
 
 from blueprints import registry
+from blueprints.gateway.limits import RateLimits
 from configfields import (
     Address,
     Choice,  # noqa: F401 for settings to come (see the docstring)
@@ -130,6 +131,26 @@ class CoreSettings(Schema):
     # The file store: files a provider cannot hold or give back (Anthropic files, Gemini copies)
     FILE_STORE = FileStore("DEEPINTSHIELD_FILE_STORE", "./data/files", "the gateway's file store (checked at "
                            "startup: a directory must be writable)")
+
+    # Batches the gateway runs itself (blueprints/gateway): the queue, the worker, the limits
+    QUEUE = Text("DEEPINTSHIELD_QUEUE", "./data/queue.db", "the task queue and job state of gateway-run batches: "
+                 "an SQLite file (one machine), or `redis://…` (web and workers on several machines)")
+    WORKER_THREADS = Integer("DEEPINTSHIELD_WORKER_THREADS", 8, "threads of a worker process (`python -m worker`), "
+                             "each running one line at a time", validate=[between(1, 256)])
+    GATEWAY_CONCURRENCY = Integer("DEEPINTSHIELD_GATEWAY_CONCURRENCY", 16, "lines in flight at once per provider, "
+                                  "across all workers (`0`: no cap)", validate=[at_least(0)])
+    GATEWAY_RATE_LIMITS = RateLimits("DEEPINTSHIELD_GATEWAY_RATE_LIMITS", [], "requests and tokens per minute per "
+                                     "provider and model, across all workers")
+    GATEWAY_LINE_ATTEMPTS = Integer("DEEPINTSHIELD_GATEWAY_LINE_ATTEMPTS", 5, "calls per line, retries included, "
+                                    "on 408/429/5xx and timeouts", validate=[between(1, 20)])
+    GATEWAY_RETRY_WAIT = Seconds("DEEPINTSHIELD_GATEWAY_RETRY_WAIT", 60.0, "longest wait before a line's retry "
+                                 "(`Retry-After` or backoff)", validate=[above(0)])
+    GATEWAY_CHUNK_LINES = Integer("DEEPINTSHIELD_GATEWAY_CHUNK_LINES", 100, "lines a worker leases at a time",
+                                  validate=[between(1, 10_000)])
+    GATEWAY_MAX_LINES = Integer("DEEPINTSHIELD_GATEWAY_MAX_LINES", 200_000, "requests per gateway-run batch",
+                                validate=[at_least(1)])
+    GATEWAY_LEASE = Seconds("DEEPINTSHIELD_GATEWAY_LEASE", 60.0, "how long a chunk stays a dead worker's before "
+                            "another takes it (renewed while its worker lives)", validate=[at_least(2)])
 
     # AWS (the file store on S3, and Bedrock)
     AWS_REGION = Region("AWS_REGION", None, "boto3's region; the Bedrock default when "

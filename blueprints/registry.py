@@ -52,5 +52,7 @@ def get(name: str) -> Provider:
 
 
 def by_code(code: str) -> Provider | None:
-    """The provider whose encoded IDs carry `code`; None if no provider has it."""
-    return next((provider for provider in PROVIDERS.values() if provider.code == code), None)
+    """The provider whose encoded IDs carry `code`; None if no provider has it. A provider without a code
+    (OpenAI) is named by its name in the IDs of the batches the gateway runs for it (`ids._code`)."""
+    return next((provider for provider in PROVIDERS.values()
+                 if provider.code == code or (provider.code is None and provider.name == code)), None)

@@ -20,6 +20,7 @@ from app import create_app
 from blueprints import registry
 from blueprints.anthropic import client as anthropic_client
 from blueprints.common import aws, filestore, http
+from blueprints.gateway import queue as gateway_queue
 
 
 def fake_base(provider: str) -> str:
@@ -41,6 +42,7 @@ def test_config(tmp_path) -> dict:
         # every provider's upstream: its fake (providers with a base URL setting)
         **{spec.base_url: fake_base(name) for name, spec in registry.PROVIDERS.items() if spec.base_url},
         "FILE_STORE": str(tmp_path / "files"),
+        "QUEUE": str(tmp_path / "queue.db"),
         "UPSTREAM_RETRIES": 2,
         "UPSTREAM_TIMEOUT": (2.0, 10.0),
     }
@@ -105,6 +107,18 @@ def sdk(gateway):
         _strict_response_validation=True,
     ) as client:
         yield client
+
+
+@pytest.fixture
+def gateway_worker(app):
+    """A worker for gateway-run batches inside the test process (so `responses` fakes reach it): huey's
+    consumer with four threads on the app's queue. Yields the consumer; stopped after the test."""
+    gateway_queue.bind(app)
+    consumer = gateway_queue.queue_for(app.config["QUEUE"]).huey.create_consumer(
+        workers=4, worker_type="thread", periodic=False, initial_delay=0.01, backoff=1.1, max_delay=0.05)
+    consumer.start()
+    yield consumer
+    consumer.stop(graceful=True)
 
 
 # Every registered provider's fake module: its fixtures (`<provider>_contract` for the provider contract

@@ -171,6 +171,15 @@ class LocalStore:
             raise NotFound(f"The stored copy of {key!r} is gone.") from None
         return _read(handle)
 
+    def read_range(self, namespace: str, key: str, start: int, end: int) -> bytes:
+        """Bytes `start` to `end` (exclusive) of a stored file (a gateway-run batch's share of its input)."""
+        try:
+            with open(self.root / namespace / f"{_check_key(key)}.jsonl", "rb") as handle:
+                handle.seek(start)
+                return handle.read(end - start)
+        except FileNotFoundError:
+            raise NotFound(f"The stored copy of {key!r} is gone.") from None
+
     def list(self, namespace: str, after: str | None, limit: int) -> tuple[list[StoredFile], bool]:
         folder = self.root / namespace
         if not folder.is_dir():
@@ -268,6 +277,19 @@ class S3Store:
             raise aws.aws_error(error, "file store") from error
         return _read(body)
 
+    def read_range(self, namespace: str, key: str, start: int, end: int) -> bytes:
+        if end <= start:
+            return b""
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=self._key(namespace, key, ".jsonl"),
+                                      Range=f"bytes={start}-{end - 1}")["Body"]
+        except aws.ClientError as error:
+            if aws.AWS_STATUS.get(error.response["Error"]["Code"]) == 404:
+                raise NotFound(f"The stored copy of {key!r} is gone.") from None
+            raise aws.aws_error(error, "file store") from error
+        with body:
+            return body.read()
+
     def list(self, namespace: str, after: str | None, limit: int) -> tuple[list[StoredFile], bool]:
         prefix = "/".join(p for p in (self.prefix, namespace) if p) + "/"
         kwargs = {"Bucket": self.bucket, "Prefix": prefix}
@@ -334,6 +356,9 @@ class OwnedStore:
 
     def open(self, namespace: str, key: str) -> Iterator[bytes]:
         return self.backend.open(self._ns(namespace), key)
+
+    def read_range(self, namespace: str, key: str, start: int, end: int) -> bytes:
+        return self.backend.read_range(self._ns(namespace), key, start, end)
 
     def list(self, namespace: str, after: str | None, limit: int) -> tuple[list[StoredFile], bool]:
         return self.backend.list(self._ns(namespace), after, limit)

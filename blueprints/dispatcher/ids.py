@@ -26,7 +26,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from blueprints import registry
+from blueprints import gateway, registry
 from errors import NotFound
 
 FILE_KINDS = {"file": "f", "output": "o", "errors": "e"}
@@ -56,6 +56,11 @@ class ResourceId:
     def resource(self) -> str:
         return "batch" if self.kind == "batch" else "file"
 
+    @property
+    def gateway_run(self) -> bool:
+        """A batch the gateway runs itself (or one of its result files): `blueprints/gateway` serves it."""
+        return self.kind != "file" and gateway.is_job(self.native)
+
 
 def _b64encode(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
@@ -70,6 +75,8 @@ def _b64decode(token: str) -> str:
 
 def _check_native(provider: str, resource: str, native: str, shown: str) -> str:
     spec = registry.get(provider)
+    if resource == "batch" and spec.realtime and gateway.is_job(native):
+        return native
     if not (spec.batch_regex if resource == "batch" else spec.file_regex).fullmatch(native):
         raise InvalidId(f"{shown!r} is not a valid {provider} {resource} ID.")
     return native
@@ -79,7 +86,7 @@ def encode_file(provider: str, native: str, kind: str = "file") -> str:
     """The gateway ID of a provider file (or of a batch's output/error file)."""
     resource = "batch" if kind in ("output", "errors") else "file"
     _check_native(provider, resource, native, native)
-    code = registry.get(provider).code
+    code = _code(provider, native)
     if code is None:
         if kind != "file":
             raise ValueError(f"{provider}'s output files carry their own IDs")
@@ -90,11 +97,18 @@ def encode_file(provider: str, native: str, kind: str = "file") -> str:
 def encode_batch(provider: str, native: str) -> str:
     """The gateway ID of a provider batch."""
     _check_native(provider, "batch", native, native)
-    spec = registry.get(provider)
+    spec, code = registry.get(provider), _code(provider, native)
     passthrough = spec.passthrough_batch_pattern
-    if spec.code is None or (passthrough and re.fullmatch(passthrough, native)):
+    if code is None or (passthrough and re.fullmatch(passthrough, native)):
         return native
-    return f"batch_ds{spec.code}_{_b64encode(native)}"
+    return f"batch_ds{code}_{_b64encode(native)}"
+
+
+def _code(provider: str, native: str) -> str | None:
+    """The code of `provider` in an encoded ID; a gateway-run job of a provider whose own IDs pass
+    through (OpenAI) is encoded with the provider's name, since a job ID is no OpenAI ID."""
+    spec = registry.get(provider)
+    return spec.name if spec.code is None and gateway.is_job(native) else spec.code
 
 
 def _agree(found: str, named: str | None, shown: str) -> str:

@@ -1,12 +1,17 @@
 """Routes for files and batches. Each view: read params, pick the provider, load, call, dump.
 
 IDs may arrive with raw `/` from old SDKs (`batches/xyz`, job ARNs), so ID routes use `<path:>`.
+Batches the gateway runs itself (`blueprints/gateway`) are routed here too: a create with
+`execution: "gateway"` or for a provider without a batch API, and every ID of such a batch (or of
+its result files), go to the gateway's operations after the provider's guard.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+from types import ModuleType
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
@@ -18,6 +23,7 @@ from blueprints.common.provider import GATEWAY_FIELDS, Operations, Provider
 from blueprints.dispatcher import ids
 from blueprints.dispatcher.forms import unflatten
 from blueprints.dispatcher.uploads import read_upload
+from blueprints.gateway import operations as gateway
 from errors import APIError, BadRequest, first_error_path
 from schemas.batch import BatchListSchema, BatchSchema
 from schemas.fast import fast_loader
@@ -180,11 +186,11 @@ def list_files() -> Response:
     return _render(FILE_LIST, _page(operations.list_files(query)))
 
 
-def _file_call(file_id: str, params: dict) -> tuple[Operations, ids.ResourceId, object]:
+def _file_call(file_id: str, params: dict) -> tuple[Operations | ModuleType, ids.ResourceId, object]:
     named = _take_provider(params)
     ref = ids.decode_file(file_id, named)
     operations = _use(ref.provider)
-    return operations, ref, _load(ResourceQuerySchema, ref.provider, params)
+    return gateway if ref.gateway_run else operations, ref, _load(ResourceQuerySchema, ref.provider, params)
 
 
 @bp.get("/files/<path:file_id>")
@@ -227,7 +233,10 @@ def create_batch() -> Response:
             else registry.DEFAULT
     operations = _use(provider)
     new = _load(CreateBatchSchema, provider, params)
-    created = operations.create_batch(new)
+    if new.execution == "gateway" or registry.get(provider).gateway_only:
+        created = gateway.create_batch(provider, new)
+    else:
+        created = operations.create_batch(new)
     metrics.batch_created(provider)
     return _render(BATCH, created, created=True)
 
@@ -238,14 +247,33 @@ def list_batches() -> Response:
     provider = _take_provider(params) or registry.DEFAULT
     operations = _use(provider)
     query = _load(BatchQuerySchema, provider, params)
-    return _render(BATCH_LIST, _page(operations.list_batches(query)))
+    return _render(BATCH_LIST, _page(_batches(provider, operations, query)))
 
 
-def _batch_call(batch_id: str, params: dict) -> tuple[Operations, ids.ResourceId, object]:
+def _batches(provider: str, operations: Operations, query) -> dict:
+    """A page of the provider's batches: the gateway-run ones first (newest first), then its own.
+
+    The cursor says where the page is: after a gateway-run batch, the rest of those (and then the
+    provider's from its start); after one of the provider's, the provider's own. Each batch is
+    listed once, and a client that owns no gateway-run batch sees exactly the provider's list.
+    """
+    if registry.get(provider).gateway_only:
+        return gateway.list_batches(provider, query)
+    after = ids.decode_batch(query.after, provider) if query.after else None
+    if (after is not None and not after.gateway_run) or not gateway.owns_jobs(provider):
+        return operations.list_batches(query)
+    page = gateway.list_batches(provider, query)
+    if page["has_more"] or len(page["data"]) == query.limit:
+        return {"data": page["data"], "has_more": True}
+    rest = operations.list_batches(dataclasses.replace(query, after=None, limit=query.limit - len(page["data"])))
+    return {"data": page["data"] + rest["data"], "has_more": bool(rest.get("has_more"))}
+
+
+def _batch_call(batch_id: str, params: dict) -> tuple[Operations | ModuleType, ids.ResourceId, object]:
     named = _take_provider(params)
     ref = ids.decode_batch(batch_id, named)
     operations = _use(ref.provider)
-    return operations, ref, _load(ResourceQuerySchema, ref.provider, params)
+    return gateway if ref.gateway_run else operations, ref, _load(ResourceQuerySchema, ref.provider, params)
 
 
 @bp.get("/batches/<path:batch_id>")
