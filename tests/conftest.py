@@ -21,6 +21,7 @@ from blueprints import registry
 from blueprints.anthropic import client as anthropic_client
 from blueprints.common import aws, filestore, http
 from blueprints.gateway import queue as gateway_queue
+from tests.gateway.redis_server import redis_server, redis_url  # noqa: F401 fixtures for every test
 
 
 def fake_base(provider: str) -> str:

@@ -17,11 +17,19 @@ import pytest
 
 from blueprints import registry
 from blueprints.gateway import runner
-from blueprints.gateway.store import SqliteJobStore
+from blueprints.gateway.store import Job, store_for
 from tests.fakes.openai import FakeOpenAI
 from tests.gateway import echo_realtime
 
 QUERY = {"provider": "openai"}
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def test_config(request, test_config):
+    """Every test here on both engines: the embedded SQLite file and a real Redis."""
+    if request.param == "redis":
+        test_config["QUEUE"] = request.getfixturevalue("redis_url")
+    return test_config
 
 
 @pytest.fixture
@@ -169,9 +177,8 @@ def test_another_key_cannot_see_a_job(sdk, fake, echo, gateway):
         assert [b.id for b in other.batches.list(extra_query=QUERY)] == []
 
 
-def test_a_chunk_whose_worker_died_runs_again_and_each_line_is_recorded_once(tmp_path):
-    store = SqliteJobStore(str(tmp_path / "q.db"))
-    from blueprints.gateway.store import Job
+def test_a_chunk_whose_worker_died_runs_again_and_each_line_is_recorded_once(app):
+    store = store_for(app.config["QUEUE"])
 
     store.create(Job("gw-" + "0" * 24, "openai", "o", "in_progress", {"created_at": 0}, chunks=2))
     first = store.claim("gw-" + "0" * 24, "openai", until=100.0, max_live=0, now=10.0)
