@@ -15,8 +15,9 @@ $(VENV)/.test: $(VENV)/.runtime requirements-test.txt
 	$(PY) -m pip install -q -r requirements-test.txt
 	touch $@
 
+# The gateway and one worker for the batches it runs itself; Ctrl-C stops both.
 run: $(VENV)/.runtime
-	$(VENV)/bin/gunicorn wsgi:app
+	$(PY) -m worker & trap 'kill $$! 2>/dev/null' EXIT; $(VENV)/bin/gunicorn wsgi:app
 
 dev: $(VENV)/.runtime
 	$(VENV)/bin/flask run

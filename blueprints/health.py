@@ -1,7 +1,8 @@
 """Liveness, readiness and version: what a platform or an operator polls. No key needed.
 
 `/healthz` says the process serves requests. `/readyz` says it can do its work: the configuration
-loaded (it did, or the app would not exist) and the file store takes a write and gives it back; a
+loaded (it did, or the app would not exist), the file store takes a write and gives it back, and
+the queue of gateway-run batches answers (its SQLite file opens, or Redis answers a PING); a
 failing check is a 503 that names it. `/version` is the release and, when the platform says, the commit.
 """
 
@@ -48,13 +49,24 @@ def version() -> dict:
 
 
 def _checks() -> dict[str, str]:
-    location = current_app.config["FILE_STORE"]
+    location = current_app.config["FILE_STORE"] + "|" + current_app.config["QUEUE"]
     cached = _last.get(location)
     if cached and time.monotonic() - cached[0] < READY_CACHE_SECONDS:
         return cached[1]
-    checks = {"config": "ok", "file_store": _file_store()}
+    checks = {"config": "ok", "file_store": _file_store(), "queue": _queue()}
     _last[location] = (time.monotonic(), checks)
     return checks
+
+
+def _queue() -> str:
+    from blueprints.gateway.store import store_for
+
+    try:
+        store_for(current_app.config["QUEUE"]).active()
+    except Exception as error:
+        log.warning("readiness: the queue failed: %r", error)  # not the location: a Redis URL may hold a password
+        return f"{type(error).__name__}"[:300]
+    return "ok"
 
 
 def _file_store() -> str:

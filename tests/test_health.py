@@ -23,7 +23,15 @@ def test_ready_with_a_writable_store(client):
     health._last.clear()
     reply = client.get("/readyz")
     assert reply.status_code == 200 and reply.json == {"status": "ready", "checks": {"config": "ok",
-                                                                                     "file_store": "ok"}}
+                                                                                     "file_store": "ok", "queue": "ok"}}
+
+
+def test_not_ready_when_the_queue_does_not_answer(client, app):
+    health._last.clear()
+    app.config["QUEUE"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    reply = client.get("/readyz")
+    assert reply.status_code == 503 and reply.json["checks"]["queue"] == "ConnectionError"
+    assert "queue" in reply.json["error"]["message"] and "127.0.0.1:1" not in reply.text
 
 
 def test_not_ready_names_the_failing_check(client, app, tmp_path):

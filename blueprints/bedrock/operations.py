@@ -398,6 +398,31 @@ class _OneModel:
         self.check.finish()
 
 
+SMALL_FILE_BYTES = 64 * 1024 * 1024  # past this much, a file is not read ahead: it goes the batch job way
+
+
+def _small_file(region: str, bucket: str, key: str, minimum: int, file_id: str) -> list[bytes] | None:
+    """The lines of an OpenAI-format input with fewer than `minimum` requests (held: there are fewer than
+    `minimum`, within `SMALL_FILE_BYTES`); None for any other file, which becomes a batch job."""
+    reply = client.open_object(region, bucket, key, missing=f"No such file: {file_id!r}.", param="input_file_id")
+    body = client.chunks(reply["Body"])
+    held: list[bytes] = []
+    size = 0
+    try:
+        for number, raw in enumerate(split_lines(body), start=1):
+            if not raw.strip():
+                continue
+            if not held and line_format(parse_line(raw, number)) != OPENAI:
+                return None  # Bedrock's own records: the batch path checks (and counts) those
+            held.append(raw)
+            size += len(raw)
+            if len(held) >= minimum or size > SMALL_FILE_BYTES:
+                return None
+    finally:
+        body.close()
+    return held or None
+
+
 def _first_line(lines: Iterator[bytes]) -> tuple[list[bytes], int, dict | None]:
     """Read up to the first non-blank line: `(raw lines read, its number, parsed)`; `(…, 0, None)` if none."""
     seen: list[bytes] = []
@@ -444,6 +469,12 @@ def create_batch(new: NewBatch) -> dict:
     region, bucket, key = _file_location(ref, "input_file_id")
     if not key.endswith(".jsonl"):
         raise BadRequest("Bedrock reads only .jsonl objects.", param="input_file_id")
+    minimum = int(current_app.config.get("BEDROCK_MIN_RECORDS", 100))
+    small = _small_file(region, bucket, key, minimum, new.input_file_id)
+    if small is not None:  # below Bedrock's minimum: the gateway runs it through bedrock-runtime instead
+        from blueprints.gateway import operations as gateway
+
+        return gateway.create_batch(NAME, new, lines=small, region=region)
     options = new.options
     role = options.role_arn or current_app.config.get("BEDROCK_ROLE_ARN")
     if not role:
@@ -453,7 +484,6 @@ def create_batch(new: NewBatch) -> dict:
     _check_bucket(tr.split_s3_uri(output_uri)[0], "output_s3_uri")
     _check_s3_uri(output_uri, "output_s3_uri")
     tags = tr.metadata_to_tags(new.metadata)
-    minimum = int(current_app.config.get("BEDROCK_MIN_RECORDS", 100))
 
     reply = client.open_object(region, bucket, key, missing=f"No such file: {new.input_file_id!r}.",
                                param="input_file_id")

@@ -82,7 +82,9 @@ def test_heroku_app_json_requires_an_s3_file_store():
     store = app["env"]["DEEPINTSHIELD_FILE_STORE"]
     assert store["required"] is True and "s3://" in store["description"]
     assert (ROOT / ".python-version").read_text().strip().startswith("3.")
-    assert (ROOT / "Procfile").read_text().strip() == "web: gunicorn wsgi:app"
+    assert (ROOT / "Procfile").read_text().split("\n")[:2] == ["web: gunicorn wsgi:app", "worker: python -m worker"]
+    # web and worker dynos share the queue: Redis, not a dyno's own SQLite file
+    assert app["env"]["DEEPINTSHIELD_QUEUE"]["required"] is True and "worker" in app["formation"]
 
 
 def test_flask_run_listens_where_the_readme_says():
