@@ -2,9 +2,10 @@
 
 Three modes:
 
-- `fast` (default): OpenAI files and batches answered from byte templates, so the fake costs a few
-  microseconds per call and is never the bottleneck. `POST /v1/files` counts the body (Content-Length
-  or chunked) without keeping it; `GET /v1/files/<id>/content` sends `--content` with `sendfile`.
+- `fast` (default): OpenAI files and batches (and `POST /v1/chat/completions`) answered from byte
+  templates, so the fake costs a few microseconds per call and is never the bottleneck. `POST /v1/files`
+  counts the body (Content-Length or chunked) without keeping it; `GET /v1/files/<id>/content` sends
+  `--content` with `sendfile`.
   Gemini's resumable upload (providers.md §C.1) is there too: `POST /upload/v1beta/files` with
   `X-Goog-Upload-Command: start` answers an `X-Goog-Upload-URL` on this server, and `upload, finalize`
   to it counts the bytes and answers `{"file": {...}}` with the name asked for at start.
@@ -39,6 +40,14 @@ CREATED = 1_700_000_000
 FILE_TEMPLATE = json.dumps({
     "id": "@ID@", "object": "file", "bytes": 123456, "created_at": CREATED, "filename": "batch.jsonl",
     "purpose": "batch", "status": "processed", "expires_at": None, "status_details": None,
+}).encode()
+
+
+CHAT_TEMPLATE = json.dumps({
+    "id": "chatcmpl-fast", "object": "chat.completion", "created": 1_700_000_000, "model": "fast-model",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop",
+                 "logprobs": None}],
+    "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
 }).encode()
 
 
@@ -105,6 +114,8 @@ class FastOpenAI:
         if len(parts) < 3 or parts[1] != "v1":
             return Reply(404, b'{"error":{"message":"no route","type":"invalid_request_error"}}')
         kind = parts[2]
+        if kind == "chat" and method == "POST" and path == "/v1/chat/completions":
+            return Reply(200, CHAT_TEMPLATE)  # a gateway-run batch's line (bench/gateway_run.py)
         if kind == "files":
             if method == "POST" and len(parts) == 3:
                 return Reply(200, FILE_TEMPLATE.replace(b"@ID@", b"file-upload1").replace(
