@@ -9,6 +9,7 @@ Public functions:
 - `SamplingRules`: which of temperature/top_p/top_k a Claude model takes, per API version and model.
 - `message_to_chat_completion(message, created=...)`: an Anthropic Message -> OpenAI chat.completion.
 - `batch_request(item, ...)`: one inline item or batch-file line -> `{"custom_id", "params"}`.
+- `with_model(params, model)`: params with the batch's model when they name none.
 - `result_line(line, ...)`: one line of a batch's results JSONL -> one OpenAI output/error line.
 - `processing_status(native)`: a MessageBatch's processing status, with the fallback below.
 - `openai_batch(natives, ...)`: one or more MessageBatch objects (a split batch) -> an OpenAI Batch.
@@ -213,7 +214,7 @@ def _bad(field: str, text: str) -> BadRequest:
 # OpenAI chat request -> Anthropic Messages params (§B.6)
 
 
-def chat_to_params(body: dict, *, default_max_tokens: int, sampling: SamplingRules = SamplingRules(),
+def chat_to_params(body: dict, *, default_max_tokens: int | None, sampling: SamplingRules = SamplingRules(),
                    model: str | None = None) -> dict:
     """An OpenAI chat-completions request body -> Anthropic Messages create params.
 
@@ -222,7 +223,8 @@ def chat_to_params(body: dict, *, default_max_tokens: int, sampling: SamplingRul
 
     `model` is copied when the body has one. `system`/`developer` messages become the top-level
     `system`; `tool` messages become user `tool_result` blocks; consecutive messages of one role are
-    merged (Anthropic wants user/assistant turns). `max_tokens` falls back to `default_max_tokens`.
+    merged (Anthropic wants user/assistant turns). `max_tokens` falls back to `default_max_tokens`
+    (None: left out, for a caller that adds the configured one later, as a gateway-run line's `send` does).
     Fields Anthropic cannot honour (`n > 1`, `logprobs`, penalties, `seed`, temperature > 1, unknown
     fields, ...) raise `errors.BadRequest` naming the field.
     """
@@ -242,7 +244,9 @@ def chat_to_params(body: dict, *, default_max_tokens: int, sampling: SamplingRul
         if not isinstance(body["model"], str) or not body["model"]:
             raise _bad("model", "must be a non-empty string")
         params["model"] = body["model"]
-    params["max_tokens"] = _max_tokens(body, default_max_tokens)
+    max_tokens = _max_tokens(body, default_max_tokens)
+    if max_tokens is not None:
+        params["max_tokens"] = max_tokens
     system, messages = _messages(body.get("messages"))
     if system is not None:
         params["system"] = system
@@ -261,7 +265,7 @@ def chat_to_params(body: dict, *, default_max_tokens: int, sampling: SamplingRul
     return params
 
 
-def _max_tokens(body: dict, default: int) -> int:
+def _max_tokens(body: dict, default: int | None) -> int | None:
     for field in ("max_completion_tokens", "max_tokens"):
         value = body.get(field)
         if value is None:
@@ -539,7 +543,7 @@ def _response_format(fmt: object) -> dict | None:
 # Batch items
 
 
-def batch_request(item: object, *, default_max_tokens: int, sampling: SamplingRules = SamplingRules(),
+def batch_request(item: object, *, default_max_tokens: int | None, sampling: SamplingRules = SamplingRules(),
                   model: str | None = None) -> dict:
     """One inline `requests` item or batch-file line -> `{"custom_id", "params"}`.
 
@@ -583,6 +587,16 @@ def batch_request(item: object, *, default_max_tokens: int, sampling: SamplingRu
         raise BadRequest(error.message, param=f"body.{error.param}" if error.param else "body",
                          code=error.code) from None
     return {"custom_id": custom_id, "params": params}
+
+
+
+def with_model(params: dict, model: str | None) -> dict:
+    """Params with the batch's `model` when they name none; `BadRequest` (param `model`) when neither does."""
+    if "model" not in params:
+        if not model:
+            raise BadRequest("no model; set body.model or give model in extra_body.", param="model")
+        params["model"] = model
+    return params
 
 
 # Anthropic Message -> OpenAI chat.completion (§B.7)

@@ -1,4 +1,5 @@
-"""Anthropic's Message Batches endpoints (providers.md §B.1): URLs, headers, error parsing.
+"""Anthropic's Message Batches endpoints (providers.md §B.1), and Messages for gateway-run lines: URLs,
+headers, error parsing.
 
 Every call goes through `blueprints.common.http.call`; the key comes from `auth.provider_key`.
 """
@@ -18,6 +19,7 @@ from blueprints.common import auth, http
 from errors import UpstreamError
 
 NAME = "anthropic"
+MESSAGES = "/v1/messages"
 BATCHES = "/v1/messages/batches"
 MSGBATCH_ID = re.compile(r"^msgbatch_[A-Za-z0-9_-]{1,128}$")
 KEY_CHECK_TTL = 600  # seconds a key Anthropic accepted is taken as valid without asking again
@@ -71,6 +73,12 @@ def create_batch(body: IO[bytes]) -> dict:
         raise UpstreamError(NAME, 502, "created a batch but its reply has no Message Batch id", code="upstream_error",
                             type="upstream_error", retryable=False)
     return created
+
+
+def create_message(params: dict, *, operation: str | None = None) -> requests.Response:
+    """`POST /v1/messages` (one line of a batch the gateway runs itself): the 2xx reply, else `UpstreamError`."""
+    return http.call(NAME, "POST", _base() + MESSAGES, creates=True, error_parser=error_parser, headers=_headers(),
+                     json=params, operation=operation)
 
 
 def verify_key() -> None:

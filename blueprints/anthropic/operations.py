@@ -309,12 +309,10 @@ def _file_key(input_file_id: str) -> str:
 
 
 def _with_model(item: dict, model: str | None, label: str) -> dict:
-    params = item["params"]
-    if "model" not in params:
-        if not model:
-            raise BadRequest(f"{label}: no model; set body.model or give model in extra_body.",
-                             param=f"{label}.model")
-        params["model"] = model
+    try:
+        translate.with_model(item["params"], model)
+    except BadRequest as error:
+        raise BadRequest(f"{label}: {error.message}", param=f"{label}.{error.param}") from None
     return item
 
 

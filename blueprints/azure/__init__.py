@@ -56,6 +56,7 @@ PROVIDER = Provider(
     file_pattern=_ID,
     batch_pattern=_ID,
     operations_module="blueprints.azure.operations",
+    realtime="blueprints.azure.realtime",
     credential="AZURE_OPENAI_API_KEY",
     base_url="AZURE_OPENAI_ENDPOINT",
     settings={

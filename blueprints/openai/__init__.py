@@ -18,6 +18,7 @@ PROVIDER = Provider(
     file_pattern=_ID,
     batch_pattern=_ID,
     operations_module="blueprints.openai.operations",
+    realtime="blueprints.openai.realtime",
     credential="OPENAI_API_KEY",
     base_url="OPENAI_BASE_URL",
     settings={

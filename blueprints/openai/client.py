@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import requests
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 
 from blueprints.common import auth, http
 
@@ -42,7 +42,8 @@ class Client:
     def headers(self, **extra: str) -> dict[str, str]:
         key = auth.provider_key(self.provider)
         result = {self.key_header: f"{self.key_scheme} {key}" if self.key_scheme else key}
-        if self.forwarded and not auth.gateway_keys_enabled():
+        # Outside a request (a worker running a gateway-run batch) there are no client headers to pass on.
+        if self.forwarded and has_request_context() and not auth.gateway_keys_enabled():
             for name in self.forwarded:
                 if name in request.headers:
                     result[name] = request.headers[name]

@@ -21,14 +21,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from blueprints.common.provider import Provider
 from configfields import Invalid, Setting, Text, Url
 
 if TYPE_CHECKING:
-    from blueprints.common.provider import Operations
+    from blueprints.common.provider import Operations, Realtime
 
 VARIABLE = "DEEPINTSHIELD_OPENAI_COMPATIBLE"
 NAME = re.compile(r"[a-z][a-z0-9]{0,31}")
@@ -84,6 +84,10 @@ class Configured(Provider):
     def operations(self) -> Operations:  # one set of operations per declared host, not a module
         return _operations(self.name, self.url)
 
+    @property
+    def realtime_module(self) -> Realtime:  # likewise its real-time calls, for the batches the gateway runs
+        return _realtime(self.name, self.url)
+
 
 def provider(name: str, url: str) -> Configured:
     """The provider a declaration `name=url` makes."""
@@ -94,6 +98,7 @@ def provider(name: str, url: str) -> Configured:
         file_pattern=_ID,
         batch_pattern=_ID,
         operations_module="blueprints.openai.operations",  # the code behind `operations`
+        realtime="blueprints.openai.realtime",  # the code behind `realtime_module`
         credential=key,
         settings={key: Text(key, "", f"the gateway's key for `{name}` (declared in {VARIABLE}; gateway-key "
                                      "mode only)", secret=True)},
@@ -126,7 +131,12 @@ def problems(settings: Mapping[str, Any]) -> list[str]:
 def _operations(name: str, url: str) -> Operations:
     from blueprints.openai import client, operations  # imported on first use, as any provider's operations
 
-    def upstream() -> client.Client:
-        return client.Client(name, url)
+    return operations.OpenAIShaped(name, partial(client.Client, name, url),
+                                   operations.openai_lines("OPENAI_MAX_BATCH_REQUESTS"))
 
-    return operations.OpenAIShaped(name, upstream, operations.openai_lines("OPENAI_MAX_BATCH_REQUESTS"))
+
+@cache
+def _realtime(name: str, url: str) -> Realtime:
+    from blueprints.openai import client, realtime  # imported on first use, as any provider's realtime module
+
+    return realtime.OpenAIShapedRealtime(partial(client.Client, name, url))

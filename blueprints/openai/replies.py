@@ -199,7 +199,7 @@ def result_line(line: dict, number: int) -> dict:
     if status == 200:
         if not isinstance(body, dict):
             raise TypeError("the body of a 200 response is not an object")
-        body = _with_native_finish_reasons(body)
+        body = with_native_finish_reasons(body)
     request_id = response.get("request_id") if isinstance(response.get("request_id"), str) else f"line-{number}"
     return {"id": _line_id(line, request_id), "custom_id": custom_id,
             "response": {"status_code": status, "request_id": request_id, "body": body}, "error": error}
@@ -215,7 +215,7 @@ def _line_id(line: dict, request_id: str) -> str:
     return line["id"] if isinstance(line.get("id"), str) and line["id"] else batch_output.line_id(request_id)
 
 
-def _with_native_finish_reasons(body: dict) -> dict:
+def with_native_finish_reasons(body: dict) -> dict:
     """A chat.completion body whose choices keep the provider's finish reason as `native_finish_reason`."""
     choices = body.get("choices")
     if not isinstance(choices, list):

@@ -1,12 +1,21 @@
 """Strict checks against the official `openai` SDK types (test-only): what the gateway sends to
-OpenAI, and what the OpenAI fake answers with."""
+OpenAI, and what the OpenAI fake answers with: the Files/Batch API, and the synchronous endpoints a
+gateway-run batch line is sent to."""
 
 from __future__ import annotations
 
 import openai.types
-from openai.types import Batch, FileDeleted, FileObject
+from openai.types import Batch, Completion, CreateEmbeddingResponse, FileDeleted, FileObject
 from openai.types.batch_create_params import BatchCreateParams
+from openai.types.chat import ChatCompletion
+from openai.types.chat.completion_create_params import (
+    CompletionCreateParamsNonStreaming as ChatCompletionCreateParams,
+)
+from openai.types.completion_create_params import CompletionCreateParamsNonStreaming as CompletionCreateParams
+from openai.types.embedding_create_params import EmbeddingCreateParams
 from openai.types.file_create_params import FileCreateParams
+from openai.types.responses import Response
+from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming as ResponseCreateParams
 
 from tests.contracts import sdk_types
 
@@ -45,3 +54,23 @@ def check_reply(reply: dict) -> None:
         strict(FileDeleted, reply, "deleted file")
     else:
         strict(REPLY_TYPES[reply["object"]], reply, reply["object"])
+
+
+
+# The synchronous endpoints a gateway-run batch line goes to: (request params, reply type) per path.
+SYNC_TYPES: dict[str, tuple[object, object]] = {
+    "chat/completions": (ChatCompletionCreateParams, ChatCompletion),
+    "embeddings": (EmbeddingCreateParams, CreateEmbeddingResponse),
+    "responses": (ResponseCreateParams, Response),
+    "completions": (CompletionCreateParams, Completion),
+}
+
+
+def check_sync_request(path: str, body: dict) -> None:
+    """A non-streaming `POST /<path>` body (`chat/completions`, `embeddings`, `responses`, `completions`)."""
+    strict(SYNC_TYPES[path][0], body, f"{path} body")
+
+
+def check_sync_reply(path: str, reply: dict) -> None:
+    """The reply to a `POST /<path>`."""
+    strict(SYNC_TYPES[path][1], reply, f"{path} reply")

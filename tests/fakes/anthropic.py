@@ -31,6 +31,17 @@ the raw line it gave with `answer_raw`; otherwise decided by the `custom_id`:
 
 `break_results_after=n` makes every results body fail after n bytes (a connection reset, as a
 dropped download looks to `requests`).
+
+Messages (`POST /v1/messages`, where the lines of a gateway-run batch go): the body is checked with
+`check_params` for the API version in its header, like a batch request's params; the reply is a
+Message (`check_message`) with a `request-id` header, decided by the last user text:
+
+- contains `FAIL`         -> 400 `invalid_request_error`
+- contains `RATE_LIMIT`   -> the first call with that text: 429 `rate_limit_error` with `retry-after: 1`
+- contains `OVERLOAD`     -> 529 `overloaded_error`
+- contains `SERVER_ERROR` -> 500 `api_error`
+- contains `tool`         -> thinking + text + `tool_use` blocks (stop_reason `tool_use`)
+- anything else           -> text "echo: <last user text>" and cache usage
 """
 
 from __future__ import annotations
@@ -57,6 +68,7 @@ from tests.contracts.anthropic_types import (
     check_batch,
     check_batch_create,
     check_message,
+    check_params,
     check_result_line,
     strict,
 )
@@ -188,9 +200,9 @@ def check_result(line: dict, what: str = "result line") -> None:
 
 
 class FakeError(Exception):
-    def __init__(self, status: int, error_type: str, message: str) -> None:
+    def __init__(self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.error_type, self.message = status, error_type, message
+        self.status, self.error_type, self.message, self.headers = status, error_type, message, headers or {}
 
 
 class Violation(AssertionError):
@@ -238,6 +250,8 @@ class FakeAnthropic:
         self.raw_answers: dict[str, tuple[bytes, str]] = {}  # custom_id -> (line sent as is, counted as)
         self.results_trailer = b""  # appended to every results body as is (e.g. a partial last line)
         self.break_results_after: int | None = None
+        self.messages: list[dict] = []  # every accepted `POST /v1/messages` body, for assertions
+        self.throttled: set[str] = set()  # texts already answered 429 once
         self._serial = 0
 
     # test controls
@@ -365,17 +379,29 @@ class FakeAnthropic:
                            f"req_{batch_id[-6:]}_{number}")
         if "expire" in custom_id:
             return EXPIRED
-        params = item["params"]
-        message_id = f"msg_{batch_id[-8:]}_{number:03d}"
-        if "tool" in custom_id:
-            content = [{"type": "thinking", "thinking": "hmm", "signature": "sig"},
-                       {"type": "text", "text": "Let me look."},
-                       {"type": "tool_use", "id": f"toolu_{number:04d}", "name": "lookup", "input": {"q": "x"}}]
-            return succeeded(message(content, stop_reason="tool_use", message_id=message_id, model=params["model"]))
-        last = params["messages"][-1]["content"]
-        text = last if isinstance(last, str) else " ".join(b.get("text", "") for b in last)
-        return succeeded(message([{"type": "text", "text": f"echo: {text}"}], message_id=message_id,
-                                 model=params["model"]))
+        return succeeded(_answer(item["params"], f"msg_{batch_id[-8:]}_{number:03d}", tools="tool" in custom_id,
+                                 number=number))
+
+    def create_message(self, params: dict, api_version: str) -> dict:
+        """`POST /v1/messages`: the Message for `params`, or the failure its last user text scripts."""
+        try:
+            check_params(params, api_version=api_version)
+        except AssertionError as error:
+            raise self._refused(f"message params for anthropic-version {api_version}: {error}") from None
+        text = _last_text(params)
+        if "FAIL" in text:
+            raise FakeError(400, "invalid_request_error", f"The fake refuses: {text}")
+        if "RATE_LIMIT" in text and text not in self.throttled:
+            self.throttled.add(text)
+            raise FakeError(429, "rate_limit_error", "Number of request tokens has exceeded your rate limit.",
+                            {"retry-after": "1"})
+        if "OVERLOAD" in text:
+            raise FakeError(529, "overloaded_error", "Overloaded")
+        if "SERVER_ERROR" in text:
+            raise FakeError(500, "api_error", "Internal server error")
+        self.messages.append(params)
+        number = len(self.messages)
+        return _answer(params, f"msg_rt_{number:04d}", tools="tool" in text, number=number)
 
     def list_page(self, limit: int, after_id: str | None, before_id: str | None) -> dict:
         ordered = sorted(self.batches, reverse=True)  # newest first, like Anthropic
@@ -411,10 +437,11 @@ class FakeAnthropic:
         self._checked(check_batch, out, f"MessageBatch {batch['id']}")
         return out
 
-    def _error(self, status: int, error_type: str, text: str) -> tuple[int, dict, str]:
+    def _error(self, status: int, error_type: str, text: str,
+               headers: dict[str, str] | None = None) -> tuple[int, dict, str]:
         body = {"type": "error", "error": {"type": error_type, "message": text}, "request_id": "req_fake"}
         self._checked(lambda value, what: strict(ErrorResponse, value, what), body, "error reply")
-        return status, JSON, json.dumps(body)
+        return status, {**JSON, "request-id": "req_fake", **(headers or {})}, json.dumps(body)
 
     # HTTP layer: thin
 
@@ -427,6 +454,8 @@ class FakeAnthropic:
         rsps.add_callback(responses.GET, re.compile(root + _ID + _QUERY), callback=self._wrap(self._on_get))
         rsps.add_callback(responses.POST, re.compile(root + _ID + "/cancel" + _QUERY),
                           callback=self._wrap(self._on_cancel))
+        rsps.add_callback(responses.POST, re.compile(re.escape(f"{self.base}/v1/messages") + _QUERY),
+                          callback=self._wrap(self._on_message))
         return self
 
     def _wrap(self, handler):
@@ -446,7 +475,7 @@ class FakeAnthropic:
             try:
                 return handler(request, version)
             except FakeError as failure:
-                return self._error(failure.status, failure.error_type, failure.message)
+                return self._error(failure.status, failure.error_type, failure.message, failure.headers)
         return callback
 
     def _on_create(self, request, version: str):
@@ -470,6 +499,15 @@ class FakeAnthropic:
         page = self.list_page(int(limit), query.get("after_id"), query.get("before_id"))
         return 200, JSON, json.dumps(page)
 
+    def _on_message(self, request, version: str):
+        try:
+            params = json.loads(request.body)
+        except ValueError:
+            raise self._refused("the message body is not JSON") from None
+        reply = self.create_message(params, version)
+        self._checked(check_message, reply, f"Message {reply['id']}")
+        return 200, {**JSON, "request-id": f"req_{reply['id']}"}, json.dumps(reply)
+
     @staticmethod
     def _batch_id(request) -> str:
         return re.search(r"/batches" + _ID, request.url)[1]
@@ -485,6 +523,22 @@ class FakeAnthropic:
         if self.break_results_after is not None:
             body = io.BufferedReader(_Breaking(body, self.break_results_after))
         return 200, {"content-type": "application/x-jsonl"}, body
+
+
+def _last_text(params: dict) -> str:
+    last = params["messages"][-1]["content"]
+    return last if isinstance(last, str) else " ".join(b.get("text", "") for b in last)
+
+
+def _answer(params: dict, message_id: str, *, tools: bool, number: int) -> dict:
+    """The Message answering `params`: an echo of the last user text, or a tool call."""
+    if tools:
+        content = [{"type": "thinking", "thinking": "hmm", "signature": "sig"},
+                   {"type": "text", "text": "Let me look."},
+                   {"type": "tool_use", "id": f"toolu_{number:04d}", "name": "lookup", "input": {"q": "x"}}]
+        return message(content, stop_reason="tool_use", message_id=message_id, model=params["model"])
+    return message([{"type": "text", "text": f"echo: {_last_text(params)}"}], message_id=message_id,
+                   model=params["model"])
 
 
 def public(batch: dict) -> dict:

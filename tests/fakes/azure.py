@@ -26,6 +26,17 @@ own shapes instead, and every reply is checked against the `openai` SDK's types.
 Requests are checked against the official definitions where Azure has none of its own: the upload
 form and batch body against the `openai` SDK's types (`tests/contracts/openai_types.py`; the dated
 surface's `endpoint` read in its `/v1/…` form). Violations are recorded; fixtures assert none.
+
+Real-time calls (the lines of a gateway-run batch), addressed as the `openai` SDK's clients address
+them (§3.1, S11 `lib/azure.py`): on v1 `/openai/v1/chat/completions` (also `embeddings`,
+`responses`, `completions`) with `body.model` the deployment; on the dated API
+`/openai/deployments/{deployment}/chat/completions?api-version=…` (also `embeddings`,
+`completions`) and `/openai/responses?api-version=…`. The deployment must be one of
+`realtime_deployments` (a Global-Batch one takes batch jobs only), else Azure's 404
+`DeploymentNotFound` [U: the exact answer for a batch-only deployment is not in the references].
+Bodies and replies are checked against the `openai` SDK's types (the reply before Azure's content
+filter annotations are added: `content_filter_results`, `prompt_filter_results`, as in §3.8);
+replies carry an `apim-request-id` header; scripted failures as in `tests/fakes/openai_sync.py`.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 import responses
@@ -44,9 +56,11 @@ from werkzeug.wrappers import Request
 from blueprints.dispatcher import ids
 from tests.contracts import openai_types
 from tests.fakes.contract import ContractFake
+from tests.fakes.openai_sync import SyncEndpoints, SyncFailure
 
 ENDPOINT = "https://azure.fake"  # tests/conftest.py points AZURE_OPENAI_ENDPOINT here
 DEPLOYMENT = "gpt-4o-batch"  # a Global-Batch deployment of the fake resource
+REALTIME_DEPLOYMENT = "gpt-4o"  # a Standard deployment: real-time calls
 API_VERSION = "2025-04-01-preview"
 PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
 UPLOAD_FIELDS = {"purpose", "file", "expires_after[anchor]", "expires_after[seconds]"}
@@ -66,9 +80,12 @@ class FakeError(Exception):
 
 class FakeAzure:
     def __init__(self, endpoint: str = ENDPOINT, deployments: tuple[str, ...] = (DEPLOYMENT,), drift: bool = True,
-                 clock_start: int = 1_722_476_583) -> None:
+                 clock_start: int = 1_722_476_583,
+                 realtime_deployments: tuple[str, ...] = (REALTIME_DEPLOYMENT,)) -> None:
         self.endpoint = endpoint
         self.deployments = set(deployments)
+        self.realtime_deployments = set(realtime_deployments)
+        self.sync = SyncEndpoints(clock_start)
         self.drift = drift
         self.files: dict[str, dict] = {}
         self.batches: dict[str, dict] = {}
@@ -260,7 +277,45 @@ class FakeAzure:
         for method, path, handler in routes:
             pattern = rf"^{base}/openai(/v1)?{path}(\?.*)?$"
             rsps.add_callback(method, re.compile(pattern), callback=self._wrap(handler, pattern))
+        sync = [rf"^{base}/openai/v1/(?P<path>chat/completions|embeddings|responses|completions)(\?.*)?$",
+                rf"^{base}/openai/deployments/(?P<deployment>[^/?]+)/(?P<path>chat/completions|embeddings|completions)"
+                rf"(\?.*)?$",
+                rf"^{base}/openai/(?P<path>responses)(\?.*)?$"]
+        for pattern in sync:
+            rsps.add_callback("POST", re.compile(pattern), callback=self._sync(pattern))
         return self
+
+    def _sync(self, pattern: str):
+        """A real-time endpoint on either API form (see the module docstring)."""
+        def callback(request):
+            self.calls.append((request.method, request.path_url))
+            match = re.match(pattern, request.url)
+            dated = "/openai/v1/" not in request.url
+            path = match["path"]
+            try:
+                self._authenticate(request, dated)
+                if dated and not dict(request.params).get("api-version"):
+                    raise FakeError(404, "404", "Resource not found")
+                body = json.loads(request.body)
+                self._checked(partial(openai_types.check_sync_request, path), body)
+                deployment = match.groupdict().get("deployment") or body.get("model")
+                if deployment not in self.realtime_deployments:
+                    raise FakeError(404, "DeploymentNotFound", "The API deployment for this resource does not exist.")
+                reply, typed = self.sync.answer(path, body)
+                if typed:
+                    self._checked(partial(openai_types.check_sync_reply, path), reply)
+            except SyncFailure as failure:
+                return failure.status, {"Content-Type": "application/json", **failure.headers}, json.dumps(
+                    {"error": {"code": failure.code, "message": failure.message}})
+            except FakeError as error:
+                return error.status, {"Content-Type": "application/json"}, json.dumps(
+                    {"error": {"code": error.code, "message": error.message}})
+            if self.drift and path == "chat/completions":  # Azure's content filter annotations (§3.8)
+                reply["prompt_filter_results"] = [{"prompt_index": 0, "content_filter_results": FILTER}]
+                for choice in reply["choices"]:
+                    choice["content_filter_results"] = FILTER
+            return 200, {"Content-Type": "application/json", "apim-request-id": self._uuid()}, json.dumps(reply)
+        return callback
 
     def _wrap(self, handler, pattern):
         def callback(request):

@@ -7,6 +7,11 @@ body fields are a 400 "Unrecognized request argument", so a leaked gateway field
 Every request is checked against the `openai` SDK's request types and every reply against its
 reply types (tests/contracts/openai_types.py); violations are recorded in `violations` and the
 `fake` fixtures assert there were none.
+
+The synchronous endpoints (`POST /chat/completions`, `/embeddings`, `/responses`, `/completions`),
+where the lines of a gateway-run batch go, answer as `tests/fakes/openai_sync.py` describes (a text
+with "FAIL" is a 400, "RATE_LIMIT" a 429 with Retry-After once, "SERVER_ERROR" a 500), with an
+`x-request-id` header.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import io
 import itertools
 import json
 import re
+from functools import partial
 
 import pytest
 import responses
@@ -22,6 +28,7 @@ from werkzeug.wrappers import Request
 
 from tests.contracts import openai_types
 from tests.fakes.contract import ContractFake
+from tests.fakes.openai_sync import PATHS, SyncEndpoints, SyncFailure
 
 STEPS = ["validating", "in_progress", "finalizing", "completed"]
 UPLOAD_FIELDS = {"purpose", "file", "expires_after[anchor]", "expires_after[seconds]"}
@@ -29,9 +36,10 @@ BATCH_FIELDS = {"input_file_id", "endpoint", "completion_window", "metadata", "o
 
 
 class FakeError(Exception):
-    def __init__(self, status: int, message: str, param: str | None = None) -> None:
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.param = status, message, param
+        self.status, self.message, self.param, self.code, self.headers = status, message, param, code, headers or {}
 
 
 class FakeOpenAI:
@@ -42,6 +50,7 @@ class FakeOpenAI:
         self.keys_seen: set[str] = set()
         self.calls: list[tuple[str, str]] = []
         self.violations: list[str] = []
+        self.sync = SyncEndpoints(clock_start)
         self._clock = itertools.count(clock_start)
         self._ids = itertools.count(1)
 
@@ -150,16 +159,21 @@ class FakeOpenAI:
         ]
         for method, pattern, handler in routes:
             rsps.add_callback(method, re.compile(pattern), callback=self._wrap(handler, pattern))
+        for path in PATHS:
+            rsps.add_callback("POST", re.compile(rf"{base}/{path}$"), callback=self._sync(path))
+
+    def _authenticate(self, request) -> None:
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or len(auth) <= 7:
+            raise FakeError(401, "You didn't provide an API key.")
+        self.keys_seen.add(auth[7:])
 
     def _wrap(self, handler, pattern):
         def callback(request):
             self.calls.append((request.method, request.path_url))
-            auth = request.headers.get("Authorization", "")
-            if not auth.startswith("Bearer ") or len(auth) <= 7:
-                return _error(FakeError(401, "You didn't provide an API key."))
-            self.keys_seen.add(auth[7:])
             match = re.match(pattern, request.url)
             try:
+                self._authenticate(request)
                 reply = handler(request, *match.groups())
                 self._checked(openai_types.check_reply, reply)
                 return 200, {"Content-Type": "application/json"}, json.dumps(reply)
@@ -167,6 +181,25 @@ class FakeOpenAI:
                 return 200, {"Content-Type": "application/octet-stream"}, raw.content
             except FakeError as error:
                 return _error(error)
+        return callback
+
+    def _sync(self, path: str):
+        """A synchronous endpoint: the body checked as the SDK types it, the scripted or typed reply."""
+        def callback(request):
+            self.calls.append((request.method, request.path_url))
+            try:
+                self._authenticate(request)
+                body = json.loads(request.body)
+                self._checked(partial(openai_types.check_sync_request, path), body)
+                reply, typed = self.sync.answer(path, body)
+                if typed:
+                    self._checked(partial(openai_types.check_sync_reply, path), reply)
+            except SyncFailure as failure:
+                return _error(FakeError(failure.status, failure.message, code=failure.code, headers=failure.headers))
+            except FakeError as error:
+                return _error(error)
+            return 200, {"Content-Type": "application/json", "x-request-id": f"req_{len(self.sync.calls):04d}"}, \
+                json.dumps(reply)
         return callback
 
     def _checked(self, check, value) -> None:
@@ -251,10 +284,10 @@ def _jsonl(lines: list[dict]) -> bytes:
 
 
 def _error(error: FakeError):
-    types = {401: "invalid_request_error", 404: "invalid_request_error"}
-    return error.status, {"Content-Type": "application/json"}, json.dumps({"error": {
+    types = {401: "invalid_request_error", 404: "invalid_request_error", 429: "requests", 500: "server_error"}
+    return error.status, {"Content-Type": "application/json", **error.headers}, json.dumps({"error": {
         "message": error.message, "type": types.get(error.status, "invalid_request_error"),
-        "param": error.param, "code": None}})
+        "param": error.param, "code": error.code}})
 
 
 class _Script:
