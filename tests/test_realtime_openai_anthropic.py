@@ -126,15 +126,15 @@ def test_azure_prepare_needs_the_deployment_in_body_model():
     assert openai_realtime.prepare(chat_line(model=None))  # OpenAI leaves that to OpenAI
 
 
-def test_anthropic_prepare_translates_like_the_batch_path():
+def test_anthropic_prepare_translates_like_the_batch_path(worker):
     line = LineRequest("req-1", CHAT, {"model": CLAUDE, "messages": [
         {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}], "stop": "END"})
     params = anthropic_realtime.prepare(line)["params"]
     assert params == {"model": CLAUDE, "system": "Be brief.", "messages": [{"role": "user", "content": "Hi"}],
-                      "stop_sequences": ["END"]}  # max_tokens: the configured default, added by send
+                      "stop_sequences": ["END"], "max_tokens": worker.config["ANTHROPIC_DEFAULT_MAX_TOKENS"]}
 
 
-def test_anthropic_prepare_takes_the_batch_model_for_a_body_without_one():
+def test_anthropic_prepare_takes_the_batch_model_for_a_body_without_one(worker):
     assert anthropic_realtime.prepare(chat_line(model=None, batch_model=CLAUDE))["params"]["model"] == CLAUDE
     assert anthropic_realtime.prepare(chat_line(model="claude-x", batch_model=CLAUDE))["params"]["model"] == "claude-x"
     with pytest.raises(BadRequest) as caught:
@@ -151,7 +151,7 @@ def test_anthropic_prepare_takes_the_batch_model_for_a_body_without_one():
     (chat_line(logprobs=True), "body.logprobs"),
     (LineRequest("not ok!", CHAT, {"model": CLAUDE, "messages": [{"role": "user", "content": "x"}]}), "custom_id"),
 ])
-def test_anthropic_prepare_refuses_what_the_batch_path_refuses(line, param):
+def test_anthropic_prepare_refuses_what_the_batch_path_refuses(worker, line, param):
     with pytest.raises(BadRequest) as caught:
         anthropic_realtime.prepare(line)
     assert caught.value.param == param

@@ -3,11 +3,9 @@
 The line goes the way a batch-file line goes to Message Batches (`operations.py`), through the same
 translator: `translate.batch_request` (the envelope rules, then `chat_to_params`), the batch's
 `model` for a body that names none (`translate.with_model`), then the configured default
-`max_tokens` and Claude sampling rules. `prepare` is pure, so the two settings-dependent steps wait
-for `send`, which runs in the worker's app context: `prepare` translates without a default
-`max_tokens` (left out) and without sampling rules, and `send` adds
-`DEEPINTSHIELD_ANTHROPIC_DEFAULT_MAX_TOKENS` and applies the rules for `DEEPINTSHIELD_ANTHROPIC_VERSION`
-(a refusal is the same `BadRequest` the batch path gives, raised before anything is sent).
+`max_tokens` (`DEEPINTSHIELD_ANTHROPIC_DEFAULT_MAX_TOKENS`) and the Claude sampling rules of
+`DEEPINTSHIELD_ANTHROPIC_VERSION`: a refusal is the same `BadRequest` the batch path gives, so a line
+Anthropic would refuse is a 400 naming it at create.
 
 `send` posts to `/v1/messages` with the headers every Anthropic call has (`client.py`) and makes the
 Message a `chat.completion` with the converter a `succeeded` batch result goes through
@@ -31,15 +29,18 @@ OPERATION = "realtime"  # the upstream metrics' name for these calls
 
 
 def prepare(line: LineRequest) -> dict:
-    """The Messages params for a chat line (without the settings' parts); BadRequest as the batch path gives it."""
+    """The Messages params for a chat line; BadRequest as the batch path gives it."""
     if line.url != translate.CHAT_COMPLETIONS:
         raise BadRequest(f"url {line.url!r} cannot be run on Anthropic; it runs {translate.CHAT_COMPLETIONS!r}.",
                          param="url", code="unsupported_endpoint")
     item = {"custom_id": line.custom_id, "method": "POST", "url": line.url, "body": line.body}
     params = translate.batch_request(item, default_max_tokens=None, sampling=translate.UNRESTRICTED,
                                      model=line.model)["params"]
+    config = current_app.config
     try:
         translate.with_model(params, line.model)
+        params.setdefault("max_tokens", int(config["ANTHROPIC_DEFAULT_MAX_TOKENS"]))
+        claude.sampling_rules(config["ANTHROPIC_VERSION"]).check(params["model"], params)
     except BadRequest as error:
         raise _in_body(error) from None
     return {"params": params}
@@ -47,14 +48,7 @@ def prepare(line: LineRequest) -> dict:
 
 def send(prepared: dict, line: LineRequest) -> LineReply:
     """POST the params to `/v1/messages`; Anthropic's errors propagate as `UpstreamError` (from `http.call`)."""
-    config = current_app.config
-    params = {**prepared["params"]}
-    params.setdefault("max_tokens", int(config["ANTHROPIC_DEFAULT_MAX_TOKENS"]))
-    try:
-        claude.sampling_rules(config["ANTHROPIC_VERSION"]).check(params["model"], params)
-    except BadRequest as error:
-        raise _in_body(error) from None
-    response = client.create_message(params, operation=OPERATION)
+    response = client.create_message(prepared["params"], operation=OPERATION)
     message = http.json_body(response, NAME, creates=True)
     body = mapping.mapped(NAME, "Message", translate.message_to_chat_completion, message, created=int(time.time()))
     request_id = response.headers.get("request-id") or body["id"] or f"req_{uuid.uuid4().hex}"

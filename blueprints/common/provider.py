@@ -69,11 +69,11 @@ class LineReply:
 class Realtime(Protocol):
     """A provider's synchronous API, one batch line at a time (the module named by `Provider.realtime`).
 
-    `prepare` is pure (no HTTP, no Flask): the provider's request for the line, or `BadRequest`
-    naming what it would refuse; the gateway calls it for every line before a batch is accepted,
-    and again in the worker. `send` makes the call: an `UpstreamError` (with `upstream_status`) for a
-    provider error, which the worker retries on 408/429/5xx and timeouts and otherwise writes to the
-    error file. Neither retries by itself.
+    `prepare` makes no call (it may read the settings: it always runs in the app): the provider's
+    request for the line, or `BadRequest` naming what it would refuse; the gateway calls it for every
+    line before a batch is accepted, and again in the worker. `send` makes the call: an
+    `UpstreamError` (with `upstream_status`) for a provider error, which the worker retries on
+    408/429/5xx and timeouts and otherwise writes to the error file. Neither retries by itself.
     """
 
     def prepare(self, line: LineRequest) -> dict: ...

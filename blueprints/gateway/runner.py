@@ -192,8 +192,8 @@ def run_line(job: Job, number: int, line: dict, realtime: Realtime,
 def _retryable(error: APIError) -> bool:
     if isinstance(error, UpstreamError):
         status = error.upstream_status
-        if status is None:  # no reply: a timeout or a connection that failed
-            return error.status in (502, 504)
+        if status is None:  # no reply (a timeout, a connection that failed), or one the gateway could not read
+            return error.code in ("upstream_timeout", "upstream_unreachable")
         return status in (408, 429) or status >= 500
     return False
 
