@@ -41,7 +41,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, post_load
 
-from blueprints import registry
+from blueprints import chat, registry
+from blueprints.common.declarations import Declarations
 from blueprints.gateway.limits import RateLimits
 from configfields import (
     Address,
@@ -119,6 +120,10 @@ class CoreSettings(Schema):
                               "request may take together (retries and pages included)", validate=[above(0)])
     UPSTREAM_MIN_RATE = Rate("DEEPINTSHIELD_UPSTREAM_MIN_RATE", 1024, "a streamed upstream body slower than this "
                              "over 30 s is cut off (`0`: no minimum)", validate=[at_least(0)])
+    CHAT_ENDPOINTS = Declarations(chat.VARIABLE, dict, "OpenAI-compatible servers without a batch API (vLLM, "
+                                  "Ollama, …) served as providers of these names, their batches run by the "
+                                  "gateway (each one's key in `<NAME>_API_KEY`, optional), read at startup",
+                                  shown="none")
 
     # Request limits
     MAX_CONTENT_LENGTH = Size("DEEPINTSHIELD_MAX_UPLOAD_BYTES", 512 * MiB, "larger requests get a 413 without "
@@ -242,6 +247,7 @@ def check(settings: Mapping[str, Any]) -> None:
     for provider in registry.PROVIDERS.values():
         if provider.check:
             problems += provider.check(settings)
+    problems += chat.problems(settings)  # declared servers whose name is taken (so not in the registry)
     if problems:
         raise ConfigError(problems)
 

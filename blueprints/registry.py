@@ -10,6 +10,10 @@ at startup (gunicorn's master and every worker see the same environment), so the
 (`config.py`) holds their keys, the ID scheme knows their codes, and requests may name them. A
 declared name that is a built-in provider's is left out here and stops startup (the OpenAI
 provider's check says why).
+
+So are the servers declared in `DEEPINTSHIELD_CHAT_ENDPOINTS` (`blueprints/chat`: OpenAI-compatible
+servers without a batch API, whose batches the gateway runs), read the same way; a name already taken
+by a built-in or a declared OpenAI-compatible provider is left out and stops startup (`chat.problems`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from blueprints import chat
 from blueprints.anthropic import PROVIDER as ANTHROPIC
 from blueprints.azure import PROVIDER as AZURE
 from blueprints.bedrock import PROVIDER as BEDROCK
@@ -28,13 +33,16 @@ from blueprints.vertex import PROVIDER as VERTEX
 
 BUILT_IN: dict[str, Provider] = {provider.name: provider
                                  for provider in (OPENAI, ANTHROPIC, GEMINI, BEDROCK, VERTEX, AZURE)}
-PROVIDERS: dict[str, Provider] = {**BUILT_IN, **compatible.declared(os.environ, taken=BUILT_IN)}
+_COMPATIBLE = compatible.declared(os.environ, taken=BUILT_IN)
+PROVIDERS: dict[str, Provider] = {**BUILT_IN, **_COMPATIBLE,
+                                  **chat.declared(os.environ, taken={**BUILT_IN, **_COMPATIBLE})}
 DEFAULT = OPENAI.name  # the provider of a request that names none
 
 if TYPE_CHECKING:  # the type checker holds every provider's operations module to the Operations protocol
     from blueprints.anthropic import operations as _anthropic
     from blueprints.azure import operations as _azure
     from blueprints.bedrock import operations as _bedrock
+    from blueprints.chat.operations import ChatOperations
     from blueprints.common.provider import Operations
     from blueprints.gemini import operations as _gemini
     from blueprints.openai import operations as _openai
@@ -44,6 +52,9 @@ if TYPE_CHECKING:  # the type checker holds every provider's operations module t
     _CHECKED: tuple[Operations, ...] = (_openai, _anthropic, _gemini, _bedrock, _vertex, _azure)
 
     def _configured(operations: OpenAIShaped) -> Operations:  # a declared host's operations
+        return operations
+
+    def _chat(operations: ChatOperations) -> Operations:  # a declared chat server's operations
         return operations
 
 

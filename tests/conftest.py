@@ -123,8 +123,9 @@ def gateway_worker(app):
 
 
 # Every registered provider's fake module: its fixtures (`<provider>_contract` for the provider contract
-# test above all) are visible to every test, so a new provider's fake needs no edit here.
-for _provider in registry.PROVIDERS:
+# test above all) are visible to every test, so a new provider's fake needs no edit here. So are those of
+# the fake that stands for every server declared in DEEPINTSHIELD_CHAT_ENDPOINTS (`chat_server`).
+for _provider in [*registry.PROVIDERS, "chatserver"]:
     if importlib.util.find_spec(f"tests.fakes.{_provider}") is None:
         continue  # a provider declared by configuration is served by another's code (and fake)
     _fake = importlib.import_module(f"tests.fakes.{_provider}")

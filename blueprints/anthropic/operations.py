@@ -1,8 +1,8 @@
 """The nine Files/Batch operations for `provider=anthropic` (docs/provider-interface.md).
 
 Files: Anthropic batches take no file input, so `purpose=batch` files are kept in the gateway's
-file store (namespace "anthropic", see `blueprints/common/filestore.py` for the layout), checked
-line by line as they arrive. Batches: inline `requests` or a stored file are translated item by
+file store (namespace "anthropic": `blueprints/common/storedfiles.py`), checked line by line as
+they arrive. Batches: inline `requests` or a stored file are translated item by
 item into temporary `{"requests": [...]}` bodies, split at Anthropic's per-batch limits, and only
 then submitted, so a bad line never leaves half a batch upstream. A batch made of several Message
 Batches gets one gateway ID over their comma-joined IDs. Output and error files are the batch's
@@ -15,14 +15,13 @@ import functools
 import itertools
 import logging
 import tempfile
-import time
 from collections.abc import Iterable, Iterator
 from typing import IO
 
 from flask import current_app, stream_with_context
 
 from blueprints.anthropic import NAME, client
-from blueprints.common import auth, claude, filestore, mapping, streams
+from blueprints.common import auth, claude, mapping, storedfiles, streams
 from blueprints.common.streams import Content, Upload
 from blueprints.dispatcher import ids
 from errors import APIError, BadRequest, NotFound, UpstreamError
@@ -34,7 +33,7 @@ from translators import openai_shapes as shapes
 log = logging.getLogger("deepintshield")
 
 NAMESPACE = NAME
-JSONL = "application/jsonl"
+JSONL = storedfiles.JSONL
 RESULTS_RETENTION = 29 * 86400  # Anthropic keeps results 29 days after creation (§B.5)
 _OPEN, _CLOSE, _COMMA = b'{"requests":[', b"]}", b","
 
@@ -52,34 +51,16 @@ def create_file(new: NewFile, upload: Upload) -> dict:
         raise BadRequest("Anthropic files can only be batch input files (purpose=batch).", param="purpose")
     if not auth.gateway_keys_enabled():
         client.verify_key()  # the store takes files only for keys Anthropic accepts
-    check = _LineCheck(_config("ANTHROPIC_DEFAULT_MAX_TOKENS"), None)
-    extra = {"expires_after": new.expires_after.seconds} if new.expires_after else {}
-    stored = filestore.store().put(NAMESPACE, filestore.new_key(), jsonl.checked_chunks(upload.chunks, check),
-                                   upload.filename, "batch", extra)
-    return _file_object(stored)
+    return storedfiles.create(NAMESPACE, new, upload, _LineCheck(_config("ANTHROPIC_DEFAULT_MAX_TOKENS"), None))
 
 
 def list_files(query: FileQuery) -> dict:
-    if query.purpose not in (None, "batch"):
-        return {"data": [], "has_more": False}
-    limit = query.limit or 10_000
-    after = _stored_key(query.after) if query.after else None
-    store = filestore.store()
-    if query.order == "desc":  # the store's own order
-        page, has_more = store.list(NAMESPACE, after, limit)
-    else:
-        everything = _all_stored(store)[::-1]
-        if after:
-            everything = everything[next((i + 1 for i, f in enumerate(everything) if f.key == after),
-                                         len(everything)):]
-        page, has_more = everything[:limit], len(everything) > limit
-    now = time.time()
-    return {"data": [_file_object(f) for f in page if not _expired(f, now)], "has_more": has_more}
+    return storedfiles.listing(NAMESPACE, query)
 
 
 def retrieve_file(ref: ids.ResourceId, options: Options) -> dict:
     if ref.kind == "file":
-        return _file_object(_stored(ref.native))
+        return storedfiles.retrieve(NAMESPACE, ref.native)
     parts = _ended_parts(ref)
     size = sum(len(chunk) for chunk in _converted(parts, ref.kind))
     return shapes.file_object(
@@ -93,15 +74,12 @@ def delete_file(ref: ids.ResourceId, options: Options) -> dict:
     if ref.kind != "file":
         raise BadRequest("A batch's output and error files are read from its Message Batch and cannot be "
                          "deleted on their own.", param="file_id")
-    if not filestore.store().delete(NAMESPACE, ref.native):
-        raise NotFound(f"No such file: {ids.encode_file(NAME, ref.native)!r}.")
-    return {"id": ids.encode_file(NAME, ref.native), "object": "file", "deleted": True}
+    return storedfiles.delete(NAMESPACE, ref.native)
 
 
 def file_content(ref: ids.ResourceId, options: Options) -> Content:
     if ref.kind == "file":
-        stored = _stored(ref.native)
-        return Content(filestore.store().open(NAMESPACE, ref.native), JSONL, stored.bytes, stored.filename)
+        return storedfiles.content(NAMESPACE, ref.native)
     parts = _ended_parts(ref)
     chunks = _converted(parts, ref.kind)
     # Primed here, in the view, so an upstream error before the first byte is still an HTTP error;
@@ -109,46 +87,6 @@ def file_content(ref: ids.ResourceId, options: Options) -> Content:
     # `on_close` also closes the upstream reply when the client goes away mid-download.
     return Content(stream_with_context(streams.primed(chunks)), JSONL, None, _result_filename(ref),
                    on_close=chunks.close)
-
-
-def _file_object(stored: filestore.StoredFile) -> dict:
-    seconds = stored.extra.get("expires_after")
-    return shapes.file_object(
-        id=ids.encode_file(NAME, stored.key), bytes=stored.bytes, created_at=stored.created_at,
-        filename=stored.filename, purpose=stored.purpose,
-        expires_at=stored.created_at + int(seconds) if seconds else None,
-    )
-
-
-def _expired(stored: filestore.StoredFile, now: float) -> bool:
-    seconds = stored.extra.get("expires_after")
-    return bool(seconds) and now >= stored.created_at + int(seconds)
-
-
-def _stored(key: str) -> filestore.StoredFile:
-    stored = filestore.store().get(NAMESPACE, key)
-    if _expired(stored, time.time()):
-        filestore.store().delete(NAMESPACE, key)
-        raise NotFound(f"No such file: {ids.encode_file(NAME, key)!r} (it expired).")
-    return stored
-
-
-def _stored_key(file_id: str) -> str:
-    ref = ids.decode_file(file_id, NAME)
-    if ref.kind != "file":
-        raise BadRequest(f"{file_id!r} is a batch result file, not a stored file.", param="after")
-    return ref.native
-
-
-def _all_stored(store) -> list[filestore.StoredFile]:
-    found: list[filestore.StoredFile] = []
-    after = None
-    while True:
-        page, more = store.list(NAMESPACE, after, 1000)
-        found.extend(page)
-        if not more or not page:
-            return found
-        after = page[-1].key
 
 
 def _result_filename(ref: ids.ResourceId) -> str:
@@ -302,10 +240,7 @@ def _check_batch_fields(new: NewBatch) -> None:
 
 
 def _file_key(input_file_id: str) -> str:
-    ref = ids.decode_file(input_file_id, NAME)
-    if ref.kind != "file":
-        raise BadRequest(f"{input_file_id!r} is a batch result file, not an input file.", param="input_file_id")
-    return _stored(ref.native).key
+    return storedfiles.stored(NAMESPACE, storedfiles.key_of(NAME, input_file_id, "input_file_id")).key
 
 
 def _with_model(item: dict, model: str | None, label: str) -> dict:
@@ -366,7 +301,7 @@ class _LineCheck:
 
 def _file_items(key: str, max_tokens: int, model: str | None) -> Iterator[tuple[str, dict]]:
     check = _LineCheck(max_tokens, model)
-    for number, obj in jsonl.numbered_objects(jsonl.split_lines(filestore.store().open(NAMESPACE, key))):
+    for number, obj in jsonl.numbered_objects(storedfiles.lines(NAMESPACE, key)):
         label = f"line {number}"
         yield label, _with_model(check(number, obj), model, label)
     check.finish()

@@ -77,11 +77,13 @@ def owner(secret: bytes) -> str:
 
 
 def provider_key(provider: str) -> str:
-    """The key to send to `provider` for this request."""
+    """The key to send to `provider` for this request; "" when it is to be called without one (a
+    provider whose key is optional, with none configured, in gateway-key mode)."""
     if gateway_keys_enabled():
-        setting = registry.get(provider).credential
+        spec = registry.get(provider)
+        setting = spec.credential
         key = current_app.config.get(setting, "") if setting else ""
-        if not key:
+        if not key and not spec.optional_key:
             raise APIError(
                 400,
                 f"The gateway has no {provider} key configured ({setting}).",

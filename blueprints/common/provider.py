@@ -3,7 +3,7 @@
 Everything the rest of the gateway needs to know about a provider is here, read from that list:
 - the ID scheme (`ids.py`): its one-letter code in encoded IDs and the shapes its native file and
   batch IDs may have;
-- credentials (`auth.py`): the setting holding its key in gateway-key mode;
+- credentials (`auth.py`): the setting holding its key in gateway-key mode (and whether it may be unset);
 - requests (`dispatcher`): which gateway-only fields it takes, so every other provider refuses a
   foreign one the same way; an optional guard run once before any of its operations;
 - configuration (`config.py`): its own settings, merged into the one schema, and a startup check;
@@ -94,6 +94,9 @@ class Provider:
     # Native batch IDs that pass through unencoded and name this provider by their shape (msgbatch_…).
     passthrough_batch_pattern: str | None = None
     credential: str | None = None  # the setting holding its key in gateway-key mode; None: none is needed
+    # True: in gateway-key mode an unset `credential` means "call without a key" (self-hosted servers often
+    # take none), not a 400; `auth.provider_key` then gives "".
+    optional_key: bool = False
     base_url: str | None = None  # the setting holding its upstream's base URL (tests point it at a fake)
     options: frozenset[str] = frozenset()  # the gateway-only request fields it takes (GATEWAY_FIELDS)
     settings: Mapping[str, Setting] = field(default_factory=dict)  # config key -> setting, merged into config

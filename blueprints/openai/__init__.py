@@ -5,8 +5,9 @@ Its code also serves the OpenAI-compatible hosts declared in `DEEPINTSHIELD_OPEN
 description (`client.Client`).
 """
 
+from blueprints.common.declarations import Declarations
 from blueprints.common.provider import Provider
-from blueprints.openai.compatible import VARIABLE, Declarations, problems
+from blueprints.openai.compatible import VARIABLE, problems
 from configfields import Integer, Text, Url, at_least
 
 NAME = "openai"

@@ -13,65 +13,26 @@ when first imported, so everything that reads the registry sees them like built-
   declared or in which order;
 - names are lower-case letters and digits (1-32, starting with a letter), unique, and none may be a
   built-in provider's: a clash stops startup with a line naming it (`problems`, the OpenAI
-  provider's startup check).
+  provider's startup check). The variable's parsing and these rules are shared with the servers
+  declared in `DEEPINTSHIELD_CHAT_ENDPOINTS` (`blueprints/common/declarations.py`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
+from blueprints.common.declarations import from_environment, key_setting
 from blueprints.common.provider import Provider
-from configfields import Invalid, Setting, Text, Url
+from configfields import Text
 
 if TYPE_CHECKING:
     from blueprints.common.provider import Operations, Realtime
 
 VARIABLE = "DEEPINTSHIELD_OPENAI_COMPATIBLE"
-NAME = re.compile(r"[a-z][a-z0-9]{0,31}")
 _ID = r"[A-Za-z0-9_-]{1,256}"  # OpenAI-shaped hosts' file-… / batch_… IDs, as OpenAI's
-
-
-def parse(text: str) -> dict[str, str]:
-    """name -> base URL from `name=URL,name=URL`; `Invalid` saying what is wrong with an item."""
-    declared: dict[str, str] = {}
-    for item in text.split(","):
-        if not item.strip():
-            continue
-        name, equals, url = (part.strip() for part in item.partition("="))
-        if not equals:
-            raise Invalid(f"{item.strip()!r} is not name=URL")
-        if not NAME.fullmatch(name):
-            raise Invalid(f"{name!r} is not a name: lower-case letters and digits, 1-32, starting with a letter")
-        if name in declared:
-            raise Invalid(f"{name!r} is declared twice")
-        try:
-            declared[name] = Url.parse(url)
-        except ValueError:
-            raise Invalid(f"{url!r} (for {name}) is not an http:// or https:// URL") from None
-    return declared
-
-
-class Declarations(Setting):
-    """The `DEEPINTSHIELD_OPENAI_COMPATIBLE` value: name -> base URL."""
-
-    form, noun = "comma list of name=URL", "a list of declarations"
-    expected = "name=https://host/v1,other=https://host2/v1 (names: a-z and 0-9, starting with a letter)"
-
-    @classmethod
-    def parse(cls, text: str) -> dict[str, str]:
-        return parse(text)
-
-    def show(self, value: Any) -> str:
-        return ",".join(f"{name}={url}" for name, url in value.items())
-
-
-def key_setting(name: str) -> str:
-    """The setting (and environment variable) holding a declared provider's key: `GROQ_API_KEY`."""
-    return f"{name.upper()}_API_KEY"
 
 
 @dataclass(frozen=True)
@@ -111,11 +72,8 @@ def declared(environ: Mapping[str, str], taken: Mapping[str, Provider]) -> dict[
 
     A declaration that does not parse declares none here; loading the settings reports it.
     """
-    try:
-        declarations = parse(environ.get(VARIABLE, ""))
-    except ValueError:
-        return {}
-    return {name: provider(name, url) for name, url in declarations.items() if name not in taken}
+    return {name: provider(name, url) for name, url in from_environment(environ, VARIABLE).items()
+            if name not in taken}
 
 
 def problems(settings: Mapping[str, Any]) -> list[str]:
