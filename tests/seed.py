@@ -209,13 +209,17 @@ print(f"\\nSuccess! Batch {batch.id} workflow completed.")
 
 
 def run(provider: str, base_url: str, *, api_key: str | None = None, strict: bool = False,
-        max_sleep: float = 0.3) -> dict:
+        max_sleep: float = 0.3, as_provider: str | None = None) -> dict:
     """Run `provider`'s snippet against `base_url` (e.g. `http://127.0.0.1:8080`); its variables afterwards.
 
     `api_key` replaces the document's placeholder key; `strict` adds the SDK's strict response
     validation and no retries (what the tests want); sleeps are cut to `max_sleep` seconds.
+    `as_provider` runs the snippet's workflow with another provider name in its `provider = "…"`
+    line (the OpenAI snippet on a server declared in `DEEPINTSHIELD_CHAT_ENDPOINTS`, say).
     """
     code = SNIPPETS[provider].replace(SEED_BASE_URL, f"{base_url}/openai")
+    if as_provider is not None:
+        code = code.replace(f'provider = "{provider}"', f'provider = "{as_provider}"', 1)
     if api_key is not None:
         for placeholder in SEED_KEYS:
             code = code.replace(placeholder, f"api_key={api_key!r}")
