@@ -98,6 +98,7 @@ class SqliteJobStore:
         self.path = path
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._write_lock = threading.Lock()
         self._db().executescript(_SCHEMA)  # its own transaction (executescript commits)
 
     def _db(self) -> sqlite3.Connection:
@@ -110,18 +111,28 @@ class SqliteJobStore:
         return db
 
     class _Tx:
-        def __init__(self, db: sqlite3.Connection) -> None:
-            self.db = db
+        def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
+            self.db, self.lock = db, lock
 
         def __enter__(self) -> sqlite3.Connection:
-            self.db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
+            # Threads of one process queue on a lock rather than on SQLite's busy handler, which
+            # sleeps (up to 100 ms a time) while another connection writes.
+            self.lock.acquire()
+            try:
+                self.db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
+            except BaseException:
+                self.lock.release()
+                raise
             return self.db
 
         def __exit__(self, kind, *rest) -> None:
-            self.db.execute("ROLLBACK" if kind else "COMMIT")
+            try:
+                self.db.execute("ROLLBACK" if kind else "COMMIT")
+            finally:
+                self.lock.release()
 
     def _tx(self) -> SqliteJobStore._Tx:
-        return self._Tx(self._db())
+        return self._Tx(self._db(), self._write_lock)
 
     @staticmethod
     def _job(row: tuple) -> Job:
