@@ -146,7 +146,7 @@ def test_gemini_send_converts_as_batch_results_do(app, monkeypatch):
         {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 4}},
         {"candidates": ["not an object"]},
     ])
-    monkeypatch.setattr(gemini_client, "generate_content", lambda model, request: next(replies))
+    monkeypatch.setattr(gemini_client, "generate_content", lambda model, request, **_: next(replies))
     request = line()
     with worker(app):
         new, blocked = (gemini_rt.send({}, request).body for _ in range(2))

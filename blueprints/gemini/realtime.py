@@ -23,6 +23,8 @@ from blueprints.gemini.operations import model_name
 from errors import BadRequest
 from translators import gemini as translate
 
+OPERATION = "realtime"  # the upstream metrics' name for these calls (as the other providers' realtime modules)
+
 
 def chat_request(line: LineRequest, provider: str) -> dict:
     """The GenerateContentRequest for a chat line; a 400 for another endpoint or a body Gemini cannot take."""
@@ -58,4 +60,4 @@ def prepare(line: LineRequest) -> dict:
 
 def send(prepared: dict, line: LineRequest) -> LineReply:
     model = model_name(line_model(line))
-    return line_reply(NAME, client.generate_content(model, prepared), model=model)
+    return line_reply(NAME, client.generate_content(model, prepared, operation=OPERATION), model=model)

@@ -13,7 +13,7 @@ mode, Application Default Credentials with gateway keys).
 from __future__ import annotations
 
 from blueprints.common.provider import LineReply, LineRequest
-from blueprints.gemini.realtime import chat_request, line_model, line_reply
+from blueprints.gemini.realtime import OPERATION, chat_request, line_model, line_reply
 from blueprints.vertex import NAME, client
 from blueprints.vertex import translate as tr
 from blueprints.vertex.operations import model_path, project_and_location
@@ -41,4 +41,4 @@ def send(prepared: dict, line: LineRequest) -> LineReply:
     else:
         project, location = project_and_location()
         name = f"projects/{project}/locations/{location}/{path}"
-    return line_reply(NAME, client.generate_content(name, prepared), model=tr.model_name(path))
+    return line_reply(NAME, client.generate_content(name, prepared, operation=OPERATION), model=tr.model_name(path))
