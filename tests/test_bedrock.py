@@ -5,6 +5,7 @@ loopback fake (tests/fakes/bedrock.py), both reached through boto3's AWS_ENDPOIN
 from __future__ import annotations
 
 import json
+import time
 
 import openai
 import pytest
@@ -259,15 +260,28 @@ def test_list_batches_paginates_and_filters_by_model(sdk, fake):
     assert claude == [b.id for b in reversed(created) if b.model == CLAUDE] and len(claude) == 3
 
 
-def test_minimum_records_is_a_400_before_submitting(sdk, fake, app, s3):
+def test_below_the_minimum_records_the_gateway_runs_the_batch_on_bedrock_runtime(sdk, fake, app, s3, gateway_worker):
     app.config["BEDROCK_MIN_RECORDS"] = 100
-    uploaded = upload(sdk, chat_lines(3))
-    with pytest.raises(openai.BadRequestError) as caught:
-        sdk.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h",
-                           extra_body={"provider": "bedrock"})
-    assert "at least 100" in caught.value.message and "has 3" in caught.value.message
-    assert caught.value.code == "too_few_records"
-    assert fake.calls == [] and len(objects(s3, "batch-input/")) == 1  # converted copy removed
+    uploaded = upload(sdk, chat_lines(3, fail=(1,)))
+    batch = sdk.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h",
+                               extra_body={"provider": "bedrock"})
+    for _ in range(200):
+        if batch.status in ("completed", "failed", "expired", "cancelled"):
+            break
+        time.sleep(0.05)
+        batch = sdk.batches.retrieve(batch.id, extra_query={"provider": "bedrock"})
+    assert batch.status == "completed" and (batch.request_counts.completed, batch.request_counts.failed) == (2, 1)
+    # no job: one InvokeModel per line (Claude), nothing written beside the upload
+    assert [operation for operation, _ in fake.calls] == ["invoke"] * 3
+    assert len(objects(s3, "batch-input/")) == 1
+    query = {"provider": "bedrock"}
+    output = [json.loads(line) for line in sdk.files.content(batch.output_file_id, extra_query=query).text.splitlines()]
+    errors = [json.loads(line) for line in sdk.files.content(batch.error_file_id, extra_query=query).text.splitlines()]
+    assert [line["custom_id"] for line in output] == ["req-0", "req-2"]
+    assert output[0]["response"]["body"]["choices"][0]["message"]["content"] == "echo: question 0"
+    assert output[0]["response"]["request_id"].startswith("fake-")  # bedrock-runtime's x-amzn-RequestId
+    (failed,) = errors
+    assert failed["custom_id"] == "req-1" and failed["response"]["status_code"] == 400
 
 
 def test_more_records_than_the_cap_is_a_400_at_upload(sdk, fake, app, s3):
@@ -371,8 +385,10 @@ def test_files_list_pages_with_after(sdk, fake):
 # Flask test client: rules that need no SDK
 
 
-def test_role_is_required(client, fake, app):
+def test_role_is_required(client, fake, app, s3):
     app.config["BEDROCK_ROLE_ARN"] = ""
+    # enough records for a job (a smaller batch is run by the gateway, which needs no role)
+    s3.put_object(Bucket=BUCKET, Key="batch-input/x.jsonl", Body=chat_lines(2).encode())
     file_id = ids.encode_file("bedrock", f"{REGION}/{BUCKET}/batch-input/x.jsonl")
     reply = client.post("/openai/batches", json={"input_file_id": file_id, "endpoint": "/v1/chat/completions",
                                                  "completion_window": "24h", "provider": "bedrock"})

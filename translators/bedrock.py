@@ -545,13 +545,25 @@ def output_line(record: dict, *, job_id: str, model: str, created: int,
     if error is not None:
         return error_line(client_id, request_id(job_id, rid), error)
     output = record["modelOutput"]
-    if output.get("type") == "message":
-        completion = message_to_chat_completion(output, created=created)
-        return batch_output.success_line(client_id, output["id"], completion)
-    rid_full = request_id(job_id, rid)
-    completion = converse_to_chat_completion(output, completion_id=f"chatcmpl-{rid_full}", model=model,
-                                             created=created)
+    # A Claude Message names itself; a Converse response carries no ID, so the record's stands in.
+    rid_full = output["id"] if is_message(output) else request_id(job_id, rid)
+    completion = model_output_to_chat_completion(output, completion_id=f"chatcmpl-{rid_full}", model=model,
+                                                 created=created)
     return batch_output.success_line(client_id, rid_full, completion)
+
+
+def is_message(output: dict) -> bool:
+    """Whether a model's output is an Anthropic Message (Claude's InvokeModel body), not a Converse response."""
+    return output.get("type") == "message"
+
+
+def model_output_to_chat_completion(output: dict, *, completion_id: str, model: str, created: int) -> dict:
+    """A model's answer (a record's `modelOutput`, or bedrock-runtime's reply to the same `modelInput`) as an
+    OpenAI chat.completion: a Claude Message by the Anthropic converter (its own `id` and `model`), a Converse
+    response by `converse_to_chat_completion` (`completion_id`, `model`)."""
+    if is_message(output):
+        return message_to_chat_completion(output, created=created)
+    return converse_to_chat_completion(output, completion_id=completion_id, model=model, created=created)
 
 
 def error_status(code: object) -> tuple[int, str | None]:

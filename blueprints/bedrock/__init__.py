@@ -46,6 +46,7 @@ PROVIDER = Provider(
     file_pattern=rf"[a-z]{{2}}(-[a-z]+)+-\d/[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9]/{_S3_KEY}",  # region/bucket/key
     batch_pattern=r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:model-invocation-job/[a-z0-9]{12}|[a-z0-9]{12}",
     operations_module="blueprints.bedrock.operations",
+    realtime="blueprints.bedrock.realtime",
     credential=None,  # the server's own AWS credentials
     options=frozenset({"storage_config", "model", "output_s3_uri", "role_arn"}),
     guard="blueprints.bedrock.operations:require_trusted_client",

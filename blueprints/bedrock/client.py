@@ -1,21 +1,27 @@
-"""Bedrock's upstream calls: S3 objects (files, results) and the `bedrock` job control plane.
+"""Bedrock's upstream calls: S3 objects (files, results), the `bedrock` job control plane, and the
+`bedrock-runtime` model calls of gateway-run batches (InvokeModel, Converse).
 
 All through `blueprints.common.aws.client` (one boto3 client per service and region per worker;
-boto3 honours `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_BEDROCK`). Every AWS error leaves here as
-an `APIError` via `aws.aws_error`; a missing object or job can be turned into a `NotFound` with a
-message that names what the client asked for.
+boto3 honours `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_BEDROCK` / `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`).
+Every AWS error leaves here as an `APIError` via `aws.aws_error`; a missing object or job can be
+turned into a `NotFound` with a message that names what the client asked for.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import cast
+
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+from botocore.model import Shape
 
 from blueprints.common import aws
 from blueprints.common.streams import RELAY_CHUNK, ChunkReader
-from errors import NotFound
+from errors import NotFound, UpstreamError
 
 NAME = "bedrock"
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -151,3 +157,75 @@ def list_jobs(region: str, *, submitted_before: datetime | None = None, page_siz
 def job_tags(region: str, arn: str) -> list[dict]:
     with upstream(missing=f"No such Bedrock batch: {arn!r}."):
         return bedrock(region).list_tags_for_resource(resourceARN=arn).get("tags", [])
+
+
+# bedrock-runtime: one model call per line of a gateway-run batch
+
+
+def runtime(region: str):
+    """A bedrock-runtime client without botocore's retries: the worker of a gateway-run batch decides them."""
+    return aws.client("bedrock-runtime", region, retries=0)
+
+
+@contextmanager
+def _model_call():
+    """`upstream()` for a model call, with timeouts as `http.call` reports them (504 `upstream_timeout`,
+    no provider status): the call may still have run, and a worker tells a timeout by them."""
+    with upstream():
+        try:
+            yield
+        except (ConnectTimeoutError, ReadTimeoutError):
+            raise UpstreamError(NAME, 504, "timed out", code="upstream_timeout") from None
+
+
+def _reply_json(data: bytes) -> dict:
+    try:
+        value = json.loads(data)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise UpstreamError(NAME, 502, "answered with a body that is not a JSON object", code="upstream_error",
+                            type="upstream_error")
+    return value
+
+
+def invoke_model(region: str, model_id: str, body: dict) -> tuple[dict, str | None]:
+    """`InvokeModel` with a model-native JSON body (Claude's Messages body): the model's JSON answer and
+    Bedrock's request ID."""
+    with _model_call():
+        reply = runtime(region).invoke_model(modelId=model_id, body=json.dumps(body).encode(),
+                                             contentType="application/json", accept="application/json")
+        stream = reply["body"]
+        try:
+            data = stream.read()  # a model's answer: small, and the whole of it is needed
+        finally:
+            stream.close()
+    return _reply_json(data), reply.get("ResponseMetadata", {}).get("RequestId")
+
+
+def converse(region: str, model_id: str, request: dict) -> tuple[dict, str | None]:
+    """`Converse` with a ConverseRequest in its JSON wire form (no `modelId`): the ConverseResponse and
+    Bedrock's request ID."""
+    shape = aws.service_model("bedrock-runtime").operation_model("Converse").input_shape
+    params = cast(dict, boto3_params(shape, request))  # a structure's dict stays a dict
+    with _model_call():
+        reply = runtime(region).converse(modelId=model_id, **params)
+    metadata = reply.pop("ResponseMetadata", {})
+    return reply, metadata.get("RequestId")
+
+
+def boto3_params(shape: Shape, value: object) -> object:
+    """A value in the service's JSON wire form, as a batch record holds it, as boto3 takes it: blobs
+    (images, documents) as bytes, not base64 text, which boto3 would encode a second time."""
+    if shape.metadata.get("document"):
+        return value  # free-form JSON (tool inputs, schemas): nothing in it is a blob
+    if shape.type_name == "blob" and isinstance(value, str):
+        return base64.b64decode(value)
+    if shape.type_name == "structure" and isinstance(value, dict):
+        return {key: boto3_params(shape.members[key], item) if key in shape.members else item
+                for key, item in value.items()}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [boto3_params(shape.member, item) for item in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {key: boto3_params(shape.value, item) for key, item in value.items()}
+    return value

@@ -433,21 +433,26 @@ def _first_line(lines: Iterator[bytes]) -> tuple[list[bytes], int, dict | None]:
     return seen, 0, None
 
 
+def record_options(model: str) -> dict:
+    """How OpenAI lines for `model` become its `modelInput` (`tr.to_record`'s keywords): the Claude body or a
+    Converse request, the configured default `max_tokens` and Claude sampling rules. Gateway-run lines
+    (`realtime.py`) are converted with the same."""
+    return {"claude": tr.is_claude(model), "model": model, "sampling": claude_rules.sampling_rules(None),
+            "default_max_tokens": int(current_app.config.get("ANTHROPIC_DEFAULT_MAX_TOKENS", 4096))}
+
+
 def _convert(region: str, bucket: str, lines: Iterator[bytes], input_key: str, rule, model: str) -> list[str]:
     """Check and convert OpenAI lines into records at `input_key`; the custom_ids in record order.
 
     Held in memory until the sidecar is written: at most one per record, and `rule` stops the file
     at the records cap (DEEPINTSHIELD_BEDROCK_MAX_RECORDS), as it already does for its set of IDs.
     """
-    claude = tr.is_claude(model)
-    max_tokens = int(current_app.config.get("ANTHROPIC_DEFAULT_MAX_TOKENS", 4096))
-    sampling = claude_rules.sampling_rules(None)
+    options = record_options(model)
     custom_ids: list[str] = []
 
     def record(obj: dict) -> dict:
         custom_ids.append(obj["custom_id"])
-        return tr.to_record(obj, record_id=tr.record_id(len(custom_ids)), claude=claude,
-                            default_max_tokens=max_tokens, model=model, sampling=sampling)
+        return tr.to_record(obj, record_id=tr.record_id(len(custom_ids)), **options)
 
     client.upload(region, bucket, input_key, translated_lines(lines, record, rule))
     return custom_ids

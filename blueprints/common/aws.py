@@ -55,22 +55,25 @@ AWS_STATUS = {
 }
 
 
-def client(service: str, region: str | None = None, *, provider: str = "bedrock"):
+def client(service: str, region: str | None = None, *, provider: str = "bedrock", retries: int = 3):
     """A boto3 client for `service` in `region`, created on first use in this worker.
 
     boto3 reads `AWS_ENDPOINT_URL_<SERVICE>` itself, so tests and S3-compatible stores work. A region
     botocore does not know (nor `DEEPINTSHIELD_AWS_REGIONS` allows) is a 400 before a client exists,
     and the cache is bounded: region names come from clients. `provider` names the client's calls in
-    the upstream metrics (`filestore` for the gateway's own S3 store).
+    the upstream metrics (`filestore` for the gateway's own S3 store). `retries` is how often botocore
+    retries a throttled or failed call (0: never, for callers that decide retries themselves, as the
+    worker of a gateway-run batch does for each line).
     """
     if region is not None and region not in known_regions():
         raise BadRequest(f"Unknown AWS region {region!r}.", param="region", code="unknown_region")
-    return _client(service, region, provider)
+    return _client(service, region, provider, retries)
 
 
 @functools.lru_cache(maxsize=32)
-def _client(service: str, region: str | None, provider: str = "bedrock"):
-    config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=120)
+def _client(service: str, region: str | None, provider: str = "bedrock", retries: int = 3):
+    # botocore's `max_attempts` counts the retries after the first attempt (`total_max_attempts`: all of them).
+    config = Config(retries={"max_attempts": retries, "mode": "standard"}, connect_timeout=5, read_timeout=120)
     made = boto3.client(service, region_name=region, config=config)
     _instrument(made.meta.events, provider)
     return made

@@ -1,7 +1,7 @@
 """The one place that says what happens when a provider reply does not map onto an OpenAI object.
 
-Translators raise `KeyError` (and sometimes `TypeError`/`ValueError`) on values they have no
-mapping for. That is the provider's doing, not the client's: a 502 naming the provider. After a
+Translators raise `KeyError` (and sometimes `TypeError`/`ValueError`/`AttributeError`/`IndexError`) on
+values they have no mapping for. That is the provider's doing, not the client's: a 502 naming the provider. After a
 create, though, the upstream object exists and a 5xx would make the SDK create a second one, so
 the client gets a minimal Batch for what was created instead.
 """
@@ -19,7 +19,9 @@ from translators import openai_shapes as shapes
 
 log = logging.getLogger("deepintshield")
 
-UNMAPPABLE = (KeyError, TypeError, ValueError)
+# What a translator raises on a value it cannot read (as `batch_output.CONVERSION_ERRORS`: a string where an
+# object was expected is an AttributeError, an empty list an IndexError). Anything else is a bug.
+UNMAPPABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 T = TypeVar("T")
 
 

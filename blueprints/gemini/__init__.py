@@ -15,6 +15,7 @@ PROVIDER = Provider(
     file_pattern=r"files/[A-Za-z0-9_-]{1,128}",
     batch_pattern=r"batches/[A-Za-z0-9_-]{1,128}",
     operations_module="blueprints.gemini.operations",
+    realtime="blueprints.gemini.realtime",
     credential="GEMINI_API_KEY",
     base_url="GEMINI_BASE_URL",
     options=frozenset({"model", "requests"}),

@@ -130,3 +130,10 @@ def list_batches(page_token: str | None) -> dict:
 
 def cancel_batch(name: str) -> None:
     _call("POST", _url(f"{name}:cancel")).close()
+
+
+def generate_content(model: str, request: dict, *, operation: str | None = None) -> dict:
+    """`models/{model}:generateContent` (the synchronous API, one GenerateContentRequest): the
+    GenerateContentResponse. A POST, so `http.call` never replays it; the caller decides retries.
+    `operation` names the call in the upstream metrics."""
+    return _json(_call("POST", _url(f"models/{model}:generateContent"), json=request, operation=operation))

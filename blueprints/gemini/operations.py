@@ -328,13 +328,18 @@ def file_content(ref: ids.ResourceId, options: Options) -> Content:
 # Batches
 
 
-def _model(options: Options) -> str:
-    if not options.model:
+def model_name(value: str | None) -> str:
+    """The batch's Gemini model (extra_body `model`, `models/` prefix optional), checked; 400 if missing or invalid."""
+    if not value:
         raise BadRequest("Gemini batches need a model: pass it as extra_body={'model': ...}.", param="model")
-    model = options.model.removeprefix("models/")
+    model = value.removeprefix("models/")
     if not _MODEL.fullmatch(model):
-        raise BadRequest(f"{options.model!r} is not a valid Gemini model name.", param="model")
+        raise BadRequest(f"{value!r} is not a valid Gemini model name.", param="model")
     return model
+
+
+def _model(options: Options) -> str:
+    return model_name(options.model)
 
 
 def _inline_requests(requests: list[dict]) -> list[dict]:

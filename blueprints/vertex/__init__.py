@@ -96,6 +96,7 @@ PROVIDER = Provider(
     file_pattern=rf"{BUCKET}/{OBJECT}",  # bucket/object
     batch_pattern=rf"projects/(?:{PROJECT}|\d{{1,20}})/locations/{LOCATION}/batchPredictionJobs/\d{{1,20}}",
     operations_module="blueprints.vertex.operations",
+    realtime="blueprints.vertex.realtime",
     credential=None,  # passthrough: the client's Google access token; gateway keys: Application Default Credentials
     base_url="VERTEX_BASE_URL",
     options=frozenset({"storage_config", "model"}),

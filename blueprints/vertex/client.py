@@ -192,6 +192,15 @@ def cancel_job(name: str) -> None:
         _call("POST", f"{_job_url(name)}:cancel", json={}).close()
 
 
+def generate_content(name: str, request: dict, *, operation: str | None = None) -> dict:
+    """`{name}:generateContent` (the synchronous API, one GenerateContentRequest), where `name` is a full
+    model resource name: `projects/{p}/locations/{l}/publishers/google/models/{m}`, or a tuned model's or
+    endpoint's. Served by the host of the name's location. A POST, so never replayed here. `operation`
+    names the call in the upstream metrics."""
+    url = f"{vertex_base(_location_of(name))}/{API_VERSION}/{name}:generateContent"
+    return _json(_call("POST", url, json=request, operation=operation))
+
+
 # Cloud Storage (providers-next.md §2)
 
 

@@ -97,12 +97,13 @@ def _object_name(prefix: str, filename: str) -> str:
     return f"{prefix}/{name}" if prefix else name
 
 
-def _project() -> str:
+def project_and_location() -> tuple[str, str]:
+    """The configured project (a 400 without one) and location that new batches (and gateway-run lines) use."""
     project = current_app.config.get("VERTEX_PROJECT")
     if not project:
         raise APIError(400, "The gateway has no Vertex AI project configured (DEEPINTSHIELD_VERTEX_PROJECT).",
                        param="provider", code="provider_not_configured")
-    return project
+    return project, current_app.config.get("VERTEX_LOCATION") or "us-central1"
 
 
 def _max_requests() -> int | None:
@@ -362,14 +363,17 @@ def _metadata(job: dict) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def _model(options: Options) -> str | None:
-    if not options.model:
-        return None
+def model_path(model: str, param: str = "model") -> str:
+    """`model` as a job (or a generateContent call) names it (`translate.model_path`); a 400 naming `param` if
+    it cannot run Gemini requests."""
     try:
-        return tr.model_path(options.model)
+        return tr.model_path(model)
     except ValueError as error:
-        raise BadRequest(f"model {options.model!r} cannot run a Vertex AI Gemini batch ({error}).",
-                         param="model") from None
+        raise BadRequest(f"model {model!r} cannot run a Vertex AI Gemini batch ({error}).", param=param) from None
+
+
+def _model(options: Options) -> str | None:
+    return model_path(options.model) if options.model else None
 
 
 def create_batch(new: NewBatch) -> dict:
@@ -387,7 +391,7 @@ def create_batch(new: NewBatch) -> dict:
     if ref.kind != "file":
         raise BadRequest("input_file_id must be an uploaded file, not a batch's output.", param="input_file_id")
     bucket, name = _file_location(ref, "input_file_id")
-    project, location = _project(), current_app.config.get("VERTEX_LOCATION") or "us-central1"
+    project, location = project_and_location()
     model = _model(new.options)
 
     token = filestore.new_key()
@@ -401,11 +405,7 @@ def create_batch(new: NewBatch) -> dict:
         if model is None:
             if check.model is None:
                 raise BadRequest("Pass model (the Gemini model the batch runs); the lines name none.", param="model")
-            try:
-                model = tr.model_path(check.model)
-            except ValueError as error:
-                raise BadRequest(f"model {check.model!r} cannot run a Vertex AI Gemini batch ({error}).",
-                                 param="line 1: body.model") from None
+            model = model_path(check.model, "line 1: body.model")
         labels = {tr.JOB_LABEL_REQUESTS: str(check.count)}
         if new.metadata:
             written.append(tr.metadata_name(converted))
@@ -466,7 +466,7 @@ def list_batches(query: BatchQuery) -> dict:
     after = ids.decode_batch(query.after, NAME).native if query.after else None
     found = after is None
     page: list[dict] = []
-    for job in _jobs(_project(), current_app.config.get("VERTEX_LOCATION") or "us-central1"):
+    for job in _jobs(*project_and_location()):
         if not found:
             found = job.get("name") == after
             continue

@@ -21,6 +21,17 @@ Checked against the official definitions, not against the gateway (tests/contrac
   the anthropic SDK's `Message`.
 The fixture asserts `violations` is empty after each test, so a mistake fails loudly.
 
+The same server speaks bedrock-runtime's `InvokeModel` (`POST /model/{modelId}/invoke`) and `Converse`
+(`POST /model/{modelId}/converse`) for gateway-run batches, reached through
+`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`. A call is checked as a record is (the request against botocore's
+input shape; an InvokeModel body as a Claude Messages body, the only kind it runs; a Converse request
+against `ConverseRequest`) and answered with what the record would get (checked against
+`InvokeModelResponse` with the anthropic SDK's `Message` as its body, or `ConverseResponse`), with an
+`x-amzn-RequestId`. A last user text holding "FAIL" is a 400 ValidationException;
+`runtime_errors[text]` lists errors (`AWSError`: 429 ThrottlingException, 500 InternalServerException,
+...) answered in turn to the calls whose last user text is `text`, before they succeed; every error
+code must be one the operation declares, with botocore's status.
+
 Backend (`FakeBedrock`) first, then the thin HTTP layer (`make_app`), then the fixtures. A job moves
 one step every `polls_per_step` gets: Submitted -> InProgress -> Completed (or Failed when the input
 breaks the rules Bedrock validates: record count, `.jsonl`, record shape). Stop: -> Stopping ->
@@ -32,6 +43,7 @@ values a newer API adds).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -141,6 +153,9 @@ class FakeBedrock:
         self.script: dict[str, dict] = {}
         # job ID -> a status from a newer API, put on replies after they were checked (off spec on purpose)
         self.future_status: dict[str, str] = {}
+        # bedrock-runtime: last user text -> errors answered in turn; the request IDs handed out so far
+        self.runtime_errors: dict[str, list[AWSError]] = {}
+        self.runtime_calls = 0
         self._lock = threading.Lock()
         self._clock = datetime.now(UTC).replace(microsecond=0)
 
@@ -319,20 +334,7 @@ class FakeBedrock:
             return self._scripted(job, record_id, base, scripted, converse)
         if "FAIL" in text:
             return {**base, "error": {"errorCode": 400, "errorMessage": "The model refused this record (FAIL marker)."}}
-        reply = f"echo: {text}"
-        usage_in, usage_out = len(text.split()) + 3, len(reply.split())
-        if converse:
-            output = {"output": {"message": {"role": "assistant", "content": [{"text": reply}]}},
-                      "stopReason": "end_turn",
-                      "usage": {"inputTokens": usage_in, "outputTokens": usage_out,
-                                "totalTokens": usage_in + usage_out},
-                      "metrics": {"latencyMs": 120}}
-        else:
-            digest = hashlib.sha256(f"{job.job_id}/{record_id}".encode()).hexdigest()[:24]
-            output = {"id": f"msg_bdrk_{digest}", "type": "message", "role": "assistant",
-                      "model": "claude-3-sonnet-20240229", "content": [{"type": "text", "text": reply}],
-                      "stop_reason": "end_turn", "stop_sequence": None,
-                      "usage": {"input_tokens": usage_in, "output_tokens": usage_out}}
+        output = _echo_converse(text) if converse else _echo_claude(text, f"{job.job_id}/{record_id}")
         self._check_output(job, record_id, output, converse)
         return {**base, "modelOutput": output}
 
@@ -358,19 +360,50 @@ class FakeBedrock:
         return "Malformed input request: " + "; ".join(found)
 
     def _claude_problem(self, job: Job, record_id: str, model_input: dict) -> str | None:
-        body = dict(model_input)
-        if body.pop("anthropic_version", None) != CLAUDE_VERSION:
-            problem = f"anthropic_version must be {CLAUDE_VERSION}"
-        else:
-            body.pop("anthropic_beta", None)
-            try:
-                check_params({**body, "model": job.request["modelId"]}, api_version=CLAUDE_API_VERSION,
-                             what="modelInput")
-                return None
-            except AssertionError as error:
-                problem = str(error)
-        self.violation(f"{job.job_id} record {record_id}: {problem}")
+        problem = _claude_body_problem(job.request["modelId"], model_input)
+        if problem:
+            self.violation(f"{job.job_id} record {record_id}: {problem}")
         return problem
+
+    # bedrock-runtime (params already checked against the operation's input shape)
+
+    def _runtime_call(self, model_input: dict) -> str:
+        """Count the call, then answer a scripted error or the FAIL marker's ValidationException."""
+        with self._lock:
+            self.runtime_calls += 1
+        text = _last_user_text(model_input)
+        errors = self.runtime_errors.get(text)
+        if errors:
+            raise errors.pop(0)
+        if "FAIL" in text:
+            raise AWSError(400, "ValidationException", "The model refused this request (FAIL marker).")
+        return text
+
+    def invoke(self, params: dict) -> dict:
+        """InvokeModel: a Claude Messages body in, an anthropic `Message` out."""
+        self.calls.append(("invoke", params))
+        try:
+            model_input = json.loads(base64.b64decode(params["body"]))
+        except ValueError:
+            model_input = None
+        if not isinstance(model_input, dict):
+            self.violation("InvokeModel: the body is not a JSON object")
+            raise AWSError(400, "ValidationException", "Malformed input request: the body is not JSON.")
+        if "anthropic.claude" not in params["modelId"]:
+            raise AWSError(400, "ValidationException", "This fake runs InvokeModel bodies of Claude models only.")
+        problem = _claude_body_problem(params["modelId"], model_input)
+        if problem:
+            self.violation(f"InvokeModel body: {problem}")
+            raise AWSError(400, "ValidationException", f"Malformed input request: {problem}")
+        text = self._runtime_call(model_input)
+        output = _echo_claude(text, f"{params['modelId']}/{text}")
+        check_message(output, "InvokeModel body")
+        return output
+
+    def converse(self, params: dict) -> dict:
+        """Converse: a ConverseRequest in, a ConverseResponse out."""
+        self.calls.append(("converse", params))
+        return _echo_converse(self._runtime_call(params))
 
     def _check_output(self, job: Job, record_id: str, output: dict, converse: bool) -> None:
         try:
@@ -410,6 +443,38 @@ class FakeBedrock:
             if job_id in self.future_status and "status" in summary:
                 summary["status"] = self.future_status[job_id]
         return reply
+
+
+def _echo_converse(text: str) -> dict:
+    """The deterministic ConverseResponse to a last user text."""
+    reply = f"echo: {text}"
+    usage_in, usage_out = len(text.split()) + 3, len(reply.split())
+    return {"output": {"message": {"role": "assistant", "content": [{"text": reply}]}}, "stopReason": "end_turn",
+            "usage": {"inputTokens": usage_in, "outputTokens": usage_out, "totalTokens": usage_in + usage_out},
+            "metrics": {"latencyMs": 120}}
+
+
+def _echo_claude(text: str, seed: str) -> dict:
+    """The deterministic Claude Message to a last user text; its ID derives from `seed`."""
+    reply = f"echo: {text}"
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:24]
+    return {"id": f"msg_bdrk_{digest}", "type": "message", "role": "assistant",
+            "model": "claude-3-sonnet-20240229", "content": [{"type": "text", "text": reply}],
+            "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": len(text.split()) + 3, "output_tokens": len(reply.split())}}
+
+
+def _claude_body_problem(model_id: str, model_input: dict) -> str | None:
+    """Why a Claude InvokeModel body (a record's or a call's) breaks the rules, or None."""
+    body = dict(model_input)
+    if body.pop("anthropic_version", None) != CLAUDE_VERSION:
+        return f"anthropic_version must be {CLAUDE_VERSION}"
+    body.pop("anthropic_beta", None)
+    try:
+        check_params({**body, "model": model_id}, api_version=CLAUDE_API_VERSION, what="modelInput")
+    except AssertionError as error:
+        return str(error)
+    return None
 
 
 def _last_user_text(model_input: dict) -> str:
@@ -466,6 +531,54 @@ def make_app(backend: FakeBedrock) -> Flask:
             return _error(AWSError(500, "InternalServerException", "the fake's reply is off spec"))
         return Response(json.dumps(backend.off_spec(reply)), 200, content_type="application/json")
 
+    def runtime(operation: str, call, model_id: str, params: dict) -> Response:
+        """A bedrock-runtime call: `params` (the input shape's members) checked, the reply checked as its
+        output shape; every answer carries an `x-amzn-RequestId`."""
+        model = shapes.operation("bedrock-runtime", operation)
+        found = shapes.violations("bedrock-runtime", model.input_shape, {**params, "modelId": model_id},
+                                  f"{operation} request")
+        request_id = f"fake-{backend.runtime_calls + 1:06d}-{hashlib.sha256(request.data).hexdigest()[:12]}"
+        headers = {"x-amzn-RequestId": request_id}
+        if found:
+            backend.violation("; ".join(found))
+            return _error(AWSError(400, "ValidationException", "; ".join(found)), headers)
+        try:
+            reply = call({**params, "modelId": model_id})
+        except AWSError as error:
+            declared = shapes.error_codes("bedrock-runtime", operation)
+            if declared.get(error.code) != error.status:
+                backend.violation(f"{operation}: the fake answered {error.code} {error.status}; botocore "
+                                  f"declares {declared}")
+            return _error(error, headers)
+        if operation == "InvokeModel":  # the body is the model's own JSON, the output shape's blob
+            data = json.dumps(reply).encode()
+            wire = {"body": base64.b64encode(data).decode(), "contentType": "application/json"}
+        else:
+            data, wire = json.dumps(reply).encode(), reply
+        problems = shapes.violations("bedrock-runtime", model.output_shape, wire, f"{operation} reply")
+        if problems:
+            backend.violation("; ".join(problems))
+            return _error(AWSError(500, "InternalServerException", "the fake's reply is off spec"), headers)
+        return Response(data, 200, content_type="application/json", headers=headers)
+
+    @app.post("/model/<path:model_id>/invoke")
+    def invoke_model(model_id):
+        params = {"body": base64.b64encode(request.get_data()).decode()}
+        for member, header in (("contentType", "Content-Type"), ("accept", "Accept")):
+            if header in request.headers:
+                params[member] = request.headers[header]
+        return runtime("InvokeModel", backend.invoke, model_id, params)
+
+    @app.post("/model/<path:model_id>/converse")
+    def converse(model_id):
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            backend.violation("Converse: the body is not a JSON object")
+            return _error(AWSError(400, "ValidationException", "Malformed input request."))
+        if "modelId" in body:
+            backend.violation("Converse: modelId belongs in the URI, not the body")
+        return runtime("Converse", backend.converse, model_id, body)
+
     @app.post("/model-invocation-job")
     def create():
         return answer("CreateModelInvocationJob", backend.create)
@@ -489,13 +602,14 @@ def make_app(backend: FakeBedrock) -> Flask:
     return app
 
 
-def _error(error: AWSError) -> Response:
+def _error(error: AWSError, headers: dict | None = None) -> Response:
     return Response(json.dumps({"message": error.message}), error.status, content_type="application/json",
-                    headers={"x-amzn-ErrorType": error.code})
+                    headers={"x-amzn-ErrorType": error.code, **(headers or {})})
 
 
 class Server:
-    """The fake served on 127.0.0.1 in a thread; `url` is what AWS_ENDPOINT_URL_BEDROCK points at."""
+    """The fake served on 127.0.0.1 in a thread; `url` is what AWS_ENDPOINT_URL_BEDROCK (and
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME) point at."""
 
     def __init__(self, backend: FakeBedrock) -> None:
         self.server = make_server("127.0.0.1", 0, make_app(backend), threaded=True)
@@ -532,7 +646,8 @@ def bedrock_s3(bedrock_moto_url, monkeypatch, tmp_path):
     """Fake credentials, boto3 pointed at the moto server, an empty S3 with two buckets."""
     moto_url = bedrock_moto_url
     requests.post(f"{moto_url}/moto-api/reset", timeout=5)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK"):
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BEDROCK",
+                 "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -552,6 +667,7 @@ def bedrock_fake(bedrock_s3, bedrock_moto_url, monkeypatch):
     backend = FakeBedrock(bedrock_moto_url, REGION, polls_per_step=2, min_records=2)
     with Server(backend) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", server.url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", server.url)
         yield backend
     assert backend.violations == [], "\n".join(backend.violations)
 

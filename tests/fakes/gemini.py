@@ -12,14 +12,20 @@ Backend methods hold the rules; the `_on_*` callbacks only parse and render. Wha
   with a google.rpc.Status), `:cancel` (CANCELLED on the next GET), list with page tokens;
   `scripted[key]` replaces the generated result of request `key` (a result line as a dict, or, for
   a results file, raw bytes written as they are);
+- `models/{model}:generateContent` (the synchronous API, for gateway-run batches): the same deterministic
+  answer a batch request gets (`responseId` `resp-gc<n>`); a request whose text contains "FAIL" is
+  refused with 400 INVALID_ARGUMENT; `realtime_errors[text]` lists errors (`FakeError`, e.g. 429
+  RESOURCE_EXHAUSTED or 500 INTERNAL) answered in turn to the calls whose text is `text`, before
+  they succeed; `generated` records `(model, request)` of each call answered;
 - every call must carry `x-goog-api-key: <api_key>`.
 
 Checked against the official types (tests/contracts/genai_types.py), in every test run: every request
 the gateway sends (upload start/finish headers and body, batch create body, each `{key, request}` line
-of an input file and each inline request) and every reply the fake sends (Files, Operations, list
-pages, result lines, error bodies). A request that breaks them gets 400 INVALID_ARGUMENT, as Gemini
-answers; a reply that breaks them is not sent (500 INTERNAL). Both are recorded in `violations`,
-which `assert_no_violations` (the fixtures' teardown, via `checked_fakes`) turns into a failure.
+of an input file, each inline request and each generateContent request) and every reply the fake
+sends (Files, Operations, list pages, result lines, GenerateContentResponses, error bodies). A request
+that breaks them gets 400 INVALID_ARGUMENT, as Gemini answers; a reply that breaks them is not sent
+(500 INTERNAL). Both are recorded in `violations`, which `assert_no_violations` (the fixtures'
+teardown, via `checked_fakes`) turns into a failure.
 Values a newer Gemini may send are exempt only where a test says so: `unchecked` holds batch and
 file names, and result keys, whose replies deliberately go beyond the SDK types.
 """
@@ -120,6 +126,8 @@ class FakeGemini:
         self.batches: dict[str, dict] = {}
         self.upload_starts: list[str] = []  # the MIME type of each upload start, in order
         self.list_calls = 0
+        self.realtime_errors: dict[str, list[FakeError]] = {}  # request text -> errors answered in turn
+        self.generated: list[tuple[str, dict]] = []  # (model, request) of each generateContent answered
         self._seq = 0
 
     # backend: files
@@ -320,6 +328,20 @@ class FakeGemini:
             "responseId": f"resp-{line['key']}",
         }}
 
+    # backend: the synchronous API
+
+    def generate(self, model: str, request: dict) -> dict:
+        """One generateContent call: the GenerateContentResponse a batch request with this body would get."""
+        contract.check_generate_content_request(request)
+        text = _texts(request)
+        if self.realtime_errors.get(text):
+            raise self.realtime_errors[text].pop(0)
+        result = self._result({"key": f"gc{self._tick():06d}", "request": request}, f"models/{model}")
+        if "error" in result:  # the FAIL marker: refused as Gemini refuses an invalid request
+            raise FakeError(400, "INVALID_ARGUMENT", result["error"]["message"])
+        self.generated.append((model, request))
+        return result["response"]
+
     def cancel_batch(self, name: str) -> None:
         batch = self._batch(name)
         if batch.get("done"):
@@ -382,6 +404,7 @@ class FakeGemini:
             ("GET", rf"^{b}/v1beta/files/([a-z0-9-]+){q}", self._on_get_file),
             ("DELETE", rf"^{b}/v1beta/files/([a-z0-9-]+){q}", self._on_delete_file),
             ("POST", rf"^{b}/v1beta/models/([A-Za-z0-9._-]+):batchGenerateContent{q}", self._on_create_batch),
+            ("POST", rf"^{b}/v1beta/models/([A-Za-z0-9._-]+):generateContent{q}", self._on_generate),
             ("GET", rf"^{b}/v1beta/batches{q}", self._on_list_batches),
             ("GET", rf"^{b}/v1beta/batches/([a-z0-9-]+){q}", self._on_get_batch),
             ("POST", rf"^{b}/v1beta/batches/([a-z0-9-]+):cancel{q}", self._on_cancel),
@@ -500,6 +523,9 @@ class FakeGemini:
     def _on_create_batch(self, request, model, *_):
         operation = public(self.create_batch(model, self._json(request)))
         return self._reply(operation, self._check_operation)
+
+    def _on_generate(self, request, model, *_):
+        return self._reply(self.generate(model, self._json(request)), contract.check_generate_content_response)
 
     def _on_list_batches(self, request, *_):
         body = self.list_batches(*self._page_query(request))

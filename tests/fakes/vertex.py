@@ -21,15 +21,21 @@ in every part) and every other top-level column echoed, numeric-looking strings 
 "Bad Request: {<Google error JSON>}" and no `response`. `:cancel` -> CANCELLING (one more GET sees
 it), then CANCELLED with the rows of the first half of the requests exported. `completionStats` are int64
 strings with zeros omitted, absent before RUNNING. Names carry the project number, as Vertex's do.
+`POST .../publishers/google/models/{model}:generateContent` (the synchronous API, for gateway-run batches)
+answers the `response` a row of the same request would hold (a model it does not know: 404 NOT_FOUND; a
+"FAIL" text: 400 INVALID_ARGUMENT); `realtime_errors[text]` lists errors (`FakeError`: 429
+RESOURCE_EXHAUSTED, 500 INTERNAL, ...) answered in turn to calls whose text is `text` before they
+succeed, and `generated` records `(model path, request)` of each call answered.
 `scripted[custom_id]` replaces the row of the line whose `custom_id` column is `cid-<custom_id>`
 (a dict, or raw bytes written as they are); `unchecked` holds custom_ids whose rows, and job names
 whose replies, are off spec on purpose. Every Vertex call must carry `Authorization: Bearer <token>`;
 `POST <base>/token` is an OAuth token endpoint for a service-account file (Application Default
 Credentials).
 
-Every create body, input line, job reply and result row is checked against the official definitions;
-a request that breaks them gets Google's 400 INVALID_ARGUMENT, a reply that would is not sent (500),
-and both are recorded in `violations`, which the fixtures turn into a failure at teardown.
+Every create body, input line, generateContent request and reply, job reply and result row is checked
+against the official definitions; a request that breaks them gets Google's 400 INVALID_ARGUMENT, a
+reply that would is not sent (500), and both are recorded in `violations`, which the fixtures turn into a
+failure at teardown.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from gcp_storage_emulator.server import APIThread, RequestHandler, create_server
 
 from blueprints.dispatcher import ids
 from tests.conftest import fake_base
+from tests.contracts import genai_types
 from tests.contracts import vertex_types as contract
 from tests.fakes.contract import ContractFake
 
@@ -66,6 +73,7 @@ MODEL = "gemini-2.5-flash"
 MODELS = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash-001")  # the publisher models the fake knows
 _EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z
 _JOBS = re.compile(r"/v1/projects/([^/]+)/locations/([^/]+)/batchPredictionJobs(?:/(\d+))?(:cancel)?$")
+_GENERATE = re.compile(r"/v1/projects/([^/]+)/locations/([^/]+)/(publishers/google/models/[^/:]+):generateContent$")
 _NUMERIC = re.compile(r"-?\d+(\.\d+)?")
 ENDED = ("JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED",
          "JOB_STATE_PARTIALLY_SUCCEEDED")
@@ -192,6 +200,8 @@ class FakeVertex:
         self.violations: list[str] = []
         self.calls: list[str] = []  # "METHOD path?query" of every call, in order
         self.token_grants = 0
+        self.realtime_errors: dict[str, list[FakeError]] = {}  # request text -> errors answered in turn
+        self.generated: list[tuple[str, dict]] = []  # (model path, request) of each generateContent answered
         self._seq = 0
 
     def _tick(self) -> int:
@@ -300,8 +310,13 @@ class FakeVertex:
                                "status": "INVALID_ARGUMENT"}}
             row["status"] = f"Bad Request: {json.dumps(error)}"
             return row
+        row["response"] = self._response(text, model)
+        return row
+
+    def _response(self, text: str, model: str) -> dict:
+        """The deterministic GenerateContentResponse to a request whose text is `text`."""
         prompt = len(text.split())
-        row["response"] = {
+        return {
             "candidates": [{"content": {"role": "model", "parts": [{"text": f"Answer: {text}"}]},
                             "finishReason": "STOP", "avgLogprobs": -0.1}],
             "modelVersion": model.rpartition("/")[2] + "-001@default",
@@ -309,7 +324,20 @@ class FakeVertex:
             "responseId": f"resp-{self._tick()}",
             "usageMetadata": {"promptTokenCount": prompt, "candidatesTokenCount": 3, "totalTokenCount": prompt + 3},
         }
-        return row
+
+    def generate(self, model: str, request: dict) -> dict:
+        """One generateContent call on a publisher model: the response a batch row of this request would hold."""
+        contract.check_generate_content_request(request)
+        if model.removeprefix("publishers/google/models/") not in MODELS:
+            raise FakeError(404, "NOT_FOUND", f"Publisher Model `{model}` was not found or your project does not "
+                                              "have access to it.")
+        text = _texts(request)
+        if self.realtime_errors.get(text):
+            raise self.realtime_errors[text].pop(0)
+        if "FAIL" in text:
+            raise FakeError(400, "INVALID_ARGUMENT", "Please use a valid role: user, model.")
+        self.generated.append((model, request))
+        return self._response(text, model)
 
     def cancel(self, name: str) -> None:
         entry = self._entry(name)
@@ -382,6 +410,12 @@ class FakeVertex:
         return callback
 
     def _route(self, request, path: str):
+        generate = _GENERATE.fullmatch(path)
+        if generate and request.method == "POST":
+            project, _, model = generate.groups()
+            if project not in (PROJECT, PROJECT_NUMBER):
+                raise FakeError(403, "PERMISSION_DENIED", f"Permission denied on project {project}.")
+            return self._reply(self.generate(model, self._json(request)), genai_types.check_generate_content_response)
         match = _JOBS.fullmatch(path)
         if not match:
             raise FakeError(404, "NOT_FOUND", f"No route {path}.")
