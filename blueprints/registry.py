@@ -38,18 +38,31 @@ PROVIDERS: dict[str, Provider] = {**BUILT_IN, **_COMPATIBLE,
                                   **chat.declared(os.environ, taken={**BUILT_IN, **_COMPATIBLE})}
 DEFAULT = OPENAI.name  # the provider of a request that names none
 
-if TYPE_CHECKING:  # the type checker holds every provider's operations module to the Operations protocol
+if TYPE_CHECKING:  # the type checker holds every provider's operations (and realtime) module to its protocol
     from blueprints.anthropic import operations as _anthropic
+    from blueprints.anthropic import realtime as _anthropic_realtime
     from blueprints.azure import operations as _azure
+    from blueprints.azure import realtime as _azure_realtime
     from blueprints.bedrock import operations as _bedrock
+    from blueprints.bedrock import realtime as _bedrock_realtime
     from blueprints.chat.operations import ChatOperations
-    from blueprints.common.provider import Operations
+    from blueprints.chat.realtime import ChatRealtime
+    from blueprints.common.provider import Operations, Realtime
     from blueprints.gemini import operations as _gemini
+    from blueprints.gemini import realtime as _gemini_realtime
     from blueprints.openai import operations as _openai
+    from blueprints.openai import realtime as _openai_realtime
     from blueprints.openai.operations import OpenAIShaped
+    from blueprints.openai.realtime import OpenAIShapedRealtime
     from blueprints.vertex import operations as _vertex
+    from blueprints.vertex import realtime as _vertex_realtime
 
     _CHECKED: tuple[Operations, ...] = (_openai, _anthropic, _gemini, _bedrock, _vertex, _azure)
+    _REALTIME: tuple[Realtime, ...] = (_openai_realtime, _anthropic_realtime, _gemini_realtime, _bedrock_realtime,
+                                       _vertex_realtime, _azure_realtime)
+
+    def _realtime(module: OpenAIShapedRealtime | ChatRealtime) -> Realtime:  # declared hosts' and servers'
+        return module
 
     def _configured(operations: OpenAIShaped) -> Operations:  # a declared host's operations
         return operations
