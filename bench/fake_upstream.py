@@ -349,7 +349,7 @@ def serve_bedrock(port: int, kwargs: dict) -> None:
     backend = FakeBedrock(f"http://127.0.0.1:{inner.server_port}", **kwargs)
     jobs = make_app(backend)
     lock = threading.Lock()
-    job_paths = ("/model-invocation-job", "/listTagsForResource")
+    job_paths = ("/model-invocation-job", "/listTagsForResource", "/model/")  # /model/: bedrock-runtime
 
     def app(environ, start_response):
         path = environ.get("PATH_INFO", "")

@@ -57,6 +57,8 @@ def create_batch(provider: str, new: NewBatch, lines: Iterable[bytes] | None = N
     if not new.input_file_id:
         raise BadRequest("input_file_id is required for a gateway-run batch.", param="input_file_id")
     config = current_app.config
+    # Bedrock: the input file's region (its hand-over passes it), else the one storage_config names
+    region = region or getattr(new.options.storage, "region", None)
     owner = _owner()
     store = job_store()
     fingerprint = _fingerprint(owner, provider, new, region)

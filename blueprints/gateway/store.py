@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -102,12 +103,15 @@ class SqliteJobStore:
         self._db().executescript(_SCHEMA)  # its own transaction (executescript commits)
 
     def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
+        # Under gevent (the web workers) `threading.local` is per greenlet, i.e. per request: share one
+        # connection instead. That is safe there: no store call yields between its statements.
+        holder = self if _greenlets() else self._local
+        db = getattr(holder, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses no committed transaction's consistency
-            self._local.db = db
+            holder.db = db
         return db
 
     class _Tx:
@@ -250,6 +254,12 @@ class SqliteJobStore:
                 tokens -= cost
             db.execute("INSERT OR REPLACE INTO gw_buckets (key, tokens, at) VALUES (?, ?, ?)", (key, tokens, now))
             return wait
+
+
+def _greenlets() -> bool:
+    """Whether gevent has patched `threading` in this process (gunicorn's gevent web workers)."""
+    gevent_monkey = sys.modules.get("gevent.monkey")
+    return bool(gevent_monkey and gevent_monkey.is_module_patched("threading"))
 
 
 def _wait(tokens: float, per_minute: float, cost: float) -> float:
