@@ -7,7 +7,6 @@ import importlib
 import importlib.util
 import os
 import threading
-from urllib.parse import urlsplit
 
 import httpx2 as httpx
 import pytest
@@ -21,14 +20,8 @@ from blueprints import registry
 from blueprints.anthropic import client as anthropic_client
 from blueprints.common import aws, filestore, http
 from blueprints.gateway import queue as gateway_queue
+from tests.fakes import fake_base
 from tests.gateway.redis_server import redis_server, redis_url  # noqa: F401 fixtures for every test
-
-
-def fake_base(provider: str) -> str:
-    """Where a provider's fake answers: `https://<name>.fake` plus the path of its real base URL."""
-    spec = registry.get(provider)
-    return f"https://{provider}.fake{urlsplit(spec.settings[spec.base_url].load_default).path}".rstrip("/")
-
 
 OPENAI_BASE = fake_base("openai")  # https://openai.fake/v1
 ANTHROPIC_BASE = fake_base("anthropic")

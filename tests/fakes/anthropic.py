@@ -63,7 +63,6 @@ from anthropic.types import ContentBlock, StopReason
 from anthropic.types.messages import MessageBatch, MessageBatchResult
 from anthropic.types.shared import ErrorObject, ErrorResponse, ErrorType
 
-from tests.conftest import ANTHROPIC_BASE
 from tests.contracts.anthropic_types import (
     check_batch,
     check_batch_create,
@@ -72,7 +71,10 @@ from tests.contracts.anthropic_types import (
     check_result_line,
     strict,
 )
+from tests.fakes import fake_base
 from tests.fakes.contract import ContractFake
+
+ANTHROPIC_BASE = fake_base("anthropic")
 
 # API versions the fake serves: the one the gateway sends by default, and the SDK's own.
 VERSIONS = ("2023-06-01", ANTHROPIC_API_VERSION)

@@ -44,9 +44,11 @@ import pytest
 import responses
 from google.genai import types
 
-from tests.conftest import GEMINI_BASE
 from tests.contracts import genai_types as contract
+from tests.fakes import fake_base
 from tests.fakes.contract import ContractFake
+
+GEMINI_BASE = fake_base("gemini")
 
 STATE_PREFIX = "BATCH_STATE_"
 _EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z

@@ -56,9 +56,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from gcp_storage_emulator.server import APIThread, RequestHandler, create_server
 
 from blueprints.dispatcher import ids
-from tests.conftest import fake_base
 from tests.contracts import genai_types
 from tests.contracts import vertex_types as contract
+from tests.fakes import fake_base
 from tests.fakes.contract import ContractFake
 
 VERTEX_BASE = fake_base("vertex")  # https://vertex.fake
