@@ -18,3 +18,4 @@ run streaming-long streaming.py --line-bytes 5000
 run streaming-short streaming.py
 run conversion conversion.py
 run lifecycle lifecycle.py
+run gateway-run gateway_run.py
