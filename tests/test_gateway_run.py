@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from blueprints import registry
-from blueprints.gateway import runner
+from blueprints.gateway import limits, runner
 from blueprints.gateway.store import Job, store_for
 from tests.fakes.openai import FakeOpenAI
 from tests.gateway import echo_realtime
@@ -190,3 +190,34 @@ def test_a_chunk_whose_worker_died_runs_again_and_each_line_is_recorded_once(app
     assert store.record("gw-" + "0" * 24, 0, True, b"{}") is False  # a line run twice is kept once
     job = store.get("gw-" + "0" * 24)
     assert job is not None and job.completed == 1
+
+
+def test_the_rate_limit_bucket_is_shared_and_refills(app):
+    store = store_for(app.config["QUEUE"])
+    waits = [store.take("rpm:openai:*", 60.0, 1.0, 1000.0) for _ in range(61)]
+    assert waits[:60] == [0.0] * 60  # a minute's worth at once
+    assert waits[60] == pytest.approx(1.0)  # then one a second
+    assert store.take("rpm:openai:*", 60.0, 1.0, 1001.0) == 0.0  # refilled
+    # tokens: a big charge drives the bucket below zero; the next call waits for the refill
+    assert store.take("tpm:openai:*", 1000.0, 5000.0, 1000.0) == 0.0
+    assert store.take("tpm:openai:*", 1000.0, 0.0, 1000.0) > 0
+
+
+def test_rpm_limits_slow_the_lines_of_a_batch(sdk, fake, echo, gateway_worker, app):
+    app.config["GATEWAY_RATE_LIMITS"] = limits.parse("openai:gpt-4o*=120rpm")
+    app.config["GATEWAY_CHUNK_LINES"] = 1
+    store = store_for(app.config["QUEUE"])
+    for _ in range(119):  # all but one of this minute's requests already spent by other work
+        store.take("rpm:openai:gpt-4o*", 120.0, 1.0, time.time())
+    started = time.monotonic()
+    done = _wait(sdk, _create(sdk, _jsonl(["a", "b", "c"])).id)
+    assert done.status == "completed" and done.request_counts.completed == 3
+    assert time.monotonic() - started >= 0.9  # two of the three waited for the bucket (0.5 s each)
+
+
+def test_rate_limit_setting_names_its_problem():
+    assert limits.parse("openai=500rpm/200000tpm,anthropic:claude-3-5-haiku*=50rpm") == [
+        limits.Limit("openai", "*", 500.0, 200000.0), limits.Limit("anthropic", "claude-3-5-haiku*", 50.0, None)]
+    with pytest.raises(ValueError, match="500rps"):
+        limits.parse("openai=500rps")
+    assert limits.matching(limits.parse("openai:gpt-4o*=1rpm,openai=2rpm"), "openai", "gpt-4o-mini").rpm == 1.0
