@@ -14,15 +14,13 @@ import pytest
 
 from tests import seed
 from tests.fakes.bedrock import REGION
+from tests.gateway.redis_server import on_engine
 
 
 @pytest.fixture(params=["sqlite", "redis"])
 def test_config(request, test_config):
-    config = {**test_config, "BEDROCK_REGION": REGION, "BEDROCK_MIN_RECORDS": 100, "BEDROCK_ROLE_ARN": "",
-              "BEDROCK_DEFAULT_BUCKET": "", "BEDROCK_ALLOWED_BUCKETS": []}
-    if request.param == "redis":
-        config["QUEUE"] = request.getfixturevalue("redis_url")
-    return config
+    return on_engine(request, {**test_config, "BEDROCK_REGION": REGION, "BEDROCK_MIN_RECORDS": 100,
+                               "BEDROCK_ROLE_ARN": "", "BEDROCK_DEFAULT_BUCKET": "", "BEDROCK_ALLOWED_BUCKETS": []})
 
 
 def test_the_seed_snippet_completes_with_results(gateway, bedrock_fake, bedrock_s3, gateway_worker, capsys):

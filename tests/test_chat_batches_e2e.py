@@ -21,15 +21,15 @@ import pytest
 from tests import seed
 from tests.conftest import server_env
 from tests.fakes.chatserver import declare
+from tests.gateway.redis_server import on_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(params=["sqlite", "redis"])
 def test_config(request, test_config):
-    if request.param == "redis":
-        test_config["QUEUE"] = request.getfixturevalue("redis_url")
-    return test_config
+    """Every test here on both engines: the embedded SQLite file and a real Redis."""
+    return on_engine(request, test_config)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from blueprints.gateway import limits, runner
 from blueprints.gateway.store import Job, store_for
 from tests.fakes.openai import FakeOpenAI
 from tests.gateway import echo_realtime
+from tests.gateway.redis_server import on_engine
 
 QUERY = {"provider": "openai"}
 
@@ -27,9 +28,7 @@ QUERY = {"provider": "openai"}
 @pytest.fixture(params=["sqlite", "redis"])
 def test_config(request, test_config):
     """Every test here on both engines: the embedded SQLite file and a real Redis."""
-    if request.param == "redis":
-        test_config["QUEUE"] = request.getfixturevalue("redis_url")
-    return test_config
+    return on_engine(request, test_config)
 
 
 @pytest.fixture

@@ -60,3 +60,12 @@ def redis_url(redis_server: str) -> str:
 
     redis.Redis.from_url(redis_server).flushall()
     return redis_server
+
+
+def on_engine(request: pytest.FixtureRequest, config: dict) -> dict:
+    """`config` for the engine `request.param` names: "sqlite" (the test's own file) or "redis" (this
+    session's server). For a module's `test_config(request, test_config)` fixture with
+    `params=["sqlite", "redis"]`, which runs every test of the module on both."""
+    if request.param == "redis":
+        return {**config, "QUEUE": request.getfixturevalue("redis_url")}
+    return config
