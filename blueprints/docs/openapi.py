@@ -48,18 +48,24 @@ ASSET_TYPES = {"css": "text/css", "js": "text/javascript", "png": "image/png"}
 INFO = f"""\
 DeepintShield speaks the OpenAI Files and Batch API and runs the work on the provider each request
 names: OpenAI, Anthropic, AWS Bedrock, Google Gemini, Google Vertex AI, Azure OpenAI, or an
-OpenAI-compatible batch API declared in `DEEPINTSHIELD_OPENAI_COMPATIBLE`. Point the official `openai` SDK at
+OpenAI-compatible batch API declared in `DEEPINTSHIELD_OPENAI_COMPATIBLE`, or a server without a batch API
+declared in `DEEPINTSHIELD_CHAT_ENDPOINTS`. Point the official `openai` SDK at
 `<gateway>/openai` (or `<gateway>{API}`: both prefixes serve every operation below) and choose the
 provider per call with `extra_body={{"provider": ...}}` (POST) or `extra_query={{"provider": ...}}` (GET).
 
 **Gateway-only fields** (`provider`, `storage_config`, `model`, `output_s3_uri`, `role_arn`,
-`requests`) are consumed by the gateway and never forwarded. In a query string or the upload form,
+`requests`, `execution`) are consumed by the gateway and never forwarded. In a query string or the upload form,
 nested values are sent the way the SDK flattens them: `storage_config[s3][bucket]=…`,
 `expires_after[seconds]=…`. Unknown fields are a 400 naming the field; a gateway field the provider
 does not take is a 400 `unsupported_parameter`, the same for every provider and operation. Which
 provider takes which: {{_TAKES}}. A field may be given in the
 query string or the body; given in both, it must have the same value there (a JSON `null` counts as
 not given), else it is a 400 `conflicting_parameter`.
+
+**Gateway-run batches.** A batch created with `execution: "gateway"`, a Bedrock batch below its
+record minimum and every batch of a declared chat server are run by the gateway itself, line by line
+through the provider's real-time API (at its real-time price), with the same Batch lifecycle and
+result files; every `custom_id` is in exactly one of the output and error files.
 
 **IDs** the gateway returns are URL-safe and name their provider, so `provider` is optional on
 follow-up calls; native IDs (`batches/x`, a Bedrock job ARN) are accepted when the provider is
