@@ -321,7 +321,9 @@ def batch_endpoint(operation: dict) -> str:
 # /v1/embeddings (endpoints.md §3.2, §3.5)
 
 EMBED_DROPPED = ("model", "user")
-ENCODINGS = ("float", "base64")
+# Only floats: a base64 `embedding` is not valid as openai.types.CreateEmbeddingResponse (List[float]; the
+# SDK decodes base64 itself before validating), so results could not be read by the SDK's own type.
+ENCODINGS = ("float",)
 _EMBED_KEY = re.compile(r"^(.*)#(\d+)/(\d+)(b?)$", re.DOTALL)
 
 
@@ -331,7 +333,7 @@ def embed_texts(body: dict) -> list[str]:
     if unknown:
         raise _bad(f"body.{unknown[0]} has no Gemini equivalent.", f"body.{unknown[0]}")
     if body.get("encoding_format") not in (None, *ENCODINGS):
-        raise _bad("body.encoding_format must be float or base64.", "body.encoding_format")
+        raise _bad("body.encoding_format must be float (base64 is not supported for Gemini).", "body.encoding_format")
     dimensions = body.get("dimensions")
     if dimensions is not None and (isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1):
         raise _bad("body.dimensions must be a positive integer.", "body.dimensions")
