@@ -288,9 +288,9 @@ def test_malformed_jsonl_is_a_400_naming_the_line(sdk, fake, app):
         _upload(sdk, (_line("a", "x") + "\n" + _line("b", "y", logit_bias={"1": 1})).encode())
     assert caught.value.param == "line 2" and "logit_bias" in caught.value.message
     with pytest.raises(openai.BadRequestError) as caught:
-        _upload(sdk, json.dumps({"custom_id": "e", "method": "POST", "url": "/v1/embeddings",
+        _upload(sdk, json.dumps({"custom_id": "e", "method": "POST", "url": "/v1/moderations",
                                  "body": {"input": "x"}}).encode())
-    assert caught.value.param == "line 1: url"
+    assert caught.value.param == "line 1" and "/v1/moderations" in caught.value.message
     assert fake.files == {} and fake.upload_starts == []
     assert _stored(app) == []
 

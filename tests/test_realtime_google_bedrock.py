@@ -93,8 +93,9 @@ def test_gemini_prepare_takes_the_batch_model_else_the_line_s():
 @pytest.mark.parametrize(("request_", "param"), [
     (line(model=None), "model"),
     (line(model="not a model!"), "model"),
-    (line(url="/v1/embeddings"), "url"),
-    (line(url="/v1/responses"), "url"),
+    (line(url="/v1/moderations"), "url"),
+    (line(url="/v1/responses"), "body.messages"),  # a chat body is not a Responses body
+    (line(url="/v1/embeddings"), "body.messages"),
     (line(logit_bias={"1": 2}), "body.logit_bias"),  # the batch translator's refusal
     (line(reasoning_effort="extreme"), "body.reasoning_effort"),
 ])

@@ -769,8 +769,9 @@ def batch_object(
     encode_batch: Callable[[str], str],
     encode_file: Callable[[str, str], str],
     cancelling_at: int | None = None,
+    endpoint: str = CHAT_COMPLETIONS,
 ) -> dict:
-    """A Gemini batch Operation as an OpenAI Batch.
+    """A Gemini batch Operation as an OpenAI Batch (of `endpoint`, which the Operation does not name).
 
     `encode_batch(name)` / `encode_file(name, kind)` make gateway IDs. `cancelling_at` is set right
     after a cancel call: a batch still in flight is then reported as `cancelling`.
@@ -788,7 +789,7 @@ def batch_object(
     error = operation.get("error")
     code = (error.get("status") or RPC_CODE_NAMES.get(error.get("code"), str(error.get("code", "")))) if error else None
     return shapes.batch(
-        id=encode_batch(name), status=status, created_at=created,
+        id=encode_batch(name), status=status, created_at=created, endpoint=endpoint,
         input_file_id=encode_file(file_name, "file") if file_name else "",
         model=model_name(meta["model"]) if meta.get("model") else None,
         request_counts=request_counts(meta.get("batchStats")), expires_at=created + BATCH_EXPIRY_SECONDS,

@@ -113,10 +113,11 @@ def download_file(name: str) -> requests.Response:
     return _call("GET", _url(f"{name}:download"), params={"alt": "media"}, stream=True)
 
 
-def create_batch(model: str, batch: dict) -> dict:
-    """`models/{model}:batchGenerateContent`: not idempotent, so never replayed."""
-    return _json(_call("POST", _url(f"models/{model}:batchGenerateContent"), creates=True, json={"batch": batch}),
-                 creates=True)
+def create_batch(model: str, batch: dict, *, embeddings: bool = False) -> dict:
+    """`models/{model}:batchGenerateContent`, or `:asyncBatchEmbedContent` for an embeddings batch (the
+    method google-genai's `batches.create_embeddings` calls): not idempotent, so never replayed."""
+    method = "asyncBatchEmbedContent" if embeddings else "batchGenerateContent"
+    return _json(_call("POST", _url(f"models/{model}:{method}"), creates=True, json={"batch": batch}), creates=True)
 
 
 def get_batch(name: str) -> dict:
@@ -137,3 +138,11 @@ def generate_content(model: str, request: dict, *, operation: str | None = None)
     GenerateContentResponse. A POST, so `http.call` never replays it; the caller decides retries.
     `operation` names the call in the upstream metrics."""
     return _json(_call("POST", _url(f"models/{model}:generateContent"), json=request, operation=operation))
+
+
+def batch_embed_contents(model: str, requests: list[dict], *, operation: str | None = None) -> dict:
+    """`models/{model}:batchEmbedContents` (the synchronous API, what google-genai's `embed_content` calls):
+    each request gets `model` (the method requires it per request); answers `{embeddings: [{values}]}` in
+    request order. A POST, so never replayed here."""
+    body = {"requests": [{"model": f"models/{model}", **request} for request in requests]}
+    return _json(_call("POST", _url(f"models/{model}:batchEmbedContents"), json=body, operation=operation))

@@ -30,7 +30,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from flask import current_app
 
@@ -42,6 +42,7 @@ from errors import APIError, BadRequest, NotFound, UpstreamError
 from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
 from translators import batch_output, jsonl
 from translators import gemini as translate
+from translators import gemini_endpoints as endpoints
 from translators import openai_shapes as shapes
 
 log = logging.getLogger("deepintshield")
@@ -72,7 +73,7 @@ def _batch(operation: dict, cancelling_at: int | None = None) -> dict:
                     operation.get("name"), (operation.get("metadata") or {}).get("state"),
                     translate.state(operation))
     return _mapped(translate.batch_object, operation, encode_batch=_encode_batch, encode_file=_encode_file,
-                   cancelling_at=cancelling_at)
+                   cancelling_at=cancelling_at, endpoint=endpoints.batch_endpoint(operation))
 
 
 def _key(name: str) -> str:
@@ -122,7 +123,7 @@ def _walk(list_page: Callable[[str | None], dict], key: str) -> Iterator[tuple[s
             return
 
 
-def _translated(number: int, obj: dict, translate_line: Callable[[dict], dict]) -> dict:
+def _translated(number: int, obj: dict, translate_line: Callable[[dict], Any]) -> Any:
     """Translate one (checked) batch line; an untranslatable body is a 400 naming the line."""
     try:
         return translate_line(obj)
@@ -136,10 +137,11 @@ def _translated(number: int, obj: dict, translate_line: Callable[[dict], dict]) 
 def _spooled_batch(chunks: Iterator[bytes], spool: BinaryIO) -> Iterator[bytes]:
     """Pass the client's bytes through (to the file store) while writing Gemini lines to `spool`.
 
-    OpenAI-format lines are converted (§C.7); a file already in Gemini's format is copied as is.
-    Holds one line (and the chunks it spans) at a time.
+    OpenAI-format lines are converted (§C.7; `gemini_endpoints.batch_lines`: the first line's url sets the
+    file's endpoint, and an embeddings line becomes one Gemini line per input); a file already in
+    Gemini's format is copied as is. Holds one line (and the chunks it spans) at a time.
     """
-    check = jsonl.BatchInputCheck((jsonl.OPENAI, jsonl.GEMINI), jsonl.CHAT_COMPLETIONS)
+    check = jsonl.BatchInputCheck((jsonl.OPENAI, jsonl.GEMINI))
     passed: list[bytes] = []
 
     def source() -> Iterator[bytes]:
@@ -154,7 +156,8 @@ def _spooled_batch(chunks: Iterator[bytes], spool: BinaryIO) -> Iterator[bytes]:
             if check.format == jsonl.GEMINI:
                 spool.write(raw + b"\n")  # already Gemini's: goes up as sent
             else:
-                spool.write(jsonl.dumps(_translated(number, obj, translate.batch_line)) + b"\n")
+                for line in _translated(number, obj, endpoints.batch_lines):
+                    spool.write(jsonl.dumps(line) + b"\n")
         yield from passed
         passed.clear()
     yield from passed
@@ -306,12 +309,17 @@ def _converted_results(operation: dict, output: dict, successes: bool) -> Iterat
     to the error file with its own text. A results download that breaks raises: never a short file.
     """
     context = _mapped(translate.results_context, operation)
-    lines = batch_output.converted_lines(
-        _result_records(output),
-        functools.partial(translate.output_line, **context),
-        functools.partial(translate.identify, batch=context["batch"]),
-        provider=NAME,
-    )
+    url = endpoints.batch_endpoint(operation)
+    records: Iterator[tuple[int, bytes | dict]] = _result_records(output)
+    if url == endpoints.EMBEDDINGS:
+        # One OpenAI line per group of results (one result per input of the line).
+        records = endpoints.group_embeddings(records)
+        convert = functools.partial(endpoints.embedding_line, **context)
+        identify = functools.partial(endpoints.identify_group, batch=context["batch"])
+    else:
+        convert = functools.partial(endpoints.output_line, url=url, **context)
+        identify = functools.partial(translate.identify, batch=context["batch"])
+    lines = batch_output.converted_lines(records, convert, identify, provider=NAME)
     return batch_output.jsonl_chunks(lines, successes=successes)
 
 
@@ -342,18 +350,53 @@ def _model(options: Options) -> str:
     return model_name(options.model)
 
 
-def _inline_requests(requests: list[dict]) -> list[dict]:
-    check = jsonl.BatchInputCheck((jsonl.OPENAI,), jsonl.CHAT_COMPLETIONS)
-    inline = [_translated(number, check(number, obj), translate.inline_request)
+def _inline_requests(requests: list[dict], endpoint: str) -> list[dict]:
+    if endpoint == endpoints.EMBEDDINGS:
+        # Inline embedding requests carry no per-request key in google-genai (`_EmbedContentBatch_to_mldev`):
+        # results could not be matched to custom_ids.
+        raise BadRequest("Gemini embeddings batches take an input file, not inline requests.", param="requests",
+                         code="unsupported_parameter")
+    check = jsonl.BatchInputCheck((jsonl.OPENAI,), endpoint)
+    inline = [_translated(number, check(number, obj), endpoints.inline_request)
               for number, obj in enumerate(requests, start=1)]
     check.finish()
     return inline
 
 
+def _file_endpoint(name: str) -> str | None:
+    """The url of the first line of an uploaded batch file (its stored copy); None if the gateway holds
+    no copy or the file is in Gemini's own format."""
+    store = filestore.store()
+    try:
+        chunks = store.open(STORE, _key(name))
+    except NotFound:
+        return None
+    lines = jsonl.numbered_objects(jsonl.split_lines(chunks))
+    try:
+        first = next(lines, None)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    if first is None or jsonl.line_format(first[1]) != jsonl.OPENAI:
+        return None
+    url = first[1].get("url")
+    return url if isinstance(url, str) else None
+
+
+def _check_file_endpoint(name: str, endpoint: str) -> None:
+    """The batch's endpoint must be its lines' url (the shared JSONL rule; the upload checked the lines agree)."""
+    url = _file_endpoint(name)
+    if url is not None and url != endpoint:
+        raise BadRequest(f"The input file's lines are {url} requests, but the batch endpoint is {endpoint}.",
+                         param="endpoint", code="invalid_batch_line")
+
+
 def create_batch(new: NewBatch) -> dict:
     model = _model(new.options)
-    if new.endpoint != jsonl.CHAT_COMPLETIONS:
-        raise BadRequest(f"Gemini batches support only {jsonl.CHAT_COMPLETIONS}.", param="endpoint")
+    if new.endpoint not in endpoints.ENDPOINTS:
+        raise BadRequest(f"Gemini batches support {', '.join(endpoints.ENDPOINTS)}, not {new.endpoint}.",
+                         param="endpoint")
     # Gemini batches have nowhere to keep these; refusing beats silently dropping them.
     if new.metadata:
         raise BadRequest("Gemini batches cannot keep metadata; leave it out.", param="metadata",
@@ -362,22 +405,25 @@ def create_batch(new: NewBatch) -> dict:
         raise BadRequest("Gemini deletes batch results after 48 hours; output_expires_after cannot be set.",
                          param="output_expires_after", code="unsupported_parameter")
     if new.requests:
-        input_config: dict = {"requests": {"requests": _inline_requests(new.requests)}}
+        input_config: dict = {"requests": {"requests": _inline_requests(new.requests, new.endpoint)}}
         if len(json.dumps(input_config)) > MAX_INLINE_BYTES:
             raise BadRequest("Inline requests must total less than 20 MB; upload a file instead.", param="requests")
-        display_name = "deepintshield-inline"
+        display_name = endpoints.display_name(new.endpoint, "inline")
     elif new.input_file_id:
         ref = ids.decode_file(new.input_file_id, NAME)
         if ref.kind != "file":
             raise BadRequest("input_file_id must name an uploaded file, not a batch's results.",
                              param="input_file_id")
+        _check_file_endpoint(ref.native, new.endpoint)
         input_config = {"fileName": ref.native}
-        display_name = f"deepintshield-{_key(ref.native)}"
+        display_name = endpoints.display_name(new.endpoint, _key(ref.native))
     else:
         raise BadRequest("Give input_file_id or inline requests.", param="input_file_id")
-    operation = client.create_batch(model, {"displayName": display_name, "inputConfig": input_config})
+    operation = client.create_batch(model, {"displayName": display_name, "inputConfig": input_config},
+                                    embeddings=new.endpoint == endpoints.EMBEDDINGS)
     try:
-        return translate.batch_object(operation, encode_batch=_encode_batch, encode_file=_encode_file)
+        return translate.batch_object(operation, encode_batch=_encode_batch, encode_file=_encode_file,
+                                      endpoint=new.endpoint)
     except mapping.UNMAPPABLE:
         if "name" not in operation:
             raise APIError(502, "Gemini created a batch but did not name it.", type="upstream_error",

@@ -39,6 +39,7 @@ from blueprints.vertex import translate as tr
 from errors import APIError, BadRequest, NotFound
 from schemas.requests import BatchQuery, FileQuery, GcsLocation, NewBatch, NewFile, Options
 from translators import batch_output, jsonl
+from translators import gemini_endpoints as endpoints
 
 log = logging.getLogger("deepintshield")
 
@@ -114,13 +115,14 @@ def _max_requests() -> int | None:
 
 
 class _InputCheck(jsonl.BatchInputCheck):
-    """The shared batch-file rules for OpenAI chat lines, plus what Vertex needs of each line: a body the
+    """The shared batch-file rules for OpenAI lines (one url: the batch's `endpoint`, else the first line's),
+    plus what Vertex needs of each line: a body the
     Gemini conversion takes and a custom_id the labels can carry (`converts`: tried here; at create the
     conversion itself tells). The model the lines name, if any, must be one (a job runs one model)
     unless the request names it."""
 
-    def __init__(self, *, model_given: bool, converts: bool) -> None:
-        super().__init__((jsonl.OPENAI,), jsonl.CHAT_COMPLETIONS, _max_requests())
+    def __init__(self, *, model_given: bool, converts: bool, endpoint: str | None = None) -> None:
+        super().__init__((jsonl.OPENAI,), endpoint, _max_requests())
         self.model_given, self.converts = model_given, converts
         self.model: str | None = None
 
@@ -274,8 +276,10 @@ def _result_lines(job: dict, bucket: str, folder: str) -> Iterator[dict]:
     created = tr.timestamp(job.get("endTime") or job.get("updateTime") or job["createTime"]) or 0
     seen: set[str] = set()
 
+    url = tr.job_endpoint(job)
+
     def convert(row: dict, number: int) -> dict:
-        line = tr.output_line(row, number, job=name, model=model, created=created)
+        line = tr.output_line(row, number, job=name, model=model, created=created, url=url)
         seen.add(line["custom_id"])
         return line
 
@@ -378,8 +382,12 @@ def _model(options: Options) -> str | None:
 
 def create_batch(new: NewBatch) -> dict:
     """Convert the uploaded file into the batch's work folder (checked line by line), then start the job."""
-    if new.endpoint != jsonl.CHAT_COMPLETIONS:
-        raise BadRequest(f"Vertex AI batches support only {jsonl.CHAT_COMPLETIONS}.", param="endpoint")
+    if new.endpoint == endpoints.EMBEDDINGS:
+        raise BadRequest(tr.EMBEDDINGS_REFUSED + " (or execution=gateway on gemini).", param="endpoint",
+                         code="unsupported_endpoint")
+    if new.endpoint not in tr.ENDPOINT_LABELS:
+        raise BadRequest(f"Vertex AI batches support {', '.join(tr.ENDPOINT_LABELS)}, not {new.endpoint}.",
+                         param="endpoint")
     if new.output_expires_after is not None:
         raise BadRequest("Vertex AI results stay in your bucket until deleted (use a lifecycle rule); "
                          "output_expires_after cannot be set.", param="output_expires_after",
@@ -396,7 +404,7 @@ def create_batch(new: NewBatch) -> dict:
 
     token = filestore.new_key()
     converted = tr.converted_name(name, token)
-    check = _InputCheck(model_given=model is not None, converts=False)
+    check = _InputCheck(model_given=model is not None, converts=False, endpoint=new.endpoint)
     lines = jsonl.split_lines(client.download(bucket, name, missing=f"No such file: {new.input_file_id!r}.",
                                               param="input_file_id"))
     client.upload(bucket, converted, jsonl.translated_lines(lines, tr.input_line, check), content_type=JSONL)
@@ -407,6 +415,8 @@ def create_batch(new: NewBatch) -> dict:
                 raise BadRequest("Pass model (the Gemini model the batch runs); the lines name none.", param="model")
             model = model_path(check.model, "line 1: body.model")
         labels = {tr.JOB_LABEL_REQUESTS: str(check.count)}
+        if new.endpoint != endpoints.CHAT_COMPLETIONS:  # chat jobs keep the labels they always had
+            labels[tr.JOB_LABEL_ENDPOINT] = tr.ENDPOINT_LABELS[new.endpoint]
         if new.metadata:
             written.append(tr.metadata_name(converted))
             client.upload(bucket, written[-1], [json.dumps(new.metadata).encode()], content_type="application/json")

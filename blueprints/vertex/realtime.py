@@ -13,11 +13,12 @@ mode, Application Default Credentials with gateway keys).
 from __future__ import annotations
 
 from blueprints.common.provider import LineReply, LineRequest
-from blueprints.gemini.realtime import OPERATION, chat_request, line_model, line_reply
+from blueprints.gemini.realtime import OPERATION, generate_request, line_model, line_reply
 from blueprints.vertex import NAME, client
 from blueprints.vertex import translate as tr
 from blueprints.vertex.operations import model_path, project_and_location
 from errors import BadRequest
+from translators.gemini_endpoints import EMBEDDINGS
 
 
 def _model_path(line: LineRequest) -> str:
@@ -29,7 +30,12 @@ def _model_path(line: LineRequest) -> str:
 
 def prepare(line: LineRequest) -> dict:
     """The GenerateContentRequest for `line` (pure); `BadRequest` for what Vertex AI would be refused."""
-    request = chat_request(line, "Vertex AI")
+    if line.url == EMBEDDINGS:
+        # Vertex's embedding calls differ by model (`:predict` for text-embedding-*, `:embedContent` for
+        # gemini-embedding, per google-genai's `embed_content`); not built yet.
+        raise BadRequest("Vertex AI does not run /v1/embeddings lines through the gateway yet; use the gemini "
+                         "provider for embeddings.", param="url", code="unsupported_endpoint")
+    request = generate_request(line, "Vertex AI")
     _model_path(line)  # a missing or non-Gemini model is refused now, not in the worker
     return request
 
@@ -41,4 +47,5 @@ def send(prepared: dict, line: LineRequest) -> LineReply:
     else:
         project, location = project_and_location()
         name = f"projects/{project}/locations/{location}/{path}"
-    return line_reply(NAME, client.generate_content(name, prepared, operation=OPERATION), model=tr.model_name(path))
+    return line_reply(NAME, client.generate_content(name, prepared, operation=OPERATION), model=tr.model_name(path),
+                      url=line.url)

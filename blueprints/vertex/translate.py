@@ -34,6 +34,7 @@ from datetime import datetime
 
 from errors import BadRequest
 from translators import gemini, jsonl
+from translators import gemini_endpoints as endpoints
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
 CUSTOM_ID_FIELD = "custom_id"
@@ -42,9 +43,18 @@ LABEL = "deepintshield_cid"
 LABEL_VALUE_PREFIX = "h"
 LABEL_PIECE = 62  # + the prefix: 63, the longest label value
 MAX_CUSTOM_ID_BYTES = 512  # 17 labels of the 64 a request may have
-# Job labels (filterable in list): the number of requests submitted, and whether metadata was kept.
+# Job labels (filterable in list): the number of requests submitted, whether metadata was kept, and the
+# endpoint of the lines (absent: chat, as jobs made before the label).
 JOB_LABEL_REQUESTS = "deepintshield_requests"
 JOB_LABEL_METADATA = "deepintshield_metadata"
+JOB_LABEL_ENDPOINT = "deepintshield_endpoint"
+# Batch endpoint -> its label value (label values: lowercase letters, digits, `_`, `-`).
+ENDPOINT_LABELS = {endpoints.CHAT_COMPLETIONS: "chat_completions", endpoints.RESPONSES: "responses",
+                   endpoints.COMPLETIONS: "completions"}
+# Why embeddings lines are refused for batch prediction (providers-next.md §1.13, §6.3).
+EMBEDDINGS_REFUSED = ("Vertex AI batch prediction does not run /v1/embeddings lines through the gateway: embedding "
+                      "jobs take bare `{\"content\"}` instances with no request ID, so results cannot be matched "
+                      "to custom_ids reliably; use the gemini provider for embedding batches")
 GOOGLE_MODELS = "publishers/google/models/"
 WORK_DIR = "_vertex"  # beside an uploaded file: <dir>/_vertex/<token>/{<file name>, metadata.json, output/...}
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}(@[A-Za-z0-9._-]{1,64})?")
@@ -187,12 +197,15 @@ def _without_empty_objects(value: object) -> object:
 
 def input_line(obj: dict) -> dict:
     """One OpenAI batch input line (already checked) as a Vertex input line: `request` is Gemini's
-    GenerateContentRequest for the chat body (no model: the job has it), with the custom_id labels."""
+    GenerateContentRequest for the line's chat, Responses or completions body
+    (`gemini_endpoints.generate_request`; no model: the job has it), with the custom_id labels."""
     custom_id = obj["custom_id"]
     problem = custom_id_problem(custom_id)
     if problem:
         raise BadRequest(f"custom_id {problem}.", param="custom_id")
-    request = gemini.generate_content_request(obj["body"])
+    if obj["url"] == endpoints.EMBEDDINGS:
+        raise BadRequest(EMBEDDINGS_REFUSED + ".", param="url", code="unsupported_endpoint")
+    request = endpoints.generate_request(obj["url"], obj["body"])
     if b"{}" in jsonl.dumps(request):  # rare (tool schemas, call arguments): walk only then
         request = {key: kept for key, value in request.items() if (kept := _without_empty_objects(value)) != {}}
     request["labels"] = custom_id_labels(custom_id)
@@ -241,9 +254,17 @@ def row_error(status: str) -> dict:
     return {"message": status}
 
 
-def output_line(row: dict, number: int, *, job: str, model: str, created: int) -> dict:
+def job_endpoint(job: dict) -> str:
+    """The endpoint of a job's lines: its label, else chat (jobs made before the label, or elsewhere)."""
+    label = (job.get("labels") or {}).get(JOB_LABEL_ENDPOINT)
+    return next((url for url, value in ENDPOINT_LABELS.items() if value == label), endpoints.CHAT_COMPLETIONS)
+
+
+def output_line(row: dict, number: int, *, job: str, model: str, created: int,
+                url: str = endpoints.CHAT_COMPLETIONS) -> dict:
     """One result row (`{status, processed_time, request, response?, custom_id}`) as an OpenAI output or
-    error line: `status` "" (or absent) with a `response` is a success; a non-empty `status` an error."""
+    error line: `status` "" (or absent) with a `response` is a success (its body in the shape of `url`);
+    a non-empty `status` an error."""
     custom_id = line_custom_id(row)
     status = row.get("status")
     if status:
@@ -254,7 +275,7 @@ def output_line(row: dict, number: int, *, job: str, model: str, created: int) -
         line = {"key": custom_id, "response": row["response"]}
     else:
         raise KeyError("response")
-    return gemini.output_line(line, number, batch=job, model=model, created=created)
+    return endpoints.output_line(line, number, url=url, batch=job, model=model, created=created)
 
 
 # Jobs -> Batch
@@ -311,7 +332,7 @@ def job_to_batch(job: dict, *, batch_id: str, input_file_id: str, output_file_id
     batch = {
         "id": batch_id,
         "object": "batch",
-        "endpoint": CHAT_COMPLETIONS,
+        "endpoint": job_endpoint(job),
         "model": model_name(job["model"]) if job.get("model") else None,
         "errors": None,
         "input_file_id": input_file_id,

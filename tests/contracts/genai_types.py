@@ -48,6 +48,10 @@ RPC_CODES = {
 }
 BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatch"
 BATCH_OUTPUT_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatchOutput"
+# An embeddings batch (`:asyncBatchEmbedContent`): its metadata and output types (the names are the
+# proto messages' by analogy; google-genai reads neither).
+EMBED_BATCH_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.EmbedContentBatch"
+EMBED_BATCH_OUTPUT_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.EmbedContentBatchOutput"
 # `batchStats` (providers.md §0.2; int64 counters, JSON strings). The SDK reads none of it on the Gemini API.
 BATCH_STATS = ("requestCount", "successfulRequestCount", "failedRequestCount", "pendingRequestCount")
 # Keys of a batch Operation and of its `metadata` (providers.md §C.4).
@@ -79,6 +83,29 @@ class GenerateContentRequest(_common.BaseModel):
     safety_settings: list[types.SafetySetting] | None = None
     generation_config: types.GenerationConfig | None = None
     cached_content: str | None = None
+
+
+class EmbedContentRequest(_common.BaseModel):
+    """One embedding request as google-genai writes it for the Gemini API (`_EmbedContentBatch_to_mldev`,
+    `_EmbedContentConfig_to_mldev`): content, and the config keys it moves into each request."""
+
+    content: types.Content
+    task_type: str | None = None
+    title: str | None = None
+    output_dimensionality: int | None = None
+
+
+class BatchEmbedContentsRequest(_common.BaseModel):
+    """`:batchEmbedContents` (`models._EmbedContentParametersPrivate_to_mldev`): each request names the model."""
+
+    requests: list[EmbedContentRequestWithModel]
+
+
+class EmbedContentRequestWithModel(EmbedContentRequest):
+    model: str
+
+
+BatchEmbedContentsRequest.model_rebuild()
 
 
 # Generic strict validation
@@ -202,12 +229,30 @@ def check_generate_content_request(request: object, what: str = "request") -> No
                     f"the SDK sends {sdk['cachedContent']!r}, not {request['cachedContent']!r}")
 
 
-def check_batch_line(line: object, what: str = "line") -> None:
-    """A `{key, request}` line of an uploaded batch input file (providers.md §C.6)."""
+def check_embed_request(request: object, what: str = "request") -> None:
+    """One EmbedContentRequest of an embeddings batch (no model: the batch has it)."""
+    validated = strict(EmbedContentRequest, request, what)
+    if not all(part.text for part in validated.content.parts or []) or not validated.content.parts:
+        raise _fail(f"{what}.content", "only text parts are embedded (EmbedContentBatch.contents)")
+
+
+def check_batch_embed_contents(body: object) -> None:
+    """A `:batchEmbedContents` body: `{requests: [{model, content, ...}]}`."""
+    validated = strict(BatchEmbedContentsRequest, body, "body")
+    if not validated.requests:
+        raise _fail("body.requests", "must not be empty")
+
+
+def check_batch_line(line: object, what: str = "line", embeddings: bool = False) -> None:
+    """A `{key, request}` line of an uploaded batch input file (providers.md §C.6); `embeddings`: of an
+    embeddings batch (endpoints.md §3.2: the request is an EmbedContentRequest)."""
     _keys(line, ("key", "request"), what, required=("key", "request"))
     if not isinstance(line["key"], str) or not line["key"]:
         raise _fail(f"{what}.key", "must be a non-empty string")
-    check_generate_content_request(line["request"], f"{what}.request")
+    if embeddings:
+        check_embed_request(line["request"], f"{what}.request")
+    else:
+        check_generate_content_request(line["request"], f"{what}.request")
 
 
 def check_inline_request(item: object, what: str = "inline request") -> None:
@@ -319,14 +364,22 @@ def check_generate_content_response(response: object, what: str = "response") ->
     strict(types.GenerateContentResponse, renamed, what)
 
 
+def check_embed_response(response: object, what: str = "response") -> None:
+    """One embedding result (`types.SingleEmbedContentResponse`: embedding, tokenCount)."""
+    strict(types.SingleEmbedContentResponse, response, what)
+
+
 def check_result_line(line: object, what: str = "result line") -> None:
-    """A line of a batch's results file: `{key, response}` or `{key, error}` (providers.md §C.6)."""
+    """A line of a batch's results file: `{key, response}` or `{key, error}` (providers.md §C.6); an
+    embedding result (`response.embedding`) is a SingleEmbedContentResponse."""
     _keys(line, ("key", "response", "error"), what, required=("key",))
     if ("response" in line) == ("error" in line):
         raise _fail(what, "must hold exactly one of response or error")
     if not isinstance(line["key"], str):
         raise _fail(f"{what}.key", "must be a string")
-    if "response" in line:
+    if isinstance(line.get("response"), dict) and "embedding" in line["response"]:
+        check_embed_response(line["response"], f"{what}.response")
+    elif "response" in line:
         check_generate_content_response(line["response"], f"{what}.response")
     else:
         check_status(line["error"], f"{what}.error")
@@ -335,8 +388,8 @@ def check_result_line(line: object, what: str = "result line") -> None:
 def _check_output(output: object, what: str) -> None:
     """`response` / `metadata.output` of a batch: responsesFile or inlinedResponses."""
     _keys(output, ("@type", "responsesFile", "inlinedResponses"), what)
-    if output.get("@type", BATCH_OUTPUT_TYPE) != BATCH_OUTPUT_TYPE:
-        raise _fail(f"{what}.@type", f"must be {BATCH_OUTPUT_TYPE}")
+    if output.get("@type", BATCH_OUTPUT_TYPE) not in (BATCH_OUTPUT_TYPE, EMBED_BATCH_OUTPUT_TYPE):
+        raise _fail(f"{what}.@type", f"must be {BATCH_OUTPUT_TYPE} or {EMBED_BATCH_OUTPUT_TYPE}")
     items = _keys(output.get("inlinedResponses", {"inlinedResponses": []}), ("inlinedResponses",),
                   f"{what}.inlinedResponses")["inlinedResponses"]
     for index, item in enumerate(items):
@@ -368,8 +421,8 @@ def check_operation(operation: object, what: str = "Operation") -> None:
     """A batch Operation (create, get, list items), read the way the SDK reads it."""
     _keys(operation, OPERATION_KEYS, what, required=("name", "metadata"))
     meta = _keys(operation["metadata"], BATCH_METADATA_KEYS, f"{what}.metadata", required=("@type", "state"))
-    if meta["@type"] != BATCH_TYPE:
-        raise _fail(f"{what}.metadata.@type", f"must be {BATCH_TYPE}")
+    if meta["@type"] not in (BATCH_TYPE, EMBED_BATCH_TYPE):
+        raise _fail(f"{what}.metadata.@type", f"must be {BATCH_TYPE} or {EMBED_BATCH_TYPE}")
     if meta["state"] not in wire_states():
         raise _fail(f"{what}.metadata.state", f"{meta['state']!r} is not a state the SDK reads "
                                               f"({sorted(wire_states())})")

@@ -12,6 +12,9 @@ Backend methods hold the rules; the `_on_*` callbacks only parse and render. Wha
   with a google.rpc.Status), `:cancel` (CANCELLED on the next GET), list with page tokens;
   `scripted[key]` replaces the generated result of request `key` (a result line as a dict, or, for
   a results file, raw bytes written as they are);
+- embeddings: `:asyncBatchEmbedContent` batches from a file of `{key, request: EmbedContentRequest}` lines
+  (results `{key, response: {embedding: {values}, tokenCount}}`), and the synchronous
+  `:batchEmbedContents` (an embedding per request, deterministic values);
 - `models/{model}:generateContent` (the synchronous API, for gateway-run batches): the same deterministic
   answer a batch request gets (`responseId` `resp-gc<n>`); a request whose text contains "FAIL" is
   refused with 400 INVALID_ARGUMENT; `realtime_errors[text]` lists errors (`FakeError`, e.g. 429
@@ -104,7 +107,18 @@ def _is_batch_input(data: bytes) -> bool:
 
 
 def _texts(request: dict) -> str:
-    return " ".join(part.get("text", "") for turn in request.get("contents", []) for part in turn.get("parts", []))
+    turns = [request["content"]] if "content" in request else request.get("contents", [])
+    return " ".join(part.get("text", "") for turn in turns for part in turn.get("parts", []))
+
+
+def _is_embed(request: dict) -> bool:
+    """Whether a request is an EmbedContentRequest (`content`) rather than a GenerateContentRequest (`contents`)."""
+    return "content" in request
+
+
+def _vector(text: str, dimensions: int | None) -> list[float]:
+    """A deterministic embedding of `text` (8 values, or `outputDimensionality`)."""
+    return [round((len(text) + i) / 100, 4) for i in range(dimensions or 8)]
 
 
 class FakeGemini:
@@ -219,31 +233,36 @@ class FakeGemini:
 
     # backend: batches
 
-    def create_batch(self, model: str, body: dict) -> dict:
+    def create_batch(self, model: str, body: dict, embeddings: bool = False) -> dict:
         contract.check_batch_create(body)  # also each inline request
         batch = body["batch"]
         config = batch["inputConfig"]
+        if embeddings and "fileName" not in config:
+            raise FakeError(400, "INVALID_ARGUMENT", "the gateway sends embeddings batches as files only")
         if "fileName" in config:
-            lines = self.download_input(config["fileName"])
+            lines = self.download_input(config["fileName"], embeddings)
         else:
             lines = [{"key": r["metadata"]["key"], "request": r["request"]} for r in config["requests"]["requests"]]
         created = self._tick()
         name = f"batches/fake{created:06d}"
-        meta = {"@type": contract.BATCH_TYPE, "name": name, "displayName": batch.get("displayName", ""),
+        kind = contract.EMBED_BATCH_TYPE if embeddings else contract.BATCH_TYPE
+        meta = {"@type": kind, "name": name, "displayName": batch.get("displayName", ""),
                 "model": f"models/{model}", "state": self.state_prefix + "PENDING",
                 "createTime": _time(created), "updateTime": _time(created),
                 "batchStats": {"requestCount": str(len(lines)), "pendingRequestCount": str(len(lines))},
                 "inputConfig": config}
         self.batches[name] = {"name": name, "metadata": meta, "_polls": 0, "_lines": lines, "_cancelled": False,
-                              "_seq": created, "_inline": "requests" in config}
+                              "_seq": created, "_inline": "requests" in config, "_embeddings": embeddings}
         return self.batches[name]
 
-    def download_input(self, file_name: str) -> list[dict]:
-        return self._check_input(file_name, self.get_file(file_name)["_content"])
+    def download_input(self, file_name: str, embeddings: bool = False) -> list[dict]:
+        return self._check_input(file_name, self.get_file(file_name)["_content"], embeddings)
 
     @staticmethod
-    def _check_input(file_name: str, data: bytes) -> list[dict]:
-        """The `{key, request}` lines of a batch input file, each checked against the SDK types."""
+    def _check_input(file_name: str, data: bytes, embeddings: bool | None = None) -> list[dict]:
+        """The `{key, request}` lines of a batch input file, each checked against the SDK types: all
+        EmbedContentRequests for an embeddings batch, else all GenerateContentRequests (`None`: the first
+        line tells, as an upload is checked before any batch names it)."""
         lines = []
         for number, raw in enumerate(data.split(b"\n"), start=1):
             if not raw.strip():
@@ -252,7 +271,10 @@ class FakeGemini:
                 line = json.loads(raw)
             except ValueError:
                 raise FakeError(400, "INVALID_ARGUMENT", f"{file_name} line {number} is not JSON.") from None
-            contract.check_batch_line(line, f"{file_name} line {number}")
+            if embeddings is None:
+                embeddings = isinstance(line, dict) and isinstance(line.get("request"), dict) and \
+                    _is_embed(line["request"])
+            contract.check_batch_line(line, f"{file_name} line {number}", embeddings)
             lines.append(line)
         return lines
 
@@ -304,7 +326,7 @@ class FakeGemini:
             data = b"".join((r if isinstance(r, bytes) else json.dumps(r).encode()) + b"\n" for r in results)
             name = f"files/batch-{batch['name'].rpartition('/')[2]}"
             self._add_file(name, data, "application/jsonl", "GENERATED", None)
-            output = {"@type": contract.BATCH_OUTPUT_TYPE,
+            output = {"@type": contract.EMBED_BATCH_OUTPUT_TYPE if batch["_embeddings"] else contract.BATCH_OUTPUT_TYPE,
                       "responsesFile": name}
         batch["response"] = output
         batch["metadata"]["output"] = output
@@ -316,6 +338,10 @@ class FakeGemini:
         if "FAIL" in text:
             # A google.rpc.Status: `code` is the google.rpc.Code number (3: INVALID_ARGUMENT).
             return {"key": line["key"], "error": {"code": 3, "message": "Request contains an invalid argument."}}
+        if _is_embed(request):
+            return {"key": line["key"], "response": {
+                "embedding": {"values": _vector(text, request.get("outputDimensionality"))},
+                "tokenCount": len(text.split())}}
         declarations = [d for tool in request.get("tools", []) for d in tool.get("functionDeclarations", [])]
         if declarations:
             parts = [{"functionCall": {"name": declarations[0]["name"], "args": {"query": text}}}]
@@ -343,6 +369,19 @@ class FakeGemini:
             raise FakeError(400, "INVALID_ARGUMENT", result["error"]["message"])
         self.generated.append((model, request))
         return result["response"]
+
+    def batch_embed(self, model: str, body: dict) -> dict:
+        """One batchEmbedContents call: an embedding per request, in order (`usageMetadata` left out, as the
+        REST reference makes it optional)."""
+        contract.check_batch_embed_contents(body)
+        if any(request["model"] != f"models/{model}" for request in body["requests"]):
+            raise FakeError(400, "INVALID_ARGUMENT", "every request must name the model of the URL")
+        texts = [_texts(request) for request in body["requests"]]
+        if any("FAIL" in text for text in texts):
+            raise FakeError(400, "INVALID_ARGUMENT", "Request contains an invalid argument.")
+        self.generated.append((model, body))
+        return {"embeddings": [{"values": _vector(text, request.get("outputDimensionality"))}
+                               for text, request in zip(texts, body["requests"], strict=True)]}
 
     def cancel_batch(self, name: str) -> None:
         batch = self._batch(name)
@@ -407,6 +446,8 @@ class FakeGemini:
             ("DELETE", rf"^{b}/v1beta/files/([a-z0-9-]+){q}", self._on_delete_file),
             ("POST", rf"^{b}/v1beta/models/([A-Za-z0-9._-]+):batchGenerateContent{q}", self._on_create_batch),
             ("POST", rf"^{b}/v1beta/models/([A-Za-z0-9._-]+):generateContent{q}", self._on_generate),
+            ("POST", rf"^{b}/v1beta/models/([A-Za-z0-9._-]+):asyncBatchEmbedContent{q}", self._on_create_embed_batch),
+            ("POST", rf"^{b}/v1beta/models/([A-Za-z0-9._-]+):batchEmbedContents{q}", self._on_batch_embed),
             ("GET", rf"^{b}/v1beta/batches{q}", self._on_list_batches),
             ("GET", rf"^{b}/v1beta/batches/([a-z0-9-]+){q}", self._on_get_batch),
             ("POST", rf"^{b}/v1beta/batches/([a-z0-9-]+):cancel{q}", self._on_cancel),
@@ -525,6 +566,14 @@ class FakeGemini:
     def _on_create_batch(self, request, model, *_):
         operation = public(self.create_batch(model, self._json(request)))
         return self._reply(operation, self._check_operation)
+
+    def _on_create_embed_batch(self, request, model, *_):
+        operation = public(self.create_batch(model, self._json(request), embeddings=True))
+        return self._reply(operation, self._check_operation)
+
+    def _on_batch_embed(self, request, model, *_):
+        return self._reply(self.batch_embed(model, self._json(request)),
+                           lambda body: contract.strict(types.EmbedContentResponse, body, "EmbedContentResponse"))
 
     def _on_generate(self, request, model, *_):
         return self._reply(self.generate(model, self._json(request)), contract.check_generate_content_response)
