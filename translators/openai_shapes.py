@@ -12,6 +12,9 @@ import re
 from datetime import UTC, datetime
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
+RESPONSES = "/v1/responses"
+EMBEDDINGS = "/v1/embeddings"
+COMPLETIONS = "/v1/completions"
 COMPLETION_WINDOW = "24h"
 # The Batch field that holds when a batch ended, per terminal status.
 ENDED_AT = {"completed": "completed_at", "failed": "failed_at", "expired": "expired_at", "cancelled": "cancelled_at"}
@@ -65,3 +68,92 @@ def file_object(
     """An OpenAI FileObject."""
     return {"id": id, "object": "file", "bytes": bytes, "created_at": created_at, "filename": filename,
             "purpose": purpose, "status": status, "expires_at": expires_at, "status_details": status_details}
+
+
+# Model replies in OpenAI's shape for each batch endpoint (endpoints.md §2.6, §3.1, §4.2), built from a
+# `chat.completion` (what every chat-style provider converter already yields) where that loses nothing
+# the target type carries.
+
+# chat.completion finish_reason -> a Response's `incomplete_details.reason` (others: completed).
+INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
+# Chat finish reasons a text_completion choice can carry (`tool_calls` cannot happen without tools).
+COMPLETION_FINISH_REASONS = frozenset({"stop", "length", "content_filter"})
+
+
+def response_usage(*, input_tokens: int, output_tokens: int, cached_tokens: int = 0, cache_write_tokens: int = 0,
+                   reasoning_tokens: int = 0) -> dict:
+    """A Response's `usage` (every detail present: openai 3.x requires `cache_write_tokens`)."""
+    return {"input_tokens": input_tokens,
+            "input_tokens_details": {"cached_tokens": cached_tokens, "cache_write_tokens": cache_write_tokens},
+            "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+            "total_tokens": input_tokens + output_tokens}
+
+
+def response(completion: dict, *, response_id: str, usage: dict, request: dict | None = None) -> dict:
+    """A `chat.completion` as an OpenAI `response` object.
+
+    The message's text becomes one `message` item with one `output_text` part, its tool calls
+    `function_call` items (item IDs derive from `response_id`, so converting again gives the same
+    IDs); `finish_reason` length / content_filter make the Response `incomplete`. `request` (the
+    Responses body, when known) is echoed in the fields a Response repeats; without it they take
+    the API's defaults (a batch job's results carry no request).
+    """
+    choice = completion["choices"][0]
+    message = choice["message"]
+    reason = INCOMPLETE_REASONS.get(choice.get("finish_reason") or "")
+    status = "incomplete" if reason else "completed"
+    stem = response_id.removeprefix("resp_")
+    output: list[dict] = []
+    if message.get("content") is not None or message.get("refusal") is not None:
+        parts = []
+        if message.get("content") is not None:
+            parts.append({"type": "output_text", "text": message["content"], "annotations": []})
+        if message.get("refusal") is not None:
+            parts.append({"type": "refusal", "refusal": message["refusal"]})
+        output.append({"type": "message", "id": f"msg_{stem}_0", "status": status, "role": "assistant",
+                       "content": parts})
+    for number, call in enumerate(message.get("tool_calls") or [], start=len(output)):
+        output.append({"type": "function_call", "id": f"fc_{stem}_{number}", "call_id": call["id"],
+                       "name": call["function"]["name"], "arguments": call["function"]["arguments"],
+                       "status": "completed"})
+    echo = request or {}
+    return {
+        "id": response_id, "object": "response", "created_at": completion["created"], "status": status,
+        "error": None, "incomplete_details": {"reason": reason} if reason else None,
+        "instructions": echo.get("instructions"), "max_output_tokens": echo.get("max_output_tokens"),
+        "model": completion["model"], "output": output,
+        "parallel_tool_calls": echo.get("parallel_tool_calls", True), "previous_response_id": None,
+        "reasoning": echo.get("reasoning") or {"effort": None, "summary": None},
+        "temperature": _number(echo.get("temperature")), "text": echo.get("text") or {"format": {"type": "text"}},
+        "tool_choice": echo.get("tool_choice") or "auto", "tools": list(echo.get("tools") or []),
+        "top_p": _number(echo.get("top_p")), "truncation": echo.get("truncation") or "disabled", "usage": usage,
+        "user": echo.get("user"), "metadata": echo.get("metadata") or {},
+    }
+
+
+def _number(value: object) -> float | None:
+    """An echoed sampling value as the float a Response holds (None when absent or not a number)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def text_completion(completion: dict, *, completion_id: str) -> dict:
+    """A `chat.completion` as an OpenAI `text_completion`: the reply's text is the completion."""
+    choice = completion["choices"][0]
+    finish = choice.get("finish_reason")
+    usage = completion.get("usage") or {}
+    return {
+        "id": completion_id, "object": "text_completion", "created": completion["created"],
+        "model": completion["model"],
+        "choices": [{"text": choice["message"].get("content") or "", "index": 0, "logprobs": None,
+                     "finish_reason": finish if finish in COMPLETION_FINISH_REASONS else "stop"}],
+        "usage": {"prompt_tokens": usage.get("prompt_tokens", 0),
+                  "completion_tokens": usage.get("completion_tokens", 0), "total_tokens": usage.get("total_tokens", 0)},
+    }
+
+
+def embedding_list(vectors: list[list[float]], *, model: str, prompt_tokens: int) -> dict:
+    """An OpenAI `CreateEmbeddingResponse`: one `embedding` per vector, in order."""
+    return {"object": "list",
+            "data": [{"object": "embedding", "index": index, "embedding": vector}
+                     for index, vector in enumerate(vectors)],
+            "model": model, "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}}
