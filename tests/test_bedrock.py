@@ -432,7 +432,7 @@ def test_output_files_cannot_be_deleted(client, fake):
 def test_inline_requests_and_other_endpoints_are_400(client, fake):
     file_id = ids.encode_file("bedrock", f"{REGION}/{BUCKET}/batch-input/x.jsonl")
     base = {"input_file_id": file_id, "completion_window": "24h", "provider": "bedrock"}
-    reply = client.post("/openai/batches", json={**base, "endpoint": "/v1/embeddings"})
+    reply = client.post("/openai/batches", json={**base, "endpoint": "/v1/moderations"})
     assert reply.status_code == 400 and reply.json["error"]["param"] == "endpoint"
     reply = client.post("/openai/batches", json={**base, "endpoint": "/v1/chat/completions", "requests": [{"a": 1}]})
     assert reply.status_code == 400 and reply.json["error"]["param"] == "requests"

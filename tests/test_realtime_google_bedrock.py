@@ -314,7 +314,8 @@ def test_bedrock_prepare_follows_the_configured_claude_sampling_rules(app):
 @pytest.mark.parametrize(("request_", "param"), [
     (line(model=None), "model"),
     (line(model="not a model id!"), "model"),
-    (line(model=CLAUDE, url="/v1/embeddings"), "url"),
+    (line(model=CLAUDE, url="/v1/moderations"), "url"),
+    (line(model=CLAUDE, url="/v1/embeddings"), "model"),
     (line(model=NOVA, tool_choice="none", tools=[{"type": "function", "function": {"name": "f"}}]), "tool_choice"),
 ])
 def test_bedrock_prepare_refuses_what_bedrock_cannot_run(app, request_, param):

@@ -44,11 +44,15 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from errors import BadRequest
 from translators import batch_output
+from translators import endpoint_bodies as bodies
 from translators import openai_shapes as shapes
 from translators.anthropic import UNRESTRICTED, SamplingRules, chat_to_params, message_to_chat_completion
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 CHAT_COMPLETIONS = shapes.CHAT_COMPLETIONS
+RESPONSES, EMBEDDINGS, COMPLETIONS = shapes.RESPONSES, shapes.EMBEDDINGS, shapes.COMPLETIONS
+# The batch endpoints Bedrock runs: the chat-style three through the chat translation, embeddings on Titan.
+ENDPOINTS = (CHAT_COMPLETIONS, RESPONSES, EMBEDDINGS, COMPLETIONS)
 INVOKE_MODEL = "InvokeModel"
 CONVERSE = "Converse"
 
@@ -129,6 +133,21 @@ TOOL_CHOICES = {"auto": {"auto": {}}, "any": {"any": {}}}
 TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_.:-]{1,64}")
 
+# Embedding models a batch job runs with the body `titan_input` writes: Titan Text Embeddings V2, which
+# AWS's Titan page names for "throughput optimized batch jobs" (endpoints.md §3.3). Titan Multimodal G1
+# (another body, batch support not confirmed), Titan Text G1 and Cohere Embed (no evidence batch jobs take
+# them) are refused. Matched inside an ID, so inference profiles and ARNs of the model qualify.
+TITAN_TEXT_EMBEDDINGS_V2 = "amazon.titan-embed-text-v2:0"
+EMBEDDING_MODELS = (TITAN_TEXT_EMBEDDINGS_V2,)
+# Titan V2's body: `dimensions` takes these values; `normalize` (default true) is a Bedrock extension of the line.
+TITAN_DIMENSIONS = (256, 512, 1024)
+EMBEDDING_FIELDS = frozenset({"model", "input", "dimensions", "encoding_format", "user", "normalize"})
+# `reasoning.effort` -> Claude's extended thinking budget (Anthropic: at least 1024, below max_tokens).
+THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384, "xhigh": 32768, "max": 32768}
+NO_REASONING = (None, "none")
+# Chat fields an error of the shared chat translation names -> the Responses field the client wrote.
+RESPONSES_PARAMS = {"messages": "input", "max_completion_tokens": "max_output_tokens", "response_format": "text.format"}
+
 # recordId: the strictest reading of AWS's pages (11 letters and digits); ours are R + 10 digits.
 RECORD_ID = re.compile(r"[A-Za-z0-9]{11}")
 _OUR_RECORD_ID = re.compile(r"R[0-9]{10}")
@@ -139,6 +158,7 @@ TAG_KEY_MAX, TAG_VALUE_MAX = 128, 256
 META_TAG = "ds-meta:"         # + the metadata key as it is
 META_TAG_B64 = "ds-meta64:"   # + base64url(metadata key)
 B64_VALUE = "b64:"            # value prefix for a base64url-encoded metadata value
+ENDPOINT_TAG = "ds-endpoint"  # the batch's endpoint, when not chat completions (`endpoint_tags`)
 
 _CONVERTED = re.compile(r"^(?:(?P<dir>.*)/)?_bedrock/[a-z0-9]{16}/(?P<name>[^/]+)$")
 _JOB_ARN = re.compile(
@@ -155,9 +175,27 @@ def is_claude(model_id: str) -> bool:
     return "anthropic.claude" in model_id
 
 
-def invocation_type(model_id: str) -> str:
-    """The job type for OpenAI lines converted for `model_id`."""
-    return INVOKE_MODEL if is_claude(model_id) else CONVERSE
+def is_embedding_model(model_id: str) -> bool:
+    """Whether a Bedrock model ID names an embedding model (Titan, Cohere, Nova embeddings: all say "embed")."""
+    return "embed" in model_id.lower()
+
+
+def check_model(endpoint: str, model_id: str) -> None:
+    """A 400 naming `model` when the batch's endpoint cannot run on it: embeddings need a model in
+    `EMBEDDING_MODELS`, the chat-style endpoints a model that is not an embedding model."""
+    if endpoint == EMBEDDINGS:
+        if not any(known in model_id for known in EMBEDDING_MODELS):
+            raise BadRequest(f"model {model_id!r} cannot run an {EMBEDDINGS} batch on Bedrock; embeddings batches "
+                             f"run on {', '.join(EMBEDDING_MODELS)}.", param="model", code="unsupported_model")
+    elif is_embedding_model(model_id):
+        raise BadRequest(f"model {model_id!r} is an embedding model; it cannot answer {endpoint} lines.",
+                         param="model", code="unsupported_model")
+
+
+def invocation_type(model_id: str, endpoint: str = CHAT_COMPLETIONS) -> str:
+    """The job type for OpenAI lines of `endpoint` converted for `model_id`: model-native InvokeModel
+    bodies for Claude and for embeddings (Converse is a chat API), Converse for the other chat models."""
+    return INVOKE_MODEL if endpoint == EMBEDDINGS or is_claude(model_id) else CONVERSE
 
 
 def record_invocation_type(model_input: dict) -> str:
@@ -230,16 +268,125 @@ def to_record(line: dict, *, record_id: str, claude: bool, default_max_tokens: i
               sampling: SamplingRules = SamplingRules()) -> dict:
     """One OpenAI batch line -> one Bedrock record `{recordId, modelInput}`.
 
-    For Claude, `sampling` (with the job's `model`) decides which of temperature/top_p the body may carry.
+    The line's `url` (chat completions when absent) chooses the translation (`model_input`). For
+    Claude, `sampling` (with the job's `model`) decides which of temperature/top_p the body may carry.
     """
-    body = line["body"]
-    if claude:
-        params = chat_to_params(body, default_max_tokens=default_max_tokens, sampling=sampling, model=model)
-        model_input = {"anthropic_version": ANTHROPIC_VERSION}
-        model_input.update({k: v for k, v in params.items() if k not in CLAUDE_DROPPED})
-    else:
-        model_input = chat_to_converse(body, default_max_tokens=default_max_tokens)
-    return {"recordId": record_id, "modelInput": model_input}
+    url = line.get("url") or CHAT_COMPLETIONS
+    return {"recordId": record_id, "modelInput": model_input(url, line["body"], claude=claude, model=model,
+                                                             default_max_tokens=default_max_tokens, sampling=sampling)}
+
+
+def model_input(url: str, body: dict, *, claude: bool, default_max_tokens: int, model: str | None = None,
+                sampling: SamplingRules = SamplingRules()) -> dict:
+    """The `modelInput` (= the bedrock-runtime request) for one OpenAI body of endpoint `url`.
+
+    Embeddings become Titan's InvokeModel body; Responses and Completions bodies become chat bodies
+    (`endpoint_bodies`) and go the chat way: the Claude Messages body, or a Converse request.
+    """
+    if url == EMBEDDINGS:
+        return titan_input(body)
+    if url == RESPONSES:
+        try:
+            chat = bodies.responses_to_chat(body)
+            effort = chat.pop("reasoning_effort", None)
+            return _chat_input(chat, claude=claude, default_max_tokens=default_max_tokens, model=model,
+                               sampling=sampling, effort=effort)
+        except BadRequest as error:
+            raise _as_responses_error(error) from None
+    if url == COMPLETIONS:
+        return _chat_input(bodies.completions_to_chat(body), claude=claude, default_max_tokens=default_max_tokens,
+                           model=model, sampling=sampling)
+    if url != CHAT_COMPLETIONS:
+        raise BadRequest(f"Bedrock batches run {', '.join(ENDPOINTS)} lines, not {url}.", param="url",
+                         code="unsupported_endpoint")
+    return _chat_input(body, claude=claude, default_max_tokens=default_max_tokens, model=model, sampling=sampling)
+
+
+def _chat_input(body: dict, *, claude: bool, default_max_tokens: int, model: str | None,
+                sampling: SamplingRules, effort: str | None = None) -> dict:
+    """A chat body as the Claude Messages body (with `thinking` for a reasoning effort) or a Converse request."""
+    if not claude:
+        if effort not in NO_REASONING:
+            raise _refused("reasoning.effort cannot be carried (reasoning settings are model-specific)",
+                           "reasoning.effort")
+        return chat_to_converse(body, default_max_tokens=default_max_tokens)
+    params = chat_to_params(body, default_max_tokens=default_max_tokens, sampling=sampling, model=model)
+    if effort not in NO_REASONING:
+        params["thinking"] = _thinking(effort, params)
+    model_input_ = {"anthropic_version": ANTHROPIC_VERSION}
+    model_input_.update({k: v for k, v in params.items() if k not in CLAUDE_DROPPED})
+    return model_input_
+
+
+def _thinking(effort: str | None, params: dict) -> dict:
+    """Claude's extended thinking for a `reasoning.effort`, under Anthropic's rules for it: a budget of
+    at least 1024 tokens below `max_tokens`, no temperature, top_p of 0.95 or more, no forced tool."""
+    budget = THINKING_BUDGETS.get(effort or "")
+    if budget is None:
+        raise BadRequest(f"reasoning.effort {effort!r} is not supported (one of none, {', '.join(THINKING_BUDGETS)}).",
+                         param="reasoning.effort", code="unsupported_parameter")
+    if params["max_tokens"] <= budget:
+        raise BadRequest(f"reasoning.effort {effort!r} gives Claude a thinking budget of {budget} tokens, which needs "
+                         f"max_output_tokens above {budget} (it is {params['max_tokens']}).",
+                         param="max_output_tokens", code="unsupported_parameter")
+    if params.get("temperature") is not None:
+        raise BadRequest("temperature cannot be set with reasoning.effort on Claude (extended thinking).",
+                         param="temperature", code="unsupported_parameter")
+    if params.get("top_p") is not None and params["top_p"] < 0.95:
+        raise BadRequest("top_p must be at least 0.95 with reasoning.effort on Claude (extended thinking).",
+                         param="top_p", code="unsupported_parameter")
+    if params.get("tool_choice", {}).get("type") in ("any", "tool"):
+        raise BadRequest("tool_choice must be auto or none with reasoning.effort on Claude (extended thinking).",
+                         param="tool_choice", code="unsupported_parameter")
+    return {"type": "enabled", "budget_tokens": budget}
+
+
+def _as_responses_error(error: BadRequest) -> BadRequest:
+    """An error of the shared chat translation, naming the Responses field the client wrote."""
+    param = error.param
+    if param:
+        head, dot, rest = param.partition(".")
+        head, bracket, index = head.partition("[")
+        # Chat messages do not number like input items (instructions come first): name `input` itself.
+        param = "input" if head == "messages" else RESPONSES_PARAMS.get(head, head) + bracket + index + dot + rest
+    return BadRequest(error.message, param=param, code=error.code)
+
+
+def titan_input(body: dict) -> dict:
+    """An embeddings body -> Titan Text Embeddings V2's InvokeModel body `{inputText, dimensions?, normalize?}`.
+
+    One text per record (`endpoint_bodies.embedding_text`); vectors come back as floats, so
+    `encoding_format` base64 is refused (a batch result cannot know the request asked for it).
+    """
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.", param="body")
+    for key in body:
+        if key not in EMBEDDING_FIELDS:
+            raise _refused(f"{key} is not supported for embeddings", key)
+    if body.get("encoding_format") not in (None, "float"):
+        raise BadRequest('encoding_format must be "float" on Bedrock (Titan answers floats).',
+                         param="encoding_format", code="unsupported_parameter")
+    out: dict = {"inputText": bodies.embedding_text(body)}
+    dimensions = body.get("dimensions")
+    if dimensions is not None:
+        if dimensions not in TITAN_DIMENSIONS or isinstance(dimensions, bool):
+            raise BadRequest(f"dimensions must be one of {', '.join(map(str, TITAN_DIMENSIONS))} on Titan Text "
+                             "Embeddings V2.", param="dimensions", code="unsupported_parameter")
+        out["dimensions"] = dimensions
+    normalize = body.get("normalize")
+    if normalize is not None:
+        if not isinstance(normalize, bool):
+            raise BadRequest("normalize must be true or false.", param="normalize")
+        out["normalize"] = normalize
+    return out
+
+
+def check_body(url: str, body: object, *, default_max_tokens: int) -> None:
+    """What an upload can check of a line before the model is known: the body translates for `url`
+    (a 400 naming the field otherwise). Claude's sampling and Converse-only rules wait for the batch."""
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.", param="body")
+    model_input(url, body, claude=True, default_max_tokens=default_max_tokens, sampling=UNRESTRICTED)
 
 
 def _refused(text: str, param: str) -> BadRequest:
@@ -492,6 +639,20 @@ def metadata_to_tags(metadata: dict[str, str] | None) -> list[dict]:
     return tags
 
 
+def endpoint_tags(endpoint: str) -> list[dict]:
+    """The tag that records a batch's endpoint (its results are read in its shape); none for chat completions,
+    so jobs made before other endpoints existed read as chat."""
+    return [] if endpoint == CHAT_COMPLETIONS else [{"key": ENDPOINT_TAG, "value": endpoint}]
+
+
+def tags_endpoint(tags: list[dict]) -> str:
+    """A job's endpoint from its tags (`endpoint_tags`); chat completions without one, or with a value not known."""
+    for tag in tags:
+        if tag.get("key") == ENDPOINT_TAG and tag.get("value") in ENDPOINTS:
+            return tag["value"]
+    return CHAT_COMPLETIONS
+
+
 def tags_to_metadata(tags: list[dict]) -> dict[str, str] | None:
     """Bedrock job tags -> OpenAI `metadata` (only the tags `metadata_to_tags` wrote); None if none."""
     metadata = {}
@@ -530,12 +691,12 @@ def result_identity(record: dict | None, number: int, *, job_id: str,
 
 
 def output_line(record: dict, *, job_id: str, model: str, created: int,
-                custom_ids: Sequence[str] | None = None) -> dict:
+                custom_ids: Sequence[str] | None = None, endpoint: str = CHAT_COMPLETIONS) -> dict:
     """One line of a job's `.jsonl.out` -> one OpenAI batch output or error line.
 
     `custom_ids` (the sidecar, None without one) maps our recordIds back to the client's custom_ids.
     `model` (the job's model ID) names Converse completions, which carry no model; `created` (the
-    job's end time) becomes each completion's `created`.
+    job's end time) becomes each completion's `created`; `endpoint` (the batch's) the shape of the body.
     """
     rid = record["recordId"]
     if not isinstance(rid, str):
@@ -545,11 +706,56 @@ def output_line(record: dict, *, job_id: str, model: str, created: int,
     if error is not None:
         return error_line(client_id, request_id(job_id, rid), error)
     output = record["modelOutput"]
-    # A Claude Message names itself; a Converse response carries no ID, so the record's stands in.
+    # A Claude Message names itself; a Converse response (or an embedding) carries no ID, so the record's stands in.
     rid_full = output["id"] if is_message(output) else request_id(job_id, rid)
-    completion = model_output_to_chat_completion(output, completion_id=f"chatcmpl-{rid_full}", model=model,
+    body = model_output_to_body(endpoint, output, reply_id=rid_full, model=model, created=created)
+    return batch_output.success_line(client_id, rid_full, body)
+
+
+def model_output_to_body(endpoint: str, output: dict, *, reply_id: str, model: str, created: int,
+                         request: dict | None = None) -> dict:
+    """A model's answer (a record's `modelOutput`, or bedrock-runtime's reply) in the shape of `endpoint`.
+
+    `reply_id` stems the IDs (a Claude Message's own ID wins); `request` (the line's body, known on the
+    gateway-run path) is echoed in a Response.
+    """
+    if endpoint == EMBEDDINGS:
+        return titan_to_embeddings(output, model=model)
+    stem = output["id"] if is_message(output) else reply_id
+    completion = model_output_to_chat_completion(output, completion_id=f"chatcmpl-{stem}", model=model,
                                                  created=created)
-    return batch_output.success_line(client_id, rid_full, completion)
+    if endpoint == RESPONSES:
+        return shapes.response(completion, response_id=f"resp_{stem}", usage=responses_usage(output),
+                               request=request)
+    if endpoint == COMPLETIONS:
+        return shapes.text_completion(completion, completion_id=f"cmpl-{stem}")
+    return completion
+
+
+def responses_usage(output: dict) -> dict:
+    """A Claude Message's or Converse response's usage as a Response's: cache reads and writes count as
+    input tokens and are named; reasoning tokens only where Claude reports them (inside output tokens)."""
+    usage = output.get("usage") or {}
+    if is_message(output):
+        read, write = usage.get("cache_read_input_tokens") or 0, usage.get("cache_creation_input_tokens") or 0
+        details = usage.get("output_tokens_details") or {}
+        return shapes.response_usage(input_tokens=(usage.get("input_tokens") or 0) + read + write,
+                                     output_tokens=usage.get("output_tokens") or 0, cached_tokens=read,
+                                     cache_write_tokens=write, reasoning_tokens=details.get("thinking_tokens") or 0)
+    read, write = usage.get("cacheReadInputTokens") or 0, usage.get("cacheWriteInputTokens") or 0
+    return shapes.response_usage(input_tokens=(usage.get("inputTokens") or 0) + read + write,
+                                 output_tokens=usage.get("outputTokens") or 0, cached_tokens=read,
+                                 cache_write_tokens=write)
+
+
+def titan_to_embeddings(output: dict, *, model: str) -> dict:
+    """Titan's `{embedding, inputTextTokenCount}` -> an OpenAI embedding list of one vector."""
+    vector = output["embedding"]
+    if not isinstance(vector, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               for v in vector):
+        raise TypeError("embedding is not a list of numbers")
+    return shapes.embedding_list([[float(v) for v in vector]], model=model,
+                                 prompt_tokens=int(output.get("inputTextTokenCount") or 0))
 
 
 def is_message(output: dict) -> bool:
@@ -668,7 +874,7 @@ def request_counts(job: dict, manifest: dict | None = None) -> dict | None:
 
 def job_to_batch(
     job: dict, *, batch_id: str, input_file_id: str, output_file_id: str, error_file_id: str,
-    metadata: dict[str, str] | None = None, manifest: dict | None = None,
+    metadata: dict[str, str] | None = None, manifest: dict | None = None, endpoint: str = CHAT_COMPLETIONS,
 ) -> dict:
     """A Get response or List summary of a job -> an OpenAI Batch.
 
@@ -682,7 +888,7 @@ def job_to_batch(
     results = has_results(job)
     return shapes.batch(
         id=batch_id, status=status, created_at=unix(job["submitTime"]), input_file_id=input_file_id,
-        model=job["modelId"], request_counts=counts, metadata=metadata,
+        endpoint=endpoint, model=job["modelId"], request_counts=counts, metadata=metadata,
         output_file_id=output_file_id if results else None,
         # Both files once there are results: only reading them tells whether a line could not be converted.
         error_file_id=error_file_id if results else None,

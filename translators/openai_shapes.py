@@ -14,6 +14,9 @@ import struct
 from datetime import UTC, datetime
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
+RESPONSES = "/v1/responses"
+EMBEDDINGS = "/v1/embeddings"
+COMPLETIONS = "/v1/completions"
 COMPLETION_WINDOW = "24h"
 # The Batch field that holds when a batch ended, per terminal status.
 ENDED_AT = {"completed": "completed_at", "failed": "failed_at", "expired": "expired_at", "cancelled": "cancelled_at"}
@@ -69,104 +72,113 @@ def file_object(
             "purpose": purpose, "status": status, "expires_at": expires_at, "status_details": status_details}
 
 
-# Result bodies of the endpoints beyond chat (endpoints.md §2.6, §3.1, §4.2). Every provider whose
-# reply is first read as a chat.completion (its translator's own converter) reshapes it here, so the
-# rules (finish reason -> status, usage names) are written once.
+# Model replies in OpenAI's shape for each batch endpoint (endpoints.md §2.6, §3.1, §4.2), built from a
+# `chat.completion` (what every chat-style provider converter already yields) where that loses nothing
+# the target type carries.
 
-RESPONSES = "/v1/responses"
-EMBEDDINGS = "/v1/embeddings"
-COMPLETIONS = "/v1/completions"
-# chat finish_reason -> Response `incomplete_details.reason`; any other reason is a completed Response.
+# chat.completion finish_reason -> a Response's `incomplete_details.reason` (others: completed).
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
-# The finish reasons a text_completion choice may carry (openai.types.CompletionChoice).
-COMPLETION_FINISH_REASONS = ("stop", "length", "content_filter")
+# Chat finish reasons a text_completion choice can carry (`tool_calls` cannot happen without tools).
+COMPLETION_FINISH_REASONS = frozenset({"stop", "length", "content_filter"})
 
 
-def _suffix(chat: dict) -> str:
-    """The provider's response ID inside a chat.completion ID (`chatcmpl-<id>`)."""
-    return str(chat["id"]).removeprefix("chatcmpl-")
+def response_usage(*, input_tokens: int, output_tokens: int, cached_tokens: int = 0, cache_write_tokens: int = 0,
+                   reasoning_tokens: int = 0) -> dict:
+    """A Response's `usage` (every detail present: openai 3.x requires `cache_write_tokens`)."""
+    return {"input_tokens": input_tokens,
+            "input_tokens_details": {"cached_tokens": cached_tokens, "cache_write_tokens": cache_write_tokens},
+            "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+            "total_tokens": input_tokens + output_tokens}
 
 
-def response_usage(usage: dict | None) -> dict | None:
-    """Chat `usage` as Responses `usage` (cache writes are not reported by chat usage: 0)."""
-    if usage is None:
-        return None
+def response(completion: dict, *, response_id: str, usage: dict, request: dict | None = None) -> dict:
+    """A `chat.completion` as an OpenAI `response` object.
+
+    The message's text becomes one `message` item with one `output_text` part, its tool calls
+    `function_call` items (item IDs derive from `response_id`, so converting again gives the same
+    IDs); `finish_reason` length / content_filter make the Response `incomplete`. `request` (the
+    Responses body, when known) is echoed in the fields a Response repeats; without it they take
+    the API's defaults (a batch job's results carry no request).
+    """
+    choice = completion["choices"][0]
+    message = choice["message"]
+    reason = INCOMPLETE_REASONS.get(choice.get("finish_reason") or "")
+    status = "incomplete" if reason else "completed"
+    stem = response_id.removeprefix("resp_")
+    output: list[dict] = []
+    if message.get("content") is not None or message.get("refusal") is not None:
+        parts = []
+        if message.get("content") is not None:
+            parts.append({"type": "output_text", "text": message["content"], "annotations": []})
+        if message.get("refusal") is not None:
+            parts.append({"type": "refusal", "refusal": message["refusal"]})
+        output.append({"type": "message", "id": f"msg_{stem}_0", "status": status, "role": "assistant",
+                       "content": parts})
+    for number, call in enumerate(message.get("tool_calls") or [], start=len(output)):
+        output.append({"type": "function_call", "id": f"fc_{stem}_{number}", "call_id": call["id"],
+                       "name": call["function"]["name"], "arguments": call["function"]["arguments"],
+                       "status": "completed"})
+    echo = request or {}
     return {
-        "input_tokens": usage.get("prompt_tokens", 0),
-        "input_tokens_details": {"cached_tokens": (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0),
-                                 "cache_write_tokens": 0},
-        "output_tokens": usage.get("completion_tokens", 0),
-        "output_tokens_details": {
-            "reasoning_tokens": (usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0)},
-        "total_tokens": usage.get("total_tokens", 0),
+        "id": response_id, "object": "response", "created_at": completion["created"], "status": status,
+        "error": None, "incomplete_details": {"reason": reason} if reason else None,
+        "instructions": echo.get("instructions"), "max_output_tokens": echo.get("max_output_tokens"),
+        "model": completion["model"], "output": output,
+        "parallel_tool_calls": echo.get("parallel_tool_calls", True), "previous_response_id": None,
+        "reasoning": echo.get("reasoning") or {"effort": None, "summary": None},
+        "temperature": _number(echo.get("temperature")), "text": echo.get("text") or {"format": {"type": "text"}},
+        "tool_choice": echo.get("tool_choice") or "auto", "tools": list(echo.get("tools") or []),
+        "top_p": _number(echo.get("top_p")), "truncation": echo.get("truncation") or "disabled", "usage": usage,
+        "user": echo.get("user"), "metadata": echo.get("metadata") or {},
     }
 
 
-def _output_items(message: dict, suffix: str, status: str) -> list[dict]:
-    """A chat message's text and tool calls as Responses output items (text first, as chat puts it)."""
-    items: list[dict] = []
-    calls = message.get("tool_calls") or []
-    text = message.get("content")
-    if text or (text is not None and not calls):
-        items.append({"type": "message", "id": f"msg_{suffix}", "status": status, "role": "assistant",
-                      "content": [{"type": "output_text", "text": text, "annotations": []}]})
-    for number, call in enumerate(calls):
-        function = call["function"]
-        items.append({"type": "function_call", "id": f"fc_{suffix}_{number}", "call_id": call["id"],
-                      "name": function["name"], "arguments": function["arguments"], "status": "completed"})
-    return items
+def _number(value: object) -> float | None:
+    """An echoed sampling value as the float a Response holds (None when absent or not a number)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def text_completion(completion: dict, *, completion_id: str) -> dict:
+    """A `chat.completion` as an OpenAI `text_completion`: the reply's text is the completion."""
+    choice = completion["choices"][0]
+    finish = choice.get("finish_reason")
+    usage = completion.get("usage") or {}
+    return {
+        "id": completion_id, "object": "text_completion", "created": completion["created"],
+        "model": completion["model"],
+        "choices": [{"text": choice["message"].get("content") or "", "index": 0, "logprobs": None,
+                     "finish_reason": finish if finish in COMPLETION_FINISH_REASONS else "stop"}],
+        "usage": {"prompt_tokens": usage.get("prompt_tokens", 0),
+                  "completion_tokens": usage.get("completion_tokens", 0), "total_tokens": usage.get("total_tokens", 0)},
+    }
+
+
+def embedding_list(vectors: list[list[float]], *, model: str, prompt_tokens: int) -> dict:
+    """An OpenAI `CreateEmbeddingResponse`: one `embedding` per vector, in order."""
+    return {"object": "list",
+            "data": [{"object": "embedding", "index": index, "embedding": vector}
+                     for index, vector in enumerate(vectors)],
+            "model": model, "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}}
+
+
+def usage_from_chat(usage: dict | None) -> dict:
+    """A chat.completion's `usage` as a Response's (chat usage reports no cache writes: 0)."""
+    usage = usage or {}
+    return response_usage(
+        input_tokens=usage.get("prompt_tokens") or 0, output_tokens=usage.get("completion_tokens") or 0,
+        cached_tokens=(usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0,
+        reasoning_tokens=(usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
 
 
 def response_from_chat(chat: dict) -> dict:
-    """A chat.completion (its first choice) as an OpenAI Responses `response` object.
-
-    `length` and `content_filter` make the Response `incomplete` with the matching reason; a blocked
-    prompt (no content, no calls) has no output items. What the request asked for (instructions,
-    tools, temperature...) is not echoed: batch results do not carry the request, so those fields are
-    null or their defaults.
-    """
-    suffix = _suffix(chat)
-    choice = chat["choices"][0]
-    reason = INCOMPLETE_REASONS.get(choice.get("finish_reason"))
-    status = "incomplete" if reason else "completed"
-    created = chat["created"]
-    return {
-        "id": f"resp_{suffix}", "object": "response", "created_at": created,
-        "completed_at": created if status == "completed" else None, "status": status, "error": None,
-        "incomplete_details": {"reason": reason} if reason else None, "instructions": None,
-        "max_output_tokens": None, "model": chat["model"],
-        "output": _output_items(choice["message"], suffix, status), "parallel_tool_calls": True,
-        "previous_response_id": None, "reasoning": None, "store": False, "temperature": None,
-        "text": {"format": {"type": "text"}}, "tool_choice": "auto", "tools": [], "top_p": None,
-        "truncation": "disabled", "usage": response_usage(chat.get("usage")), "user": None, "metadata": None,
-    }
+    """`response` for a provider whose converter yields a chat.completion with chat usage (Gemini, Vertex)."""
+    stem = str(chat["id"]).removeprefix("chatcmpl-")
+    return response(chat, response_id=f"resp_{stem}", usage=usage_from_chat(chat.get("usage")))
 
 
 def completion_from_chat(chat: dict) -> dict:
-    """A chat.completion as a legacy `text_completion` (tool calls cannot happen: their reason is stop)."""
-    choices = []
-    for position, choice in enumerate(chat["choices"]):
-        reason = choice.get("finish_reason")
-        choices.append({"text": choice["message"].get("content") or "", "index": choice.get("index", position),
-                        "logprobs": None,
-                        "finish_reason": reason if reason in COMPLETION_FINISH_REASONS else "stop"})
-    usage = chat.get("usage")
-    return {
-        "id": f"cmpl-{_suffix(chat)}", "object": "text_completion", "created": chat["created"],
-        "model": chat["model"], "choices": choices,
-        "usage": {key: usage.get(key, 0) for key in ("prompt_tokens", "completion_tokens", "total_tokens")}
-        if usage is not None else None,
-    }
-
-
-def embedding_list(vectors: list, *, model: str, prompt_tokens: int = 0) -> dict:
-    """An OpenAI `CreateEmbeddingResponse`: `vectors[i]` (floats, or a base64 text) is `data[i]`."""
-    return {
-        "object": "list",
-        "data": [{"object": "embedding", "index": index, "embedding": vector} for index, vector in enumerate(vectors)],
-        "model": model,
-        "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
-    }
+    """`text_completion` for a chat.completion, its ID derived from the completion's."""
+    return text_completion(chat, completion_id=f"cmpl-{str(chat['id']).removeprefix('chatcmpl-')}")
 
 
 def base64_floats(values: list) -> str:

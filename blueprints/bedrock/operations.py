@@ -39,6 +39,7 @@ from translators.jsonl import (
     CHAT_COMPLETIONS,
     OPENAI,
     BatchInputCheck,
+    check_each,
     checked_chunks,
     line_format,
     numbered_objects,
@@ -209,7 +210,7 @@ def create_file(new: NewFile, upload: Upload) -> dict:
     except ids.InvalidId:
         raise BadRequest(f"Prefix {location.prefix!r} cannot hold gateway files (no '.' or '..' segments).",
                          param="storage_config.s3.prefix", code="invalid_s3_uri") from None
-    check = _InputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS, _max_records())
+    check = _InputCheck((OPENAI, BEDROCK), None, _max_records(), bodies=True)
     client.upload(location.region, location.bucket, key, checked_chunks(upload.chunks, check))
     head = client.head(location.region, location.bucket, key, missing=f"The upload of {key!r} vanished.")
     return _file_object(location.region, location.bucket, key, head)
@@ -302,13 +303,15 @@ def _result_chunks(job: dict, *, errors: bool) -> Iterator[bytes]:
     One OpenAI line per record, whatever Bedrock wrote (`batch_output.converted_lines`); an S3 read
     that breaks propagates, so the client's download fails rather than ending short.
     """
-    job_id = tr.arn_parts(job["jobArn"])[1]
+    region, job_id = tr.arn_parts(job["jobArn"])
     created = tr.unix(job.get("endTime") or job.get("lastModifiedTime") or job["submitTime"])
     custom_ids = _custom_ids(job)
     model = job["modelId"]
+    endpoint = tr.tags_endpoint(client.job_tags(region, job["jobArn"]))
 
     def convert(record: dict, number: int) -> dict:
-        return tr.output_line(record, job_id=job_id, model=model, created=created, custom_ids=custom_ids)
+        return tr.output_line(record, job_id=job_id, model=model, created=created, custom_ids=custom_ids,
+                              endpoint=endpoint)
 
     def identify(record: dict | None, number: int) -> tuple[str, str]:
         return tr.result_identity(record, number, job_id=job_id, custom_ids=custom_ids)
@@ -368,16 +371,47 @@ def _result_file(ref: ids.ResourceId, options: Options) -> dict:
 
 
 class _InputCheck(BatchInputCheck):
-    """The shared batch-file rules, plus Bedrock's recordId rule for lines already in Bedrock format."""
+    """The shared batch-file rules, plus Bedrock's recordId rule for lines already in Bedrock format.
+
+    With `bodies` (an upload, where no model is known yet), OpenAI lines must use an endpoint Bedrock
+    runs, and the bodies of the endpoints other than chat completions must translate for it
+    (`tr.check_body`): a line Bedrock would refuse is a 400 naming it before anything is stored.
+    """
+
+    def __init__(self, formats, endpoint: str | None, max_requests: int | None, *, bodies: bool = False) -> None:
+        super().__init__(formats, endpoint, max_requests)
+        self.bodies = bodies
 
     def __call__(self, number: int, obj: dict) -> dict:
         super().__call__(number, obj)
-        if line_format(obj) == BEDROCK:
+        kind = line_format(obj)
+        if kind == BEDROCK:
             problem = tr.record_id_problem(obj)
             if problem:
                 raise BadRequest(f"Line {number} {problem}.", param=f"line {number}: recordId",
                                  code="invalid_batch_line")
+        elif kind == OPENAI and self.bodies:
+            self._check_body(number, obj)
         return obj
+
+    def _check_body(self, number: int, obj: dict) -> None:
+        url = obj["url"]
+        if url not in tr.ENDPOINTS:
+            raise BadRequest(f"Line {number} has url {url!r}; Bedrock batches run {', '.join(tr.ENDPOINTS)}.",
+                             param=f"line {number}: url", code="unsupported_endpoint")
+        if url == CHAT_COMPLETIONS:
+            return  # translated at create, as before: chat files keep the fast path
+        try:
+            tr.check_body(url, obj["body"], default_max_tokens=record_options("")["default_max_tokens"])
+        except BadRequest as error:
+            raise BadRequest(f"Line {number}: {error.message}", param=f"line {number}: body.{error.param}",
+                             code=error.code) from None
+
+    def check_block(self, number: int, block: bytes) -> int:
+        """The fast path (which reads no bodies) only once the file is known to be chat completions."""
+        if self.bodies and self.url != CHAT_COMPLETIONS:
+            return check_each(self, number, block.split(b"\n")[:-1])
+        return super().check_block(number, block)
 
 
 class _OneModel:
@@ -460,8 +494,8 @@ def _convert(region: str, bucket: str, lines: Iterator[bytes], input_key: str, r
 
 def create_batch(new: NewBatch) -> dict:
     """Convert the input beside it (unless already in Bedrock format), check it, start the job."""
-    if new.endpoint != CHAT_COMPLETIONS:
-        raise BadRequest(f"Bedrock batches support only {CHAT_COMPLETIONS}.", param="endpoint")
+    if new.endpoint not in tr.ENDPOINTS:
+        raise BadRequest(f"Bedrock batches support {', '.join(tr.ENDPOINTS)}, not {new.endpoint}.", param="endpoint")
     if new.output_expires_after is not None:
         raise BadRequest("Bedrock results stay in your bucket until deleted (use a lifecycle rule); "
                          "output_expires_after cannot be set.", param="output_expires_after",
@@ -488,7 +522,7 @@ def create_batch(new: NewBatch) -> dict:
     output_uri = options.output_s3_uri or tr.default_output_uri(bucket, key)
     _check_bucket(tr.split_s3_uri(output_uri)[0], "output_s3_uri")
     _check_s3_uri(output_uri, "output_s3_uri")
-    tags = tr.metadata_to_tags(new.metadata)
+    tags = tr.metadata_to_tags(new.metadata) + tr.endpoint_tags(new.endpoint)
 
     reply = client.open_object(region, bucket, key, missing=f"No such file: {new.input_file_id!r}.",
                                param="input_file_id")
@@ -497,7 +531,7 @@ def create_batch(new: NewBatch) -> dict:
     try:
         seen, number, first = _first_line(lines)
         lines = itertools.chain(seen, lines)
-        check = _InputCheck((OPENAI, BEDROCK), CHAT_COMPLETIONS, _max_records())
+        check = _InputCheck((OPENAI, BEDROCK), new.endpoint, _max_records())
         if first is None:
             check.finish()  # an empty file: 400
         kind = line_format(first)
@@ -509,6 +543,7 @@ def create_batch(new: NewBatch) -> dict:
         problem = aws.MODEL_ID.problem(model)
         if problem:
             raise BadRequest(f"model {model!r} is not a Bedrock model ID ({problem}).", param="model")
+        tr.check_model(new.endpoint, model)
         token = tr.client_request_token({
             "input": ref.native, "model": model, "endpoint": new.endpoint, "output": output_uri, "role": role,
             "metadata": new.metadata, "window": new.completion_window,
@@ -522,7 +557,7 @@ def create_batch(new: NewBatch) -> dict:
             input_key, ids_key, job_type = key, None, tr.record_invocation_type(first["modelInput"])
             custom_ids: list[str] = []
         else:
-            input_key, job_type = tr.converted_key(key, token), tr.invocation_type(model)
+            input_key, job_type = tr.converted_key(key, token), tr.invocation_type(model, new.endpoint)
             ids_key = tr.custom_ids_key(input_key)
             for written in (input_key, ids_key):
                 _check_s3_uri(f"s3://{bucket}/{written}", "input_file_id")
@@ -553,7 +588,7 @@ def create_batch(new: NewBatch) -> dict:
         params["tags"] = tags
     arn = client.create_job(region, **params)
     try:
-        return _batch(client.get_job(region, arn), metadata=tr.tags_to_metadata(tags))
+        return _batch(client.get_job(region, arn), tags=tags)
     except APIError:
         # The job exists: answer with what we know rather than an error the SDK would retry.
         return mapping.created_batch(ids.encode_batch(NAME, arn), new, "validating", model=model,
@@ -571,19 +606,17 @@ def _input_file_id(job: dict) -> str:
         return uri  # a job started outside the gateway on a key the ID scheme cannot carry
 
 
-_NO_TAGS = object()
+def _batch(job: dict, *, tags: list[dict] | None = None) -> dict:
+    """A job (Get reply or List summary) as an OpenAI Batch, with its tags (metadata, endpoint: read
+    when not given) and, if needed, its manifest."""
+    return mapping.mapped(NAME, "job", _job_to_batch, job, tags)
 
 
-def _batch(job: dict, *, metadata: object = _NO_TAGS) -> dict:
-    """A job (Get reply or List summary) as an OpenAI Batch, with its tags and, if needed, its manifest."""
-    return mapping.mapped(NAME, "job", _job_to_batch, job, metadata)
-
-
-def _job_to_batch(job: dict, metadata: object) -> dict:
+def _job_to_batch(job: dict, tags: list[dict] | None) -> dict:
     arn = job["jobArn"]
     region = tr.arn_parts(arn)[0]
-    if metadata is _NO_TAGS:
-        metadata = tr.tags_to_metadata(client.job_tags(region, arn))
+    if tags is None:
+        tags = client.job_tags(region, arn)
     manifest = None
     if tr.has_results(job) and tr.request_counts(job) is None:
         bucket, prefix = tr.job_output_prefix(job)
@@ -591,7 +624,7 @@ def _job_to_batch(job: dict, metadata: object) -> dict:
     return tr.job_to_batch(
         job, batch_id=ids.encode_batch(NAME, arn), input_file_id=_input_file_id(job),
         output_file_id=ids.encode_file(NAME, arn, "output"), error_file_id=ids.encode_file(NAME, arn, "errors"),
-        metadata=metadata, manifest=manifest,
+        metadata=tr.tags_to_metadata(tags), manifest=manifest, endpoint=tr.tags_endpoint(tags),
     )
 
 

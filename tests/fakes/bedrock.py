@@ -18,7 +18,11 @@ Checked against the official definitions, not against the gateway (tests/contrac
   a Claude `modelInput` against the anthropic SDK's Messages params (API 2023-06-01 rules, after
   taking out `anthropic_version`); a record that fails becomes an error record, as Bedrock's would;
 - every result the fake writes: Converse `modelOutput` against `ConverseResponse`, Claude against
-  the anthropic SDK's `Message`.
+  the anthropic SDK's `Message`, Titan Text Embeddings V2 against the body AWS documents
+  (`{embedding, inputTextTokenCount, embeddingsByType}`, the vector as long as `dimensions`).
+- a Titan Text Embeddings V2 `modelInput` (an InvokeModel job on `amazon.titan-embed-text-v2:0`) against
+  the request body AWS documents: only `inputText` (1-50,000 characters), `dimensions` (256/512/1024),
+  `normalize` (bool) and `embeddingTypes` (float/binary), nothing else.
 The fixture asserts `violations` is empty after each test, so a mistake fails loudly.
 
 The same server speaks bedrock-runtime's `InvokeModel` (`POST /model/{modelId}/invoke`) and `Converse`
@@ -72,6 +76,11 @@ RUNNING = ("Submitted", "Validating", "Scheduled", "InProgress")
 RECORD_ID = re.compile(r"[A-Za-z0-9]{11}")
 CLAUDE_VERSION = "bedrock-2023-05-31"
 CLAUDE_API_VERSION = "2023-06-01"  # the Messages API version Bedrock's Claude body follows
+TITAN_EMBED = "amazon.titan-embed-text-v2:0"
+# Titan Text Embeddings V2's InvokeModel body (AWS "Amazon Titan Embeddings G1 - Text", V2 tab).
+TITAN_FIELDS = {"inputText", "dimensions", "normalize", "embeddingTypes"}
+TITAN_DIMENSIONS = (256, 512, 1024)
+TITAN_MAX_CHARS = 50_000
 
 
 # One result content block of each kind the official definitions declare, each valid by them: botocore's
@@ -318,34 +327,37 @@ class FakeBedrock:
         model_input = record["modelInput"]
         record_id = record.get("recordId") or f"{index + 1:011d}"  # Bedrock names records that have none
         base = {"recordId": record_id, "modelInput": model_input}
-        converse = job.request.get("modelInvocationType") == "Converse"
-        claude = not converse and "anthropic.claude" in job.request["modelId"]
-        if converse:
+        family = _family(job.request.get("modelInvocationType", "InvokeModel"), job.request["modelId"])
+        if family == "converse":
             problem = self._converse_problem(job, record_id, model_input)
-        elif claude:
+        elif family == "claude":
             problem = self._claude_problem(job, record_id, model_input)
+        elif family == "titan":
+            problem = _titan_body_problem(model_input)
+            if problem:
+                self.violation(f"{job.job_id} record {record_id}: {problem}")
         else:
-            problem = "This fake runs InvokeModel bodies of Claude models only."
+            problem = "This fake runs InvokeModel bodies of Claude and Titan Text Embeddings V2 only."
         if problem:
             return {**base, "error": {"errorCode": 400, "errorMessage": problem}}
         text = _last_user_text(model_input)
         scripted = self.script.get(text)
         if scripted is not None:
-            return self._scripted(job, record_id, base, scripted, converse)
+            return self._scripted(job, record_id, base, scripted, family)
         if "FAIL" in text:
             return {**base, "error": {"errorCode": 400, "errorMessage": "The model refused this record (FAIL marker)."}}
-        output = _echo_converse(text) if converse else _echo_claude(text, f"{job.job_id}/{record_id}")
-        self._check_output(job, record_id, output, converse)
+        output = _echo(family, model_input, f"{job.job_id}/{record_id}")
+        self._check_output(job, record_id, output, family)
         return {**base, "modelOutput": output}
 
-    def _scripted(self, job: Job, record_id: str, base: dict, scripted: dict, converse: bool) -> dict | str:
+    def _scripted(self, job: Job, record_id: str, base: dict, scripted: dict, family: str) -> dict | str:
         if "line" in scripted:
             return scripted["line"]
         if "error" in scripted:
             return {**base, "error": scripted["error"]}
         output = scripted["modelOutput"]
         if scripted.get("checked", True):
-            self._check_output(job, record_id, output, converse)
+            self._check_output(job, record_id, output, family)
         return {**base, "modelOutput": output}
 
     def _converse_problem(self, job: Job, record_id: str, model_input: dict) -> str | None:
@@ -380,7 +392,8 @@ class FakeBedrock:
         return text
 
     def invoke(self, params: dict) -> dict:
-        """InvokeModel: a Claude Messages body in, an anthropic `Message` out."""
+        """InvokeModel: a Claude Messages body in, an anthropic `Message` out; or Titan's embedding body in,
+        its embedding out."""
         self.calls.append(("invoke", params))
         try:
             model_input = json.loads(base64.b64decode(params["body"]))
@@ -389,6 +402,14 @@ class FakeBedrock:
         if not isinstance(model_input, dict):
             self.violation("InvokeModel: the body is not a JSON object")
             raise AWSError(400, "ValidationException", "Malformed input request: the body is not JSON.")
+        if TITAN_EMBED in params["modelId"]:
+            problem = _titan_body_problem(model_input)
+            if problem:
+                self.violation(f"InvokeModel body: {problem}")
+                raise AWSError(400, "ValidationException", f"Malformed input request: {problem}")
+            output = _echo_titan(self._runtime_call(model_input), model_input)
+            _check_titan_output(output, model_input)
+            return output
         if "anthropic.claude" not in params["modelId"]:
             raise AWSError(400, "ValidationException", "This fake runs InvokeModel bodies of Claude models only.")
         problem = _claude_body_problem(params["modelId"], model_input)
@@ -405,10 +426,13 @@ class FakeBedrock:
         self.calls.append(("converse", params))
         return _echo_converse(self._runtime_call(params))
 
-    def _check_output(self, job: Job, record_id: str, output: dict, converse: bool) -> None:
+    def _check_output(self, job: Job, record_id: str, output: dict, family: str) -> None:
         try:
-            if converse:
+            if family == "converse":
                 shapes.check("bedrock-runtime", "ConverseResponse", output, "modelOutput")
+            elif family == "titan":
+                record = next(r for r in job.records if r.get("recordId") == record_id)
+                _check_titan_output(output, record["modelInput"])
             else:
                 check_message(output, "modelOutput")
         except AssertionError as error:
@@ -445,6 +469,59 @@ class FakeBedrock:
         return reply
 
 
+def _family(invocation_type: str, model_id: str) -> str:
+    """Which kind of model runs a job's records: converse, claude, titan (embeddings) or other."""
+    if invocation_type == "Converse":
+        return "converse"
+    if "anthropic.claude" in model_id:
+        return "claude"
+    return "titan" if TITAN_EMBED in model_id else "other"
+
+
+def _echo(family: str, model_input: dict, seed: str) -> dict:
+    text = _last_user_text(model_input)
+    if family == "titan":
+        return _echo_titan(text, model_input)
+    return _echo_converse(text) if family == "converse" else _echo_claude(text, seed)
+
+
+def _echo_titan(text: str, model_input: dict) -> dict:
+    """Titan V2's deterministic answer: a vector of `dimensions` values derived from the text."""
+    size = model_input.get("dimensions", 1024)
+    digest = hashlib.sha256(text.encode()).digest()
+    vector = [round((digest[i % len(digest)] - 128) / 128, 6) for i in range(size)]
+    return {"embedding": vector, "inputTextTokenCount": len(text.split()),
+            "embeddingsByType": {"float": vector}}
+
+
+def _titan_body_problem(model_input: dict) -> str | None:
+    """Why a Titan Text Embeddings V2 body breaks AWS's documented request shape, or None."""
+    extra = set(model_input) - TITAN_FIELDS
+    if extra:
+        return f"Titan Text Embeddings V2 takes no {sorted(extra)}"
+    text = model_input.get("inputText")
+    if not isinstance(text, str) or not 1 <= len(text) <= TITAN_MAX_CHARS:
+        return f"inputText must be a string of 1-{TITAN_MAX_CHARS} characters"
+    if "dimensions" in model_input and model_input["dimensions"] not in TITAN_DIMENSIONS:
+        return f"dimensions must be one of {TITAN_DIMENSIONS}"
+    if "normalize" in model_input and not isinstance(model_input["normalize"], bool):
+        return "normalize must be a boolean"
+    types = model_input.get("embeddingTypes", ["float"])
+    if not isinstance(types, list) or not types or not set(types) <= {"float", "binary"}:
+        return "embeddingTypes must be a non-empty list of float and binary"
+    return None
+
+
+def _check_titan_output(output: dict, model_input: dict) -> None:
+    """A Titan V2 answer as AWS documents it: the vector as long as asked, the token count, by-type vectors."""
+    assert set(output) == {"embedding", "inputTextTokenCount", "embeddingsByType"}, sorted(output)
+    vector = output["embedding"]
+    assert isinstance(vector, list) and len(vector) == model_input.get("dimensions", 1024), "embedding length"
+    assert all(isinstance(v, float) for v in vector), "embedding values are floats"
+    assert isinstance(output["inputTextTokenCount"], int), "inputTextTokenCount"
+    assert isinstance(output["embeddingsByType"], dict) and "float" in output["embeddingsByType"], "embeddingsByType"
+
+
 def _echo_converse(text: str) -> dict:
     """The deterministic ConverseResponse to a last user text."""
     reply = f"echo: {text}"
@@ -478,6 +555,8 @@ def _claude_body_problem(model_id: str, model_input: dict) -> str | None:
 
 
 def _last_user_text(model_input: dict) -> str:
+    if isinstance(model_input.get("inputText"), str):
+        return model_input["inputText"]  # Titan's embedding body: the text itself
     for message in reversed(model_input.get("messages") or []):
         if not isinstance(message, dict) or message.get("role") != "user":
             continue
