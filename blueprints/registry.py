@@ -48,16 +48,22 @@ if TYPE_CHECKING:  # the type checker holds every provider's operations (and rea
     from blueprints.chat.operations import ChatOperations
     from blueprints.chat.realtime import ChatRealtime
     from blueprints.common.provider import Operations, Realtime
+    from blueprints.common.storeduploads import StoredUploads
+    from blueprints.common.uploads import UploadOperations
     from blueprints.gemini import operations as _gemini
     from blueprints.gemini import realtime as _gemini_realtime
     from blueprints.openai import operations as _openai
     from blueprints.openai import realtime as _openai_realtime
     from blueprints.openai.operations import OpenAIShaped
     from blueprints.openai.realtime import OpenAIShapedRealtime
+    from blueprints.openai.uploads import RelayedUploads
     from blueprints.vertex import operations as _vertex
     from blueprints.vertex import realtime as _vertex_realtime
 
     _CHECKED: tuple[Operations, ...] = (_openai, _anthropic, _gemini, _bedrock, _vertex, _azure)
+
+    def _uploads(operations: RelayedUploads | StoredUploads) -> UploadOperations:  # each Uploads API
+        return operations
     _REALTIME: tuple[Realtime, ...] = (_openai_realtime, _anthropic_realtime, _gemini_realtime, _bedrock_realtime,
                                        _vertex_realtime, _azure_realtime)
 

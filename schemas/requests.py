@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+# The Uploads API's limits (OpenAI's, documented in the SDK): bytes per upload, bytes per part, and
+# seconds from create to expiry. A provider with tighter ones checks those itself. The SDK's default
+# part is 64 MiB exactly, so the part limit is binary; so is the upload's (the doc says "8 GB").
+MAX_UPLOAD_BYTES = 8 * 1024**3
+MAX_PART_BYTES = 64 * 1024**2
+UPLOAD_LIFETIME = 3600
 BATCH_ENDPOINTS = (
     "/v1/responses",
     "/v1/chat/completions",
@@ -59,6 +65,23 @@ class ExpiresAfter:
 class NewFile:
     purpose: str
     expires_after: ExpiresAfter | None
+    options: Options
+
+
+@dataclass(frozen=True)
+class NewUpload:
+    bytes: int
+    filename: str
+    mime_type: str
+    purpose: str
+    expires_after: ExpiresAfter | None  # of the resulting file
+    options: Options
+
+
+@dataclass(frozen=True)
+class CompleteUpload:
+    part_ids: list[str]  # in the file's order
+    md5: str | None
     options: Options
 
 
@@ -195,6 +218,33 @@ class UploadFormSchema(GatewaySchema):
     @post_load
     def make(self, data: dict, **kwargs) -> NewFile:
         return NewFile(data["purpose"], data["expires_after"], self.options(data))
+
+
+class CreateUploadSchema(GatewaySchema):
+    """`POST /uploads`: one file to come in parts."""
+
+    bytes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_UPLOAD_BYTES))
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    mime_type = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    purpose = fields.String(required=True, validate=validate.OneOf(UPLOAD_PURPOSES))
+    expires_after = fields.Nested(ExpiresAfterSchema, load_default=None)
+
+    @post_load
+    def make(self, data: dict, **kwargs) -> NewUpload:
+        return NewUpload(data["bytes"], data["filename"], data["mime_type"], data["purpose"], data["expires_after"],
+                         self.options(data))
+
+
+class CompleteUploadSchema(GatewaySchema):
+    """`POST /uploads/{id}/complete`: the parts in the file's order, and optionally the file's MD5."""
+
+    part_ids = fields.List(fields.String(validate=validate.Length(min=1, max=1024)), required=True,
+                           validate=validate.Length(max=10_000))
+    md5 = fields.String(load_default=None, validate=validate.Length(min=1, max=128))
+
+    @post_load
+    def make(self, data: dict, **kwargs) -> CompleteUpload:
+        return CompleteUpload(data["part_ids"], data["md5"], self.options(data))
 
 
 class FileQuerySchema(GatewaySchema):

@@ -22,6 +22,7 @@ PROVIDER = Provider(
     batch_pattern=rf"{_MSGBATCH}(,{_MSGBATCH})*(@[A-Za-z0-9_-]{{1,256}})?",
     passthrough_batch_pattern=_MSGBATCH,
     operations_module="blueprints.anthropic.operations",
+    uploads="blueprints.anthropic.operations:uploads",
     realtime="blueprints.anthropic.realtime",
     credential="ANTHROPIC_API_KEY",
     base_url="ANTHROPIC_BASE_URL",

@@ -22,6 +22,7 @@ from flask import current_app, stream_with_context
 
 from blueprints.anthropic import NAME, client
 from blueprints.common import auth, claude, mapping, storedfiles, streams
+from blueprints.common.storeduploads import StoredUploads
 from blueprints.common.streams import Content, Upload
 from blueprints.dispatcher import ids
 from errors import APIError, BadRequest, NotFound, UpstreamError
@@ -368,3 +369,8 @@ def _submit(bodies: Iterable[IO[bytes]]) -> list[dict]:
             error.retryable = False
             raise
     return created
+
+
+# Uploads (the Uploads API): parts in the file store, completed through `create_file` above
+
+uploads = StoredUploads(NAME)

@@ -33,6 +33,7 @@ from configfields import Text
 
 if TYPE_CHECKING:
     from blueprints.common.provider import Operations, Realtime
+    from blueprints.common.uploads import UploadOperations
 
 VARIABLE = "DEEPINTSHIELD_CHAT_ENDPOINTS"
 # The lines (and batches) these servers run: OpenAI's synchronous endpoints they implement.
@@ -49,6 +50,10 @@ class ChatEndpoint(Provider):
     @property
     def operations(self) -> Operations:  # one set of operations per declared server, not a module
         return _operations(self.name)
+
+    @property
+    def upload_operations(self) -> UploadOperations:  # its parts in the file store, like its files
+        return _uploads(self.name)
 
     @property
     def realtime_module(self) -> Realtime:  # bound to this server's base URL (`self.realtime` names its code)
@@ -104,6 +109,13 @@ def _operations(name: str) -> Operations:
     from blueprints.chat import operations  # imported on first use, as any provider's operations
 
     return operations.ChatOperations(name)
+
+
+@cache
+def _uploads(name: str) -> UploadOperations:
+    from blueprints.common.storeduploads import StoredUploads  # imported on first use (it needs Flask)
+
+    return StoredUploads(name)
 
 
 @cache

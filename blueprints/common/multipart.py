@@ -11,9 +11,10 @@ def _quote(value: str) -> str:
 
 
 def multipart_body(
-    fields: Iterable[tuple[str, str]], filename: str, file_type: str, chunks: Iterable[bytes]
+    fields: Iterable[tuple[str, str]], filename: str, file_type: str, chunks: Iterable[bytes],
+    file_field: str = "file",
 ) -> tuple[str, Iterator[bytes]]:
-    """(Content-Type header, body chunks): the plain fields, then one `file` part streamed from `chunks`.
+    """(Content-Type header, body chunks): the plain fields, then one `file_field` part streamed from `chunks`.
 
     The body is a generator, so requests sends it chunked; nothing is buffered beyond one chunk.
     """
@@ -23,7 +24,8 @@ def multipart_body(
         for name, value in fields
     ]
     head.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{_quote(filename)}"\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(file_field)}"; '
+        f'filename="{_quote(filename)}"\r\n'
         f"Content-Type: {_quote(file_type)}\r\n\r\n"
     )
 

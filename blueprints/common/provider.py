@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from blueprints.common.streams import Content, Upload
+    from blueprints.common.uploads import UploadOperations
     from blueprints.dispatcher.ids import ResourceId
     from configfields import Setting
     from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
@@ -108,6 +109,9 @@ class Provider:
     realtime: str | None = None
     # True: it has no batch API, so every batch it gets is run by the gateway (`DEEPINTSHIELD_CHAT_ENDPOINTS`).
     gateway_only: bool = False
+    # "module:attribute" naming its Uploads API (`blueprints/common/uploads.UploadOperations`), imported on
+    # first use; None: `POST /uploads` for it is a 400 `unsupported_endpoint`.
+    uploads: str | None = None
 
     def __post_init__(self) -> None:
         if self.realtime:
@@ -134,6 +138,14 @@ class Provider:
     def operations(self) -> Operations:
         module: Operations = importlib.import_module(self.operations_module)
         return module
+
+    @property
+    def upload_operations(self) -> UploadOperations | None:
+        if not self.uploads:
+            return None
+        module, _, attribute = self.uploads.partition(":")
+        operations: UploadOperations = getattr(importlib.import_module(module), attribute)
+        return operations
 
     def run_guard(self) -> None:
         if self.guard:

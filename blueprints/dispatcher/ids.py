@@ -10,6 +10,9 @@ Scheme (all characters in `[A-Za-z0-9_-]`, so every SDK version sends them uncha
   host declared by configuration, so its IDs keep naming it whatever else is declared) and `K` the
   kind of file (`f` a stored or uploaded file, `o` a batch's output file, `e` a batch's error file).
   Codes are lower-case letters and digits, so the first `_` ends them (and the kind before it).
+- Uploads (the Uploads API, `blueprints/uploads`) the same way: `upload_ds<P>_<base64url(native)>`,
+  OpenAI's own `upload_…` passing through; the native is checked against the provider's file
+  pattern (an upload becomes a file).
 
 The provider can therefore be recovered from any ID the gateway issued for a non-OpenAI provider,
 so `provider` is optional on follow-up calls. Natives (`files/x`, `batches/x`, a Bedrock job ARN,
@@ -35,6 +38,7 @@ _CODE_KINDS = {code: kind for kind, code in FILE_KINDS.items()}
 # startup need nothing here.
 _ENCODED_FILE = re.compile(r"^file-ds([a-z0-9]+)([foe])_([A-Za-z0-9_-]+)$")
 _ENCODED_BATCH = re.compile(r"^batch_ds([a-z0-9]+)_([A-Za-z0-9_-]+)$")
+_ENCODED_UPLOAD = re.compile(r"^upload_ds([a-z0-9]+)_([A-Za-z0-9_-]+)$")
 
 
 class InvalidId(NotFound):
@@ -49,17 +53,17 @@ class ResourceId:
     """A decoded gateway ID: which provider, what kind of resource, the provider's own ID."""
 
     provider: str
-    kind: str  # "file", "output", "errors" or "batch"
+    kind: str  # "file", "output", "errors", "batch" or "upload"
     native: str
 
     @property
     def resource(self) -> str:
-        return "batch" if self.kind == "batch" else "file"
+        return self.kind if self.kind in ("batch", "upload") else "file"
 
     @property
     def gateway_run(self) -> bool:
         """A batch the gateway runs itself (or one of its result files): `blueprints/gateway` serves it."""
-        return self.kind != "file" and gateway.is_job(self.native)
+        return self.kind not in ("file", "upload") and gateway.is_job(self.native)
 
 
 def _b64encode(text: str) -> str:
@@ -144,3 +148,21 @@ def decode_batch(gateway_id: str, named_provider: str | None = None) -> Resource
             return ResourceId(_agree(spec.name, named_provider, gateway_id), "batch", gateway_id)
     provider = named_provider or registry.DEFAULT
     return ResourceId(provider, "batch", _check_native(provider, "batch", gateway_id, gateway_id))
+
+
+def encode_upload(provider: str, native: str) -> str:
+    """The gateway ID of an upload (Uploads API); OpenAI's own pass through."""
+    _check_native(provider, "file", native, native)
+    code = registry.get(provider).code
+    return native if code is None else f"upload_ds{code}_{_b64encode(native)}"
+
+
+def decode_upload(gateway_id: str, named_provider: str | None = None) -> ResourceId:
+    """The provider and native ID behind an upload ID from the client (kind "upload")."""
+    match = _ENCODED_UPLOAD.fullmatch(gateway_id)
+    found = registry.by_code(match[1]) if match else None
+    if match and found and found.code is not None:
+        provider = _agree(found.name, named_provider, gateway_id)
+        return ResourceId(provider, "upload", _check_native(provider, "file", _b64decode(match[2]), gateway_id))
+    provider = named_provider or registry.DEFAULT
+    return ResourceId(provider, "upload", _check_native(provider, "file", gateway_id, gateway_id))

@@ -1,4 +1,4 @@
-"""Routes for files and batches. Each view: read params, pick the provider, load, call, dump.
+"""Routes for files, uploads and batches. Each view: read params, pick the provider, load, call, dump.
 
 IDs may arrive with raw `/` from old SDKs (`batches/xyz`, job ARNs), so ID routes use `<path:>`.
 Batches the gateway runs itself (`blueprints/gateway`) are routed here too: a create with
@@ -20,6 +20,7 @@ import metrics
 from blueprints import registry
 from blueprints.common import auth
 from blueprints.common.provider import GATEWAY_FIELDS, Operations, Provider
+from blueprints.common.uploads import UploadOperations
 from blueprints.dispatcher import ids
 from blueprints.dispatcher.forms import unflatten
 from blueprints.dispatcher.uploads import read_upload
@@ -30,11 +31,14 @@ from schemas.fast import fast_loader
 from schemas.file import FileDeletedSchema, FileListSchema, FileObjectSchema
 from schemas.requests import (
     BatchQuerySchema,
+    CompleteUploadSchema,
     CreateBatchSchema,
+    CreateUploadSchema,
     FileQuerySchema,
     ResourceQuerySchema,
     UploadFormSchema,
 )
+from schemas.upload import UploadPartSchema, UploadSchema
 from translators import jsonl
 
 log = logging.getLogger("deepintshield")
@@ -48,8 +52,11 @@ FILE_LIST = FileListSchema()
 FILE_DELETED = FileDeletedSchema()
 BATCH = BatchSchema()
 BATCH_LIST = BatchListSchema()
+UPLOAD = UploadSchema()
+UPLOAD_PART = UploadPartSchema()
 # What `_render` loads replies with: each schema's own load, with a fast path for well-formed input.
-LOADERS = {schema: fast_loader(schema) for schema in (FILE, FILE_LIST, FILE_DELETED, BATCH, BATCH_LIST)}
+LOADERS = {schema: fast_loader(schema)
+           for schema in (FILE, FILE_LIST, FILE_DELETED, BATCH, BATCH_LIST, UPLOAD, UPLOAD_PART)}
 
 
 @functools.cache
@@ -217,6 +224,57 @@ def file_content(file_id: str) -> Response:
     if content.on_close:
         response.call_on_close(content.on_close)
     return response
+
+
+# Uploads (one large file in parts; `blueprints/common/uploads.py`)
+
+
+def _uploads(provider: str) -> UploadOperations:
+    """The provider's Uploads API, after its guard; a 400 for a provider without one."""
+    _use(provider)
+    operations = registry.get(provider).upload_operations
+    if operations is None:
+        raise BadRequest(f"Provider {provider} does not take the Uploads API; upload the file with POST /files.",
+                         param="provider", code="unsupported_endpoint")
+    return operations
+
+
+def _upload_call(upload_id: str, params: dict) -> tuple[UploadOperations, ids.ResourceId]:
+    ref = ids.decode_upload(upload_id, _take_provider(params))
+    return _uploads(ref.provider), ref
+
+
+@bp.post("/uploads")
+def create_upload() -> Response:
+    params = _merged(_query_params(), _body_params())
+    provider = _take_provider(params) or registry.DEFAULT
+    operations = _uploads(provider)
+    new = _load(CreateUploadSchema, provider, params)
+    return _render(UPLOAD, operations.create_upload(new), created=True)
+
+
+@bp.post("/uploads/<path:upload_id>/parts")
+def add_upload_part(upload_id: str) -> Response:
+    fields, part = read_upload(request, file_field="data", wait_for=None)
+    params = _merged(_query_params(), unflatten(fields))
+    operations, ref = _upload_call(upload_id, params)
+    options = _load(ResourceQuerySchema, ref.provider, params)
+    return _render(UPLOAD_PART, operations.add_part(ref, part, options), created=True)
+
+
+@bp.post("/uploads/<path:upload_id>/complete")
+def complete_upload(upload_id: str) -> Response:
+    params = _merged(_query_params(), _body_params())
+    operations, ref = _upload_call(upload_id, params)
+    done = _load(CompleteUploadSchema, ref.provider, params)
+    return _render(UPLOAD, operations.complete_upload(ref, done), created=True)
+
+
+@bp.post("/uploads/<path:upload_id>/cancel")
+def cancel_upload(upload_id: str) -> Response:
+    params = _merged(_query_params(), _body_params())
+    operations, ref = _upload_call(upload_id, params)
+    return _render(UPLOAD, operations.cancel_upload(ref, _load(ResourceQuerySchema, ref.provider, params)))
 
 
 # Batches

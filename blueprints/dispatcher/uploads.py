@@ -70,8 +70,14 @@ class _Parser:
                 return
 
 
-def read_upload(request: Request) -> tuple[list[tuple[str, str]], Upload]:
-    """The form fields (as `(name, value)` pairs) and the not-yet-read file part."""
+def read_upload(request: Request, file_field: str = "file",
+                wait_for: str | None = "purpose") -> tuple[list[tuple[str, str]], Upload]:
+    """The form fields (as `(name, value)` pairs) and the not-yet-read file part `file_field`.
+
+    A file part that comes before the field `wait_for` is spooled until the fields after it are read
+    (None: nothing needs waiting for, so fields after the file part are a 400, as for `POST /files`).
+    An Uploads API part (`file_field="data"`) waits for nothing: its size is capped by its provider.
+    """
     parser = _Parser(request)
     events = parser.events()
     fields: list[tuple[str, str]] = []
@@ -79,9 +85,10 @@ def read_upload(request: Request) -> tuple[list[tuple[str, str]], Upload]:
         if isinstance(event, Field):
             fields.append((event.name, _field_value(events, event.name, parser)))
         elif isinstance(event, File):
-            if event.name != "file":
-                raise BadRequest(f"Unexpected file part {event.name!r}; send the file as 'file'.", param=event.name)
-            if any(name == "purpose" for name, _ in fields):
+            if event.name != file_field:
+                raise BadRequest(f"Unexpected file part {event.name!r}; send the file as {file_field!r}.",
+                                 param=event.name)
+            if wait_for is None or any(name == wait_for for name, _ in fields):
                 chunks = _file_chunks(events)
             else:
                 chunks = _spool_then_collect(events, fields, parser)
@@ -97,7 +104,7 @@ def read_upload(request: Request) -> tuple[list[tuple[str, str]], Upload]:
             return fields, upload
         elif isinstance(event, Epilogue):
             break
-    raise BadRequest("The upload has no 'file' part.", param="file")
+    raise BadRequest(f"The upload has no {file_field!r} part.", param=file_field)
 
 
 def clean_filename(name: str | None) -> str:

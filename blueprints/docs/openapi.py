@@ -31,12 +31,15 @@ from schemas.error import ErrorSchema
 from schemas.file import FileDeletedSchema, FileListSchema, FileObjectSchema
 from schemas.requests import (
     BatchQuerySchema,
+    CompleteUploadSchema,
     CreateBatchSchema,
+    CreateUploadSchema,
     FileQuerySchema,
     ResourceQuerySchema,
     StorageConfigSchema,
     UploadFormSchema,
 )
+from schemas.upload import UploadPartSchema, UploadSchema
 
 API = "/openai/v1"
 ALIAS = "/openai"
@@ -448,7 +451,36 @@ def _paths(spec: APISpec, plugin: MarshmallowPlugin) -> None:
         "post": operation("cancelBatch", "Batches", "Cancel a batch", batch_ok, [batch_id, *options],
                           requestBody=options_body),
     })
+    _upload_paths(spec, operation, options)
     _gateway_paths(spec)
+
+
+def _upload_paths(spec: APISpec, operation, options: list[dict]) -> None:
+    """The Uploads API: one large file in parts (OpenAI; the providers whose files the gateway keeps)."""
+    upload_id = {"in": "path", "name": "upload_id", "required": True, "schema": {"type": "string", "minLength": 1},
+                 "description": "An upload ID the gateway returned."}
+    upload_ok = _ok("The upload.", _json("Upload"))
+    spec.path(f"{API}/uploads", operations={"post": operation(
+        "createUpload", "Uploads", "Start a file upload in parts", upload_ok, options,
+        requestBody={"required": True, "content": _json("CreateUploadRequest")},
+        description="At most 8 GiB; it expires an hour after it is created. Providers without the Uploads API "
+                    "answer 400 `unsupported_endpoint`.")})
+    spec.path(f"{API}/uploads/{{upload_id}}/parts", operations={"post": operation(
+        "addUploadPart", "Uploads", "Add a part", _ok("The part.", _json("UploadPart")), [upload_id, *options],
+        requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["data"], "properties": {
+                "provider": PROVIDER,
+                "data": {"type": "string", "format": "binary", "description": "The part's bytes (at most 64 MiB), "
+                                                                              "as the last part."}}}}}})})
+    spec.path(f"{API}/uploads/{{upload_id}}/complete", operations={"post": operation(
+        "completeUpload", "Uploads", "Complete an upload", upload_ok, [upload_id, *options],
+        requestBody={"required": True, "content": _json("CompleteUploadRequest")},
+        description="The listed parts, in order, must add up to the upload's `bytes`; a batch file's lines are "
+                    "checked as for `POST /files`. The answer's `file` is the new file.")})
+    spec.path(f"{API}/uploads/{{upload_id}}/cancel", operations={"post": operation(
+        "cancelUpload", "Uploads", "Cancel an upload", upload_ok, [upload_id, *options],
+        requestBody={"required": False, "content": _json("GatewayOptions"),
+                     "description": "The same gateway fields as the query, as JSON."})})
 
 
 def _gateway_paths(spec: APISpec) -> None:
@@ -516,12 +548,17 @@ def _build() -> dict:
     for status, (name, _) in ERRORS.items():
         spec.components.response(name, _error_response(status))
     for name, schema in (("Error", ErrorSchema), ("FileObject", FileObjectSchema), ("FileList", FileListSchema),
-                         ("FileDeleted", FileDeletedSchema), ("Batch", BatchSchema), ("BatchList", BatchListSchema)):
+                         ("FileDeleted", FileDeletedSchema), ("Batch", BatchSchema), ("BatchList", BatchListSchema),
+                         ("Upload", UploadSchema), ("UploadPart", UploadPartSchema)):
         spec.components.schema(name, schema=schema)
     responses = set(spec.components.schemas)  # these and the schemas nested in them: what the gateway answers
     spec.components.schema("CreateBatchRequest", schema=CreateBatchSchema)
     spec.components.schema("GatewayOptions", schema=ResourceQuerySchema)
+    spec.components.schema("CreateUploadRequest", schema=CreateUploadSchema)
+    spec.components.schema("CompleteUploadRequest", schema=CompleteUploadSchema)
     _with_provider(spec, "CreateBatchRequest")
+    _with_provider(spec, "CreateUploadRequest")
+    _with_provider(spec, "CompleteUploadRequest")
     _with_provider(spec, "GatewayOptions")
     _paths(spec, plugin)
     description = spec.to_dict()

@@ -33,4 +33,5 @@ PROVIDER = Provider(
                                           shown="none"),
     },
     check=problems,
+    uploads="blueprints.openai.uploads:OPENAI",
 )

@@ -5,7 +5,7 @@ gateway-run batch line is sent to."""
 from __future__ import annotations
 
 import openai.types
-from openai.types import Batch, Completion, CreateEmbeddingResponse, FileDeleted, FileObject
+from openai.types import Batch, Completion, CreateEmbeddingResponse, FileDeleted, FileObject, Upload
 from openai.types.batch_create_params import BatchCreateParams
 from openai.types.chat import ChatCompletion
 from openai.types.chat.completion_create_params import (
@@ -16,6 +16,9 @@ from openai.types.embedding_create_params import EmbeddingCreateParams
 from openai.types.file_create_params import FileCreateParams
 from openai.types.responses import Response
 from openai.types.responses.response_create_params import ResponseCreateParamsNonStreaming as ResponseCreateParams
+from openai.types.upload_complete_params import UploadCompleteParams
+from openai.types.upload_create_params import UploadCreateParams
+from openai.types.uploads import UploadPart
 
 from tests.contracts import sdk_types
 
@@ -41,7 +44,17 @@ def check_upload(form: dict[str, str]) -> None:
     strict(FileCreateParams, fields, "upload form")
 
 
-REPLY_TYPES = {"batch": Batch, "file": FileObject}
+def check_upload_create(body: dict) -> None:
+    """A `POST /uploads` body."""
+    strict(UploadCreateParams, body, "upload create body")
+
+
+def check_upload_complete(body: dict) -> None:
+    """A `POST /uploads/{id}/complete` body."""
+    strict(UploadCompleteParams, body, "upload complete body")
+
+
+REPLY_TYPES = {"batch": Batch, "file": FileObject, "upload": Upload, "upload.part": UploadPart}
 
 
 def check_reply(reply: dict) -> None:

@@ -16,6 +16,7 @@ with "FAIL" is a 400, "RATE_LIMIT" a 429 with Retry-After once, "SERVER_ERROR" a
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import json
@@ -47,6 +48,7 @@ class FakeOpenAI:
         self.base = base
         self.files: dict[str, dict] = {}
         self.batches: dict[str, dict] = {}
+        self.uploads: dict[str, dict] = {}  # the Uploads API: each with its parts (`_parts`: id -> bytes)
         self.keys_seen: set[str] = set()
         self.calls: list[tuple[str, str]] = []
         self.violations: list[str] = []
@@ -156,6 +158,10 @@ class FakeOpenAI:
             ("GET", rf"{base}/batches(\?.*)?$", self._list_batches),
             ("GET", rf"{base}/batches/([^/?]+)$", self._retrieve_batch),
             ("POST", rf"{base}/batches/([^/?]+)/cancel$", self._cancel),
+            ("POST", rf"{base}/uploads$", self._create_upload),
+            ("POST", rf"{base}/uploads/([^/?]+)/parts$", self._add_part),
+            ("POST", rf"{base}/uploads/([^/?]+)/complete$", self._complete_upload),
+            ("POST", rf"{base}/uploads/([^/?]+)/cancel$", self._cancel_upload),
         ]
         for method, pattern, handler in routes:
             rsps.add_callback(method, re.compile(pattern), callback=self._wrap(handler, pattern))
@@ -256,6 +262,64 @@ class FakeOpenAI:
         if request.body:
             raise FakeError(400, "Cancel takes no body.")
         return self.cancel_batch(batch_id)
+
+
+    # Uploads API: 64 MiB parts at most, the listed parts must add up to `bytes`, an optional hex md5
+
+    def _pending_upload(self, upload_id: str) -> dict:
+        if upload_id not in self.uploads:
+            raise FakeError(404, f"No such Upload: {upload_id}", "upload_id")
+        upload = self.uploads[upload_id]
+        if upload["status"] != "pending":
+            raise FakeError(400, f"Upload {upload_id} is {upload['status']}.", "upload_id")
+        return upload
+
+    def _create_upload(self, request):
+        body = json.loads(request.body)
+        self._checked(openai_types.check_upload_create, body)
+        upload_id = f"upload_{next(self._ids):06d}abc"
+        now = self.now()
+        self.uploads[upload_id] = {
+            "id": upload_id, "object": "upload", "bytes": body["bytes"], "created_at": now, "expires_at": now + 3600,
+            "filename": body["filename"], "purpose": body["purpose"], "status": "pending", "file": None,
+            "_parts": {}}
+        return _public(self.uploads[upload_id])
+
+    def _add_part(self, request, upload_id):
+        upload = self._pending_upload(upload_id)
+        body = request.body if isinstance(request.body, bytes) else b"".join(request.body)
+        form_request = Request.from_values(input_stream=io.BytesIO(body), content_length=len(body),
+                                           content_type=request.headers["Content-Type"], method="POST")
+        unknown = (set(form_request.form) | set(form_request.files)) - {"data"}
+        if unknown or "data" not in form_request.files:
+            raise FakeError(400, f"Unrecognized request argument supplied: {sorted(unknown or {'data?'})[0]}")
+        data = form_request.files["data"].read()
+        if len(data) > 64 * 1024 * 1024:
+            raise FakeError(400, "A part may be at most 64 MB.", "data")
+        part_id = f"part_{next(self._ids):06d}def"
+        upload["_parts"][part_id] = data
+        return {"id": part_id, "object": "upload.part", "created_at": self.now(), "upload_id": upload_id}
+
+    def _complete_upload(self, request, upload_id):
+        upload = self._pending_upload(upload_id)
+        body = json.loads(request.body)
+        self._checked(openai_types.check_upload_complete, body)
+        missing = [part for part in body["part_ids"] if part not in upload["_parts"]]
+        if missing:
+            raise FakeError(400, f"No such part: {missing[0]}", "part_ids")
+        content = b"".join(upload["_parts"][part] for part in body["part_ids"])
+        if len(content) != upload["bytes"]:
+            raise FakeError(400, f"The parts hold {len(content)} bytes, not {upload['bytes']}.", "part_ids")
+        if "md5" in body and hashlib.md5(content).hexdigest() != body["md5"]:
+            raise FakeError(400, "The md5 does not match.", "md5")
+        upload.update(status="completed", _parts={},
+                      file=_public(self.add_file(content, upload["filename"], upload["purpose"])))
+        return _public(upload)
+
+    def _cancel_upload(self, request, upload_id):
+        upload = self._pending_upload(upload_id)
+        upload.update(status="cancelled", _parts={})
+        return _public(upload)
 
 
 class _Raw(Exception):
