@@ -12,6 +12,9 @@ import re
 from datetime import UTC, datetime
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
+RESPONSES = "/v1/responses"
+COMPLETIONS = "/v1/completions"
+EMBEDDINGS = "/v1/embeddings"
 COMPLETION_WINDOW = "24h"
 # The Batch field that holds when a batch ended, per terminal status.
 ENDED_AT = {"completed": "completed_at", "failed": "failed_at", "expired": "expired_at", "cancelled": "cancelled_at"}
@@ -65,3 +68,78 @@ def file_object(
     """An OpenAI FileObject."""
     return {"id": id, "object": "file", "bytes": bytes, "created_at": created_at, "filename": filename,
             "purpose": purpose, "status": status, "expires_at": expires_at, "status_details": status_details}
+
+
+# Responses API `response` objects (endpoints.md §2.6-§2.8) and legacy `text_completion` objects (§4.2)
+
+# Request fields a Response echoes, with what it says when the request did not give them (or is not
+# known: a Message Batch result carries no request). `openai.types.responses.Response` requires
+# `tools`, `tool_choice` and `parallel_tool_calls`; the others are sent because OpenAI always sends them.
+RESPONSE_ECHO: dict[str, object] = {
+    "instructions": None,
+    "max_output_tokens": None,
+    "metadata": {},
+    "parallel_tool_calls": True,
+    "previous_response_id": None,
+    "reasoning": {"effort": None, "summary": None},
+    "temperature": None,
+    "text": {"format": {"type": "text"}},
+    "tool_choice": "auto",
+    "tools": [],
+    "top_p": None,
+    "truncation": "disabled",
+    "user": None,
+}
+
+
+def response_usage(*, input_tokens: int, output_tokens: int, cached_tokens: int = 0, cache_write_tokens: int = 0,
+                   reasoning_tokens: int = 0) -> dict:
+    """A Response's `usage`; `input_tokens` already counts cached and cache-written tokens.
+
+    `cache_write_tokens` is required by openai 3.x (`InputTokensDetails`) and ignored by 1.x.
+    """
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": cached_tokens, "cache_write_tokens": cache_write_tokens},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def output_message(*, id: str, texts: list[str], status: str = "completed") -> dict:
+    """A `message` output item with one `output_text` part per text."""
+    return {"type": "message", "id": id, "status": status, "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []} for text in texts]}
+
+
+def function_call_item(*, id: str, call_id: str, name: str, arguments: str) -> dict:
+    """A `function_call` output item; `arguments` is a JSON text, as OpenAI sends it."""
+    return {"type": "function_call", "id": id, "call_id": call_id, "name": name, "arguments": arguments,
+            "status": "completed"}
+
+
+def response(*, id: str, created_at: int, model: str, output: list[dict], usage: dict | None,
+             incomplete_reason: str | None = None, request: dict | None = None) -> dict:
+    """A Responses API `response`: `completed`, or `incomplete` with `incomplete_reason`.
+
+    The request fields in `RESPONSE_ECHO` are echoed from `request` (defaults when it is None or
+    lacks them); nothing is stored, so `store` is always false.
+    """
+    echo = {name: (request or {}).get(name) for name in RESPONSE_ECHO}
+    echo = {name: RESPONSE_ECHO[name] if value is None else value for name, value in echo.items()}
+    return {
+        "id": id, "object": "response", "created_at": created_at, "completed_at": created_at,
+        "status": "incomplete" if incomplete_reason else "completed", "error": None,
+        "incomplete_details": {"reason": incomplete_reason} if incomplete_reason else None,
+        "model": model, "output": output, **echo, "store": False, "usage": usage,
+    }
+
+
+def text_completion(*, id: str, created: int, model: str, text: str, finish_reason: str, usage: dict | None,
+                    native_finish_reason: str | None = None) -> dict:
+    """A legacy `text_completion` with one choice; the provider's own finish reason is kept beside it."""
+    choice = {"text": text, "index": 0, "logprobs": None, "finish_reason": finish_reason,
+              "native_finish_reason": native_finish_reason}
+    return {"id": id, "object": "text_completion", "created": created, "model": model, "choices": [choice],
+            "usage": usage}
