@@ -144,7 +144,8 @@ def test_anthropic_prepare_takes_the_batch_model_for_a_body_without_one(worker):
 
 @pytest.mark.parametrize("line, param", [
     (chat_line(url="/v1/embeddings"), "url"),
-    (chat_line(url="/v1/responses"), "url"),
+    (chat_line(url="/v1/moderations"), "url"),
+    (chat_line(url="/v1/responses"), "body.messages"),  # a chat body is no Responses body
     (chat_line(n=2), "body.n"),
     (chat_line(temperature=1.5), "body.temperature"),
     (chat_line(stream=True), "body.stream"),

@@ -7,8 +7,13 @@ Public functions:
 - `chat_to_params(body, default_max_tokens=..., sampling=..., model=...)`: an OpenAI chat-completions
   body -> Messages params (also used by the Bedrock provider for Claude models).
 - `SamplingRules`: which of temperature/top_p/top_k a Claude model takes, per API version and model.
-- `message_to_chat_completion(message, created=...)`: an Anthropic Message -> OpenAI chat.completion.
-- `batch_request(item, ...)`: one inline item or batch-file line -> `{"custom_id", "params"}`.
+- `responses_to_params(body, ...)` / `completion_to_params(body, ...)`: the same for a Responses or a
+  legacy completions body (`TO_PARAMS` picks one per line url; `check_endpoint` refuses the others,
+  `/v1/embeddings` with the reason: Anthropic has no embeddings model).
+- `message_to_chat_completion(message, created=...)`: an Anthropic Message -> OpenAI chat.completion;
+  `message_to_response` / `message_to_completion`: -> a Responses `response` / a `text_completion`
+  (`FROM_MESSAGE` picks one per endpoint).
+- `batch_request(item, ..., endpoint=...)`: one inline item or batch-file line -> `{"custom_id", "params"}`.
 - `with_model(params, model)`: params with the batch's model when they name none.
 - `result_line(line, ...)`: one line of a batch's results JSONL -> one OpenAI output/error line.
 - `processing_status(native)`: a MessageBatch's processing status, with the fallback below.
@@ -45,7 +50,8 @@ from translators import batch_output
 from translators import openai_shapes as shapes
 from translators.claude_models import NO_SAMPLING_MODELS, TEMPERATURE_AND_TOP_P_MODELS
 
-CHAT_COMPLETIONS = shapes.CHAT_COMPLETIONS
+CHAT_COMPLETIONS, RESPONSES, COMPLETIONS, EMBEDDINGS = (
+    shapes.CHAT_COMPLETIONS, shapes.RESPONSES, shapes.COMPLETIONS, shapes.EMBEDDINGS)
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 # §B.7: Anthropic stop_reason (the SDK's `StopReason`) -> OpenAI finish_reason. Unknown: "stop".
@@ -105,7 +111,7 @@ PROCESSING_STATUSES = frozenset({ENDED, *IN_FLIGHT_STATUS})
 TOOL_CHOICE = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
 
 # Chat fields that are accepted when they ask for OpenAI's default, and rejected otherwise.
-NO_OP_VALUES = {
+NO_OP_VALUES: dict[str, tuple] = {
     "n": (None, 1),
     "stream": (None, False),
     "logprobs": (None, False),
@@ -228,23 +234,8 @@ def chat_to_params(body: dict, *, default_max_tokens: int | None, sampling: Samp
     Fields Anthropic cannot honour (`n > 1`, `logprobs`, penalties, `seed`, temperature > 1, unknown
     fields, ...) raise `errors.BadRequest` naming the field.
     """
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.", param="body")
-    for key, value in body.items():
-        if key in HANDLED:
-            continue
-        if key in NO_OP_VALUES:
-            if value not in NO_OP_VALUES[key]:
-                raise _unsupported(key, value)
-            continue
-        raise _unsupported(key, value)
-
-    params: dict = {}
-    if body.get("model") is not None:
-        if not isinstance(body["model"], str) or not body["model"]:
-            raise _bad("model", "must be a non-empty string")
-        params["model"] = body["model"]
-    max_tokens = _max_tokens(body, default_max_tokens)
+    params = _common(body, HANDLED, NO_OP_VALUES)
+    max_tokens = _max_tokens(body, default_max_tokens, ("max_completion_tokens", "max_tokens"))
     if max_tokens is not None:
         params["max_tokens"] = max_tokens
     system, messages = _messages(body.get("messages"))
@@ -253,11 +244,7 @@ def chat_to_params(body: dict, *, default_max_tokens: int | None, sampling: Samp
     params["messages"] = messages
     params.update(_sampling(body))
     sampling.check(params.get("model") or model, params)
-    user = body.get("safety_identifier", body.get("user"))
-    if user is not None:
-        if not isinstance(user, str):
-            raise _bad("user", "must be a string")
-        params["metadata"] = {"user_id": user}
+    params.update(_user(body))
     params.update(_tools(body))
     fmt = _response_format(body.get("response_format"))
     if fmt is not None:
@@ -265,8 +252,40 @@ def chat_to_params(body: dict, *, default_max_tokens: int | None, sampling: Samp
     return params
 
 
-def _max_tokens(body: dict, default: int | None) -> int | None:
-    for field in ("max_completion_tokens", "max_tokens"):
+def _common(body: object, handled: frozenset[str], no_op: dict[str, tuple]) -> dict:
+    """Check a body's fields against an endpoint's tables; params with the body's `model` if it names one.
+
+    A field in `handled` is translated by the caller; one in `no_op` is accepted only at the values
+    listed (OpenAI's defaults: nothing to translate); any other field is refused.
+    """
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.", param="body")
+    for key, value in body.items():
+        if key in handled:
+            continue
+        if key not in no_op or value not in no_op[key]:
+            raise _unsupported(key, value)
+    params: dict = {}
+    if body.get("model") is not None:
+        if not isinstance(body["model"], str) or not body["model"]:
+            raise _bad("model", "must be a non-empty string")
+        params["model"] = body["model"]
+    return params
+
+
+def _user(body: dict) -> dict:
+    """`safety_identifier` (else `user`) as Anthropic's `metadata.user_id`, its only metadata field."""
+    user = body.get("safety_identifier", body.get("user"))
+    if user is None:
+        return {}
+    if not isinstance(user, str):
+        raise _bad("safety_identifier" if "safety_identifier" in body else "user", "must be a string")
+    return {"metadata": {"user_id": user}}
+
+
+def _max_tokens(body: dict, default: int | None, fields: tuple[str, ...]) -> int | None:
+    """The first of `fields` the body sets (an integer >= 1), else `default`."""
+    for field in fields:
         value = body.get(field)
         if value is None:
             continue
@@ -465,13 +484,21 @@ def _tool_use(call: object, where: str) -> dict:
     name, arguments = function.get("name"), function.get("arguments") or "{}"
     if not isinstance(call.get("id"), str) or not isinstance(name, str):
         raise _bad(where, "needs an id and function.name")
+    return {"type": "tool_use", "id": call["id"], "name": name,
+            "input": _arguments(arguments, f"{where}.function.arguments")}
+
+
+def _arguments(arguments: object, where: str) -> dict:
+    """A tool call's `arguments` (a JSON text, or already an object) -> Anthropic's `input` object."""
+    if arguments is None or arguments == "":
+        return {}
     try:
         parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
     except ValueError:
-        raise _bad(f"{where}.function.arguments", "is not valid JSON") from None
+        raise _bad(where, "is not valid JSON") from None
     if not isinstance(parsed, dict):
-        raise _bad(f"{where}.function.arguments", "must be a JSON object")
-    return {"type": "tool_use", "id": call["id"], "name": name, "input": parsed}
+        raise _bad(where, "must be a JSON object")
+    return parsed
 
 
 def _tool_result(message: dict, where: str) -> dict:
@@ -495,17 +522,28 @@ def _tools(body: dict) -> dict:
         converted = [_tool(tool, f"tools[{index}]") for index, tool in enumerate(tools)]
         if converted:
             out["tools"] = converted
-    choice = body.get("tool_choice")
-    parallel = body.get("parallel_tool_calls")
+    out.update(_tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"), "function.name"))
+    return out
+
+
+def _tool_choice(choice: object, parallel: object, name_path: str) -> dict:
+    """`tool_choice` and `parallel_tool_calls` -> Anthropic `tool_choice` (§B.6).
+
+    A named choice `{"type": "function", ...}` holds its name at `name_path` under the choice:
+    `function.name` in chat, `name` in the Responses API (which is flat).
+    """
+    out: dict = {}
     if choice is not None:
         if isinstance(choice, str):
             if choice not in TOOL_CHOICE:
                 raise _unsupported("tool_choice", choice)
             out["tool_choice"] = dict(TOOL_CHOICE[choice])
         elif isinstance(choice, dict) and choice.get("type") == "function":
-            name = (choice.get("function") or {}).get("name")
+            name: object = choice
+            for key in name_path.split("."):
+                name = name.get(key) if isinstance(name, dict) else None
             if not isinstance(name, str):
-                raise _bad("tool_choice.function.name", "must be a string")
+                raise _bad(f"tool_choice.{name_path}", "must be a string")
             out["tool_choice"] = {"type": "tool", "name": name}
         else:
             raise _unsupported("tool_choice", choice)
@@ -515,11 +553,16 @@ def _tools(body: dict) -> dict:
 
 
 def _tool(tool: object, where: str) -> dict:
+    """A chat tool: `{"type": "function", "function": {...}}`."""
     if not isinstance(tool, dict) or tool.get("type") != "function" or not isinstance(tool.get("function"), dict):
         raise _unsupported(f"{where}.type", tool.get("type") if isinstance(tool, dict) else tool)
-    function = tool["function"]
+    return _function_tool(tool["function"], f"{where}.function")
+
+
+def _function_tool(function: dict, where: str) -> dict:
+    """A function's name, description, parameters and strict flag -> an Anthropic custom tool."""
     if not isinstance(function.get("name"), str):
-        raise _bad(f"{where}.function.name", "must be a string")
+        raise _bad(f"{where}.name", "must be a string")
     out = {"name": function["name"]}
     if function.get("description") is not None:
         out["description"] = function["description"]
@@ -540,17 +583,372 @@ def _response_format(fmt: object) -> dict | None:
     raise _unsupported("response_format", fmt)
 
 
+# OpenAI Responses request -> Anthropic Messages params (endpoints.md §2.1-§2.5)
+
+# Responses fields translated below.
+RESPONSES_HANDLED = frozenset({
+    "model", "input", "instructions", "max_output_tokens", "temperature", "top_p", "tools", "tool_choice",
+    "parallel_tool_calls", "text", "reasoning", "metadata", "user", "safety_identifier",
+})
+
+# Responses fields accepted at the values listed, refused otherwise. Stored state (previous_response_id,
+# conversation, prompt) cannot work: each line is on its own and the gateway keeps no responses.
+RESPONSES_NO_OP: dict[str, tuple] = {
+    "stream": (None, False),
+    "stream_options": (None,),
+    "background": (None, False),
+    "store": (None, False, True),  # nothing is stored either way; the Response says store=false
+    "include": (None, []),
+    "truncation": (None, "disabled"),  # "auto" drops context; Anthropic errors on an overflow instead
+    "service_tier": (None, "auto", "default"),
+    "top_logprobs": (None, 0),
+    "previous_response_id": (None,),
+    "conversation": (None,),
+    "prompt": (None,),
+    "prompt_cache_key": (None,),
+    "max_tool_calls": (None,),
+}
+
+# Input items that hold no message for Anthropic: OpenAI's reasoning (its encrypted content is
+# OpenAI-only) is left out, as endpoints.md §2.2 says. Any item type in no table is refused.
+DROPPED_ITEMS = frozenset({"reasoning"})
+
+# `reasoning.effort` -> Anthropic `output_config.effort`; None: nothing is sent ("none" asks for
+# no extra effort, which is Anthropic's behaviour without the field).
+EFFORTS = {"none": None, "minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh",
+           "max": "max"}
+
+# `text.verbosity` values accepted: OpenAI's default only (Anthropic has no such control).
+VERBOSITY = (None, "medium")
+
+
+def responses_to_params(body: dict, *, default_max_tokens: int | None, sampling: SamplingRules = SamplingRules(),
+                        model: str | None = None) -> dict:
+    """An OpenAI Responses create body -> Anthropic Messages create params.
+
+    Same contract as `chat_to_params`. `instructions` and system/developer messages become the
+    top-level `system`; `function_call` items become assistant `tool_use` blocks and
+    `function_call_output` items user `tool_result` blocks, merged into alternating turns;
+    `text.format` json_schema and `reasoning.effort` go to `output_config`. `metadata` is checked
+    and kept for the reply (Anthropic's own metadata takes only `user_id`).
+    """
+    params = _common(body, RESPONSES_HANDLED, RESPONSES_NO_OP)
+    max_tokens = _max_tokens(body, default_max_tokens, ("max_output_tokens",))
+    if max_tokens is not None:
+        params["max_tokens"] = max_tokens
+    system, messages = _input(body.get("input"), body.get("instructions"))
+    if system is not None:
+        params["system"] = system
+    params["messages"] = messages
+    params.update(_sampling(body))
+    sampling.check(params.get("model") or model, params)
+    params.update(_user(body))
+    params.update(_response_tools(body))
+    output_config = {**_text_format(body.get("text")), **_effort(body.get("reasoning"))}
+    if output_config:
+        params["output_config"] = output_config
+    _metadata(body.get("metadata"))
+    return params
+
+
+def _input(value: object, instructions: object) -> tuple[str | list | None, list[dict]]:
+    """`instructions` and `input` -> Anthropic's `system` and alternating `messages`."""
+    system: list[str] = []
+    if instructions is not None:
+        if not isinstance(instructions, str):
+            raise _bad("instructions", "must be a string")
+        system.append(instructions)
+    if isinstance(value, str):
+        turns = [{"role": "user", "content": value}]
+    elif isinstance(value, list) and value:
+        turns = []
+        for index, item in enumerate(value):
+            turn = _input_item(item, f"input[{index}]")
+            if turn is None:
+                continue
+            if turn["role"] == "system":
+                system.extend(turn["content"])
+            else:
+                _append(turns, turn)
+    else:
+        raise _bad("input", "must be a string or a non-empty list of items")
+    if not turns:
+        raise _bad("input", "must hold at least one user or assistant message")
+    if not system:
+        return None, turns
+    return (system[0] if len(system) == 1 else [{"type": "text", "text": text} for text in system]), turns
+
+
+def _input_item(item: object, where: str) -> dict | None:
+    """One input item -> a turn (role `system` carries the texts for `system`), or None to leave out."""
+    if not isinstance(item, dict):
+        raise _bad(where, "must be an object")
+    kind = item.get("type", "message")  # an easy input message has no type
+    if kind in DROPPED_ITEMS:
+        return None
+    convert = INPUT_ITEMS.get(kind)
+    if convert is None:
+        raise _unsupported(f"{where}.type", kind)
+    return convert(item, where)
+
+
+def _input_message(item: dict, where: str) -> dict:
+    role, content = item.get("role"), item.get("content")
+    if role in ("system", "developer"):
+        return {"role": "system", "content": _input_texts(content, f"{where}.content")}
+    if role == "user":
+        return {"role": "user", "content": _input_content(content, f"{where}.content", USER_PARTS)}
+    if role == "assistant":
+        blocks = _input_content(content, f"{where}.content", ASSISTANT_PARTS)
+        if isinstance(blocks, list) and len(blocks) == 1 and blocks[0]["type"] == "text":
+            return {"role": "assistant", "content": blocks[0]["text"]}
+        return {"role": "assistant", "content": blocks}
+    raise _unsupported(f"{where}.role", role)
+
+
+def _function_call(item: dict, where: str) -> dict:
+    call_id, name = item.get("call_id"), item.get("name")
+    if not isinstance(call_id, str) or not call_id:
+        raise _bad(f"{where}.call_id", "must be a non-empty string")
+    if not isinstance(name, str) or not name:
+        raise _bad(f"{where}.name", "must be a non-empty string")
+    arguments = _arguments(item.get("arguments"), f"{where}.arguments")
+    return {"role": "assistant", "content": [{"type": "tool_use", "id": call_id, "name": name, "input": arguments}]}
+
+
+def _function_call_output(item: dict, where: str) -> dict:
+    call_id, output = item.get("call_id"), item.get("output")
+    if not isinstance(call_id, str) or not call_id:
+        raise _bad(f"{where}.call_id", "must be a non-empty string")
+    if isinstance(output, list):
+        content: str | list = [_part(part, f"{where}.output[{index}]", TOOL_OUTPUT_PARTS)
+                               for index, part in enumerate(output)]
+    elif isinstance(output, str):
+        content = output
+    else:
+        raise _bad(f"{where}.output", "must be a string or a list of content parts")
+    return {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call_id, "content": content}]}
+
+
+def _input_texts(content: object, where: str) -> list[str]:
+    """A system/developer message's text: a string or a list of `input_text` parts."""
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [_part(part, f"{where}[{index}]", {"input_text": _text_part})["text"]
+                for index, part in enumerate(content)]
+    raise _bad(where, "must be a string or a list of input_text parts")
+
+
+def _input_content(content: object, where: str, parts: dict) -> str | list:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list) or not content:
+        raise _bad(where, "must be a string or a non-empty list of content parts")
+    return [_part(part, f"{where}[{index}]", parts) for index, part in enumerate(content)]
+
+
+def _part(part: object, where: str, table: dict) -> dict:
+    """One content part through the table of the parts its place takes; any other type is refused."""
+    if not isinstance(part, dict):
+        raise _bad(where, "must be an object")
+    convert = table.get(part.get("type"))
+    if convert is None:
+        raise _unsupported(f"{where}.type", part.get("type"))
+    return convert(part, where)
+
+
+def _text_part(part: dict, where: str) -> dict:
+    if not isinstance(part.get("text"), str):
+        raise _bad(f"{where}.text", "must be a string")
+    return {"type": "text", "text": part["text"]}
+
+
+def _refusal_part(part: dict, where: str) -> dict:
+    """An earlier reply's refusal, given back as the assistant's text (as the chat translator does)."""
+    if not isinstance(part.get("refusal"), str):
+        raise _bad(f"{where}.refusal", "must be a string")
+    return {"type": "text", "text": part["refusal"]}
+
+
+def _input_image(part: dict, where: str) -> dict:
+    if part.get("file_id") is not None:
+        raise _unsupported(f"{where}.file_id", part["file_id"])  # an OpenAI file, which Anthropic cannot read
+    url = part.get("image_url")
+    if not isinstance(url, str):
+        raise _bad(f"{where}.image_url", "must be a string")
+    return {"type": "image", "source": _image_source(url, f"{where}.image_url")}
+
+
+def _input_file(part: dict, where: str) -> dict:
+    if part.get("file_id") is not None:
+        raise _unsupported(f"{where}.file_id", part["file_id"])
+    data, url = part.get("file_data"), part.get("file_url")
+    if isinstance(data, str):
+        return {"type": "document", "source": _document_source(data, part.get("filename"), f"{where}.file_data")}
+    if isinstance(url, str) and url.startswith(("https://", "http://")):
+        return {"type": "document", "source": {"type": "url", "url": url}}  # Anthropic reads PDFs by URL
+    raise _bad(where, "needs file_data or an http(s) file_url")
+
+
+# Which parts each place in the input takes.
+USER_PARTS = {"input_text": _text_part, "input_image": _input_image, "input_file": _input_file}
+ASSISTANT_PARTS = {"output_text": _text_part, "input_text": _text_part, "refusal": _refusal_part}
+TOOL_OUTPUT_PARTS = USER_PARTS
+
+# Input item type -> converter (a type in neither this table nor DROPPED_ITEMS is refused).
+INPUT_ITEMS = {"message": _input_message, "function_call": _function_call,
+               "function_call_output": _function_call_output}
+
+
+def _response_tools(body: dict) -> dict:
+    """Flat function tools (`{"type": "function", "name", ...}`) and the flat named tool choice."""
+    out: dict = {}
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise _bad("tools", "must be a list")
+        converted = []
+        for index, tool in enumerate(tools):
+            if not isinstance(tool, dict) or tool.get("type") != "function":
+                # Hosted tools (web search, file search, ...) run on OpenAI's side.
+                raise _unsupported(f"tools[{index}].type", tool.get("type") if isinstance(tool, dict) else tool)
+            converted.append(_function_tool(tool, f"tools[{index}]"))
+        if converted:
+            out["tools"] = converted
+    out.update(_tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"), "name"))
+    return out
+
+
+def _text_format(text: object) -> dict:
+    """`text.format` -> `{"format": ...}` for `output_config` (json_schema only; flat in Responses)."""
+    if text is None:
+        return {}
+    if not isinstance(text, dict):
+        raise _bad("text", "must be an object")
+    if text.get("verbosity") not in VERBOSITY:
+        raise _unsupported("text.verbosity", text["verbosity"])
+    extra = set(text) - {"format", "verbosity"}
+    if extra:
+        raise _unsupported(f"text.{sorted(extra)[0]}", text[sorted(extra)[0]])
+    fmt = text.get("format")
+    if fmt is None or (isinstance(fmt, dict) and fmt.get("type") == "text"):
+        return {}
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        if not isinstance(fmt.get("schema"), dict):
+            raise _bad("text.format.schema", "must be an object")
+        if not isinstance(fmt.get("name"), str):  # OpenAI requires it, and the Response echoes the format
+            raise _bad("text.format.name", "must be a string")
+        return {"format": {"type": "json_schema", "schema": fmt["schema"]}}
+    raise _unsupported("text.format", fmt)  # json_object: Anthropic has no schema-less JSON mode
+
+
+def _effort(reasoning: object) -> dict:
+    """`reasoning.effort` -> `{"effort": ...}` for `output_config`; summaries are refused (no counterpart)."""
+    if reasoning is None:
+        return {}
+    if not isinstance(reasoning, dict):
+        raise _bad("reasoning", "must be an object")
+    for key, value in reasoning.items():
+        if key != "effort" and value is not None:
+            raise _unsupported(f"reasoning.{key}", value)
+    effort = reasoning.get("effort")
+    if effort is None:
+        return {}
+    if effort not in EFFORTS:
+        raise _unsupported("reasoning.effort", effort)
+    return {"effort": EFFORTS[effort]} if EFFORTS[effort] else {}
+
+
+def _metadata(metadata: object) -> None:
+    """OpenAI's rule for `metadata`: at most 16 string values under keys of at most 64 characters."""
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict) or len(metadata) > 16 or not all(
+            isinstance(k, str) and len(k) <= 64 and isinstance(v, str) and len(v) <= 512
+            for k, v in metadata.items()):
+        raise _bad("metadata", "must map at most 16 keys (64 characters) to strings (512 characters)")
+
+
+# OpenAI legacy completions request -> Anthropic Messages params (endpoints.md §4)
+
+# Completions fields translated below.
+COMPLETIONS_HANDLED = frozenset({"model", "prompt", "max_tokens", "temperature", "top_p", "stop", "user"})
+
+# Completions fields accepted at OpenAI's defaults only: token-level controls a chat model does not have.
+COMPLETIONS_NO_OP: dict[str, tuple] = {
+    "n": (None, 1),
+    "best_of": (None, 1),
+    "stream": (None, False),
+    "stream_options": (None,),
+    "logprobs": (None,),
+    "echo": (None, False),
+    "suffix": (None,),
+    "presence_penalty": (None, 0, 0.0),
+    "frequency_penalty": (None, 0, 0.0),
+    "seed": (None,),
+    "logit_bias": (None, {}),
+}
+
+
+def completion_to_params(body: dict, *, default_max_tokens: int | None, sampling: SamplingRules = SamplingRules(),
+                         model: str | None = None) -> dict:
+    """An OpenAI completions body -> Anthropic Messages params: the prompt as one user message.
+
+    Same contract as `chat_to_params`. One line is one Anthropic request, so `prompt` must be one
+    text: a string or a list holding one string (more prompts, or token arrays, are refused).
+    `max_tokens` falls back to `default_max_tokens` (not OpenAI's 16, which cuts most replies short).
+    """
+    params = _common(body, COMPLETIONS_HANDLED, COMPLETIONS_NO_OP)
+    max_tokens = _max_tokens(body, default_max_tokens, ("max_tokens",))
+    if max_tokens is not None:
+        params["max_tokens"] = max_tokens
+    params["messages"] = [{"role": "user", "content": _prompt(body.get("prompt"))}]
+    params.update(_sampling(body))
+    sampling.check(params.get("model") or model, params)
+    params.update(_user(body))
+    return params
+
+
+def _prompt(prompt: object) -> str:
+    if isinstance(prompt, list) and len(prompt) == 1:
+        prompt = prompt[0]
+    if isinstance(prompt, str) and prompt:
+        return prompt
+    if isinstance(prompt, list) and len(prompt) > 1 and all(isinstance(p, str) for p in prompt):
+        raise BadRequest(f"prompt holds {len(prompt)} prompts; on Anthropic a line runs one prompt (give each "
+                         "its own line).", param="prompt", code="unsupported_parameter")
+    raise _bad("prompt", "must be a non-empty string or a list of one string (token arrays are not supported)")
+
+
+# Line url -> its translator (every one has `chat_to_params`'s signature); the endpoints Anthropic runs.
+TO_PARAMS = {CHAT_COMPLETIONS: chat_to_params, RESPONSES: responses_to_params, COMPLETIONS: completion_to_params}
+# Batch endpoints Anthropic cannot run, with the reason the 400 gives.
+REFUSED_ENDPOINTS = {EMBEDDINGS: "Anthropic has no embeddings model (it recommends Voyage AI); run embeddings "
+                                 "batches on a provider that has one"}
+
+
 # Batch items
 
 
+def check_endpoint(endpoint: str, param: str = "endpoint") -> None:
+    """A 400 for a batch endpoint or line url Anthropic cannot run (`REFUSED_ENDPOINTS` gives the reason)."""
+    if endpoint in TO_PARAMS:
+        return
+    reason = REFUSED_ENDPOINTS.get(endpoint, "Anthropic has no counterpart for it")
+    raise BadRequest(f"{endpoint!r} cannot run on Anthropic: {reason} (Anthropic runs "
+                     f"{', '.join(TO_PARAMS)}).", param=param, code="unsupported_endpoint")
+
+
 def batch_request(item: object, *, default_max_tokens: int | None, sampling: SamplingRules = SamplingRules(),
-                  model: str | None = None) -> dict:
+                  model: str | None = None, endpoint: str = CHAT_COMPLETIONS) -> dict:
     """One inline `requests` item or batch-file line -> `{"custom_id", "params"}`.
 
     Anthropic-native `{custom_id, params}` items pass through unchanged after the checks (the
     sampling rules included); OpenAI lines `{custom_id, method, url, body}` (or `{custom_id, body}`)
-    are translated with `chat_to_params`. `model` is the batch's model for items that name none.
-    Raises `BadRequest` with a field path relative to the item.
+    must have the batch's `endpoint` as `url` and are translated with its `TO_PARAMS` function.
+    `model` is the batch's model for items that name none. Raises `BadRequest` with a field path
+    relative to the item.
     """
     if not isinstance(item, dict):
         raise BadRequest("must be a JSON object.", param="")
@@ -576,13 +974,15 @@ def batch_request(item: object, *, default_max_tokens: int | None, sampling: Sam
         raise BadRequest(f"unexpected keys {sorted(extra)}.", param=sorted(extra)[0])
     if item.get("method", "POST") != "POST":
         raise BadRequest('method must be "POST".', param="method")
-    if item.get("url", CHAT_COMPLETIONS) != CHAT_COMPLETIONS:
-        raise BadRequest(f"url must be {CHAT_COMPLETIONS!r} for Anthropic.", param="url")
+    url = item.get("url", endpoint)
+    check_endpoint(url, "url")
+    if url != endpoint:
+        raise BadRequest(f"url {url!r} is not the batch's endpoint {endpoint!r}.", param="url")
     body = item["body"]
     if isinstance(body, dict) and body.get("stream") is True:
         raise BadRequest("body.stream=true is not allowed in a batch.", param="body.stream")
     try:
-        params = chat_to_params(body, default_max_tokens=default_max_tokens, sampling=sampling, model=model)
+        params = TO_PARAMS[url](body, default_max_tokens=default_max_tokens, sampling=sampling, model=model)
     except BadRequest as error:
         raise BadRequest(error.message, param=f"body.{error.param}" if error.param else "body",
                          code=error.code) from None
@@ -657,6 +1057,96 @@ def chat_usage(usage: dict) -> dict:
     }
 
 
+# Anthropic Message -> OpenAI Response (endpoints.md §2.6-§2.8)
+
+# Anthropic stop_reason -> the Response's `incomplete_details.reason`; a reason not listed (every
+# other one the SDK declares, or one it adds later) gives a `completed` Response.
+INCOMPLETE_REASONS = {
+    "max_tokens": "max_output_tokens",
+    "model_context_window_exceeded": "max_output_tokens",
+    "refusal": "content_filter",  # the text so far is kept
+}
+COMPLETED_STOP_REASONS = frozenset({"end_turn", "stop_sequence", "tool_use", "pause_turn"})
+
+
+def message_to_response(message: dict, *, created: int, request: dict | None = None) -> dict:
+    """An Anthropic Message -> an OpenAI Responses `response`.
+
+    Consecutive text blocks become one `message` item (an `output_text` part each), `tool_use`
+    blocks `function_call` items, in Anthropic's order; other blocks are left out as in
+    `message_to_chat_completion`. Item IDs derive from the Message ID, so a download converted
+    twice gives the same IDs. `request` (the Responses body, known on a gateway-run line only)
+    supplies the echoed fields (`shapes.RESPONSE_ECHO`).
+    """
+    base = _id_base(message["id"])
+    reason = INCOMPLETE_REASONS.get(message.get("stop_reason") or "")
+    item_status = "incomplete" if reason else "completed"
+    output: list[dict] = []
+    texts: list[str] = []
+    for block in message.get("content") or []:
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(block["text"])
+        elif kind == "tool_use":
+            _flush_texts(output, texts, base, item_status)
+            output.append(shapes.function_call_item(
+                id=f"fc_{base}_{len(output)}", call_id=block["id"], name=block["name"],
+                arguments=json.dumps(block.get("input") or {})))
+    _flush_texts(output, texts, base, item_status)
+    return shapes.response(id=f"resp_{base}", created_at=created, model=message["model"], output=output,
+                           usage=response_usage(message.get("usage") or {}), incomplete_reason=reason,
+                           request=request)
+
+
+def _flush_texts(output: list[dict], texts: list[str], base: str, status: str) -> None:
+    """Close the run of text blocks so far as one `message` item."""
+    if texts:
+        output.append(shapes.output_message(id=f"msg_{base}_{len(output)}", texts=list(texts), status=status))
+        texts.clear()
+
+
+def _id_base(message_id: str) -> str:
+    """`msg_01Xy` -> `01Xy`: the part the Response and its items are named after."""
+    if not isinstance(message_id, str):
+        raise TypeError("the message id is not a string")
+    return message_id.removeprefix("msg_")
+
+
+def response_usage(usage: dict) -> dict:
+    """Anthropic usage -> Responses usage: cache writes and reads count as input, reads also as cached."""
+    cache_write = usage.get("cache_creation_input_tokens") or 0
+    cache_read = usage.get("cache_read_input_tokens") or 0
+    return shapes.response_usage(
+        input_tokens=(usage.get("input_tokens") or 0) + cache_write + cache_read,
+        output_tokens=usage.get("output_tokens") or 0, cached_tokens=cache_read, cache_write_tokens=cache_write,
+        reasoning_tokens=(usage.get("output_tokens_details") or {}).get("thinking_tokens") or 0)
+
+
+# Anthropic Message -> OpenAI text_completion (endpoints.md §4.2)
+
+# A completion's finish_reason is stop, length or content_filter: `tool_calls` cannot happen (no tools).
+COMPLETION_FINISH_REASONS = {
+    native: ("stop" if reason == "tool_calls" else reason) for native, reason in FINISH_REASONS.items()}
+
+
+def message_to_completion(message: dict, *, created: int, request: dict | None = None) -> dict:
+    """An Anthropic Message -> an OpenAI `text_completion`: its text blocks joined as the one choice."""
+    stop_reason = message.get("stop_reason")
+    return shapes.text_completion(
+        id=f"cmpl-{_id_base(message['id'])}", created=created, model=message["model"],
+        text="".join(block["text"] for block in message.get("content") or [] if block.get("type") == "text"),
+        finish_reason=batch_output.finish_reason(stop_reason, COMPLETION_FINISH_REASONS),
+        native_finish_reason=stop_reason, usage=chat_usage(message.get("usage") or {}))
+
+
+def _chat(message: dict, *, created: int, request: dict | None = None) -> dict:
+    return message_to_chat_completion(message, created=created)
+
+
+# Line url -> the converter of its Message (the batch's endpoint decides for every line).
+FROM_MESSAGE = {CHAT_COMPLETIONS: _chat, RESPONSES: message_to_response, COMPLETIONS: message_to_completion}
+
+
 # Results JSONL line -> OpenAI output/error line (§B.3, §A.8)
 
 
@@ -665,11 +1155,12 @@ def result_request_id(batch_id: str, custom_id: str) -> str:
     return f"{batch_id}_{custom_id}"
 
 
-def result_line(line: dict, *, batch_id: str, created: int) -> dict:
+def result_line(line: dict, *, batch_id: str, created: int, endpoint: str = CHAT_COMPLETIONS) -> dict:
     """One line of a Message Batch's results -> one OpenAI batch output or error line.
 
     `batch_id` is the native Message Batch ID; with `custom_id` it names lines that have no upstream
-    request ID. `created` (the batch's `ended_at`) becomes each chat.completion's `created`.
+    request ID. `created` (the batch's `ended_at`) becomes each reply's `created`/`created_at`; the
+    batch's `endpoint` picks the reply's shape (`FROM_MESSAGE`).
     Raises KeyError/TypeError on a line it cannot read, including an unknown result type (for
     `batch_output.converted_lines`, which keeps such a line whole in the error file).
     """
@@ -680,7 +1171,7 @@ def result_line(line: dict, *, batch_id: str, created: int) -> dict:
     kind = result["type"]
     if kind == SUCCEEDED:
         message = result["message"]
-        return batch_output.success_line(custom_id, message["id"], message_to_chat_completion(message, created=created))
+        return batch_output.success_line(custom_id, message["id"], FROM_MESSAGE[endpoint](message, created=created))
     if kind == ERRORED:
         response = result.get("error") or {}
         error = response.get("error") or {}
@@ -749,7 +1240,7 @@ def batch_status(natives: list[dict]) -> str:
 
 def openai_batch(
     natives: list[dict], *, batch_id: str, input_file_id: str, output_file_id: str, error_file_id: str,
-    metadata: dict | None = None,
+    metadata: dict | None = None, endpoint: str = CHAT_COMPLETIONS,
 ) -> dict:
     """One or more MessageBatch objects (a split batch) -> one OpenAI Batch.
 
@@ -763,7 +1254,7 @@ def openai_batch(
     cancel_times = [to_unix(n["cancel_initiated_at"]) for n in natives if n.get("cancel_initiated_at")]
     expires = [to_unix(n["expires_at"]) for n in natives if n.get("expires_at")]
     return shapes.batch(
-        id=batch_id, status=status, created_at=created, input_file_id=input_file_id,
+        id=batch_id, status=status, created_at=created, input_file_id=input_file_id, endpoint=endpoint,
         request_counts=request_counts(natives), metadata=metadata,
         output_file_id=output_file_id if ended else None, error_file_id=error_file_id if ended else None,
         in_progress_at=created,  # Anthropic starts processing on create

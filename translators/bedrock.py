@@ -725,10 +725,10 @@ def model_output_to_body(endpoint: str, output: dict, *, reply_id: str, model: s
     completion = model_output_to_chat_completion(output, completion_id=f"chatcmpl-{stem}", model=model,
                                                  created=created)
     if endpoint == RESPONSES:
-        return shapes.response(completion, response_id=f"resp_{stem}", usage=responses_usage(output),
+        return shapes.response_from_chat(completion, response_id=f"resp_{stem}", usage=responses_usage(output),
                                request=request)
     if endpoint == COMPLETIONS:
-        return shapes.text_completion(completion, completion_id=f"cmpl-{stem}")
+        return shapes.completion_from_chat(completion, completion_id=f"cmpl-{stem}")
     return completion
 
 

@@ -72,9 +72,80 @@ def file_object(
             "purpose": purpose, "status": status, "expires_at": expires_at, "status_details": status_details}
 
 
-# Model replies in OpenAI's shape for each batch endpoint (endpoints.md §2.6, §3.1, §4.2), built from a
-# `chat.completion` (what every chat-style provider converter already yields) where that loses nothing
-# the target type carries.
+# Responses API `response` objects (endpoints.md §2.6-§2.8) and legacy `text_completion` objects (§4.2)
+
+# Request fields a Response echoes, with what it says when the request did not give them (or is not
+# known: a Message Batch result carries no request). `openai.types.responses.Response` requires
+# `tools`, `tool_choice` and `parallel_tool_calls`; the others are sent because OpenAI always sends them.
+RESPONSE_ECHO: dict[str, object] = {
+    "instructions": None,
+    "max_output_tokens": None,
+    "metadata": {},
+    "parallel_tool_calls": True,
+    "previous_response_id": None,
+    "reasoning": {"effort": None, "summary": None},
+    "temperature": None,
+    "text": {"format": {"type": "text"}},
+    "tool_choice": "auto",
+    "tools": [],
+    "top_p": None,
+    "truncation": "disabled",
+    "user": None,
+}
+
+
+def response_usage(*, input_tokens: int, output_tokens: int, cached_tokens: int = 0, cache_write_tokens: int = 0,
+                   reasoning_tokens: int = 0) -> dict:
+    """A Response's `usage`; `input_tokens` already counts cached and cache-written tokens.
+
+    `cache_write_tokens` is required by openai 3.x (`InputTokensDetails`) and ignored by 1.x.
+    """
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": cached_tokens, "cache_write_tokens": cache_write_tokens},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def output_message(*, id: str, texts: list[str], status: str = "completed") -> dict:
+    """A `message` output item with one `output_text` part per text."""
+    return {"type": "message", "id": id, "status": status, "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []} for text in texts]}
+
+
+def function_call_item(*, id: str, call_id: str, name: str, arguments: str) -> dict:
+    """A `function_call` output item; `arguments` is a JSON text, as OpenAI sends it."""
+    return {"type": "function_call", "id": id, "call_id": call_id, "name": name, "arguments": arguments,
+            "status": "completed"}
+
+
+def response(*, id: str, created_at: int, model: str, output: list[dict], usage: dict | None,
+             incomplete_reason: str | None = None, request: dict | None = None) -> dict:
+    """A Responses API `response`: `completed`, or `incomplete` with `incomplete_reason`.
+
+    The request fields in `RESPONSE_ECHO` are echoed from `request` (defaults when it is None or
+    lacks them). No `store`: the SDK's `Response` (openai 3.x) has no such field.
+    """
+    echo = {name: (request or {}).get(name) for name in RESPONSE_ECHO}
+    echo = {name: RESPONSE_ECHO[name] if value is None else value for name, value in echo.items()}
+    return {
+        "id": id, "object": "response", "created_at": created_at, "completed_at": created_at,
+        "status": "incomplete" if incomplete_reason else "completed", "error": None,
+        "incomplete_details": {"reason": incomplete_reason} if incomplete_reason else None,
+        "model": model, "output": output, **echo, "usage": usage,
+    }
+
+
+def text_completion(*, id: str, created: int, model: str, text: str, finish_reason: str, usage: dict | None,
+                    native_finish_reason: str | None = None) -> dict:
+    """A legacy `text_completion` with one choice; the provider's own finish reason is kept beside it."""
+    choice = {"text": text, "index": 0, "logprobs": None, "finish_reason": finish_reason,
+              "native_finish_reason": native_finish_reason}
+    return {"id": id, "object": "text_completion", "created": created, "model": model, "choices": [choice],
+            "usage": usage}
+
 
 # chat.completion finish_reason -> a Response's `incomplete_details.reason` (others: completed).
 INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -82,83 +153,8 @@ INCOMPLETE_REASONS = {"length": "max_output_tokens", "content_filter": "content_
 COMPLETION_FINISH_REASONS = frozenset({"stop", "length", "content_filter"})
 
 
-def response_usage(*, input_tokens: int, output_tokens: int, cached_tokens: int = 0, cache_write_tokens: int = 0,
-                   reasoning_tokens: int = 0) -> dict:
-    """A Response's `usage` (every detail present: openai 3.x requires `cache_write_tokens`)."""
-    return {"input_tokens": input_tokens,
-            "input_tokens_details": {"cached_tokens": cached_tokens, "cache_write_tokens": cache_write_tokens},
-            "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
-            "total_tokens": input_tokens + output_tokens}
-
-
-def response(completion: dict, *, response_id: str, usage: dict, request: dict | None = None) -> dict:
-    """A `chat.completion` as an OpenAI `response` object.
-
-    The message's text becomes one `message` item with one `output_text` part, its tool calls
-    `function_call` items (item IDs derive from `response_id`, so converting again gives the same
-    IDs); `finish_reason` length / content_filter make the Response `incomplete`. `request` (the
-    Responses body, when known) is echoed in the fields a Response repeats; without it they take
-    the API's defaults (a batch job's results carry no request).
-    """
-    choice = completion["choices"][0]
-    message = choice["message"]
-    reason = INCOMPLETE_REASONS.get(choice.get("finish_reason") or "")
-    status = "incomplete" if reason else "completed"
-    stem = response_id.removeprefix("resp_")
-    output: list[dict] = []
-    if message.get("content") is not None or message.get("refusal") is not None:
-        parts = []
-        if message.get("content") is not None:
-            parts.append({"type": "output_text", "text": message["content"], "annotations": []})
-        if message.get("refusal") is not None:
-            parts.append({"type": "refusal", "refusal": message["refusal"]})
-        output.append({"type": "message", "id": f"msg_{stem}_0", "status": status, "role": "assistant",
-                       "content": parts})
-    for number, call in enumerate(message.get("tool_calls") or [], start=len(output)):
-        output.append({"type": "function_call", "id": f"fc_{stem}_{number}", "call_id": call["id"],
-                       "name": call["function"]["name"], "arguments": call["function"]["arguments"],
-                       "status": "completed"})
-    echo = request or {}
-    return {
-        "id": response_id, "object": "response", "created_at": completion["created"], "status": status,
-        "error": None, "incomplete_details": {"reason": reason} if reason else None,
-        "instructions": echo.get("instructions"), "max_output_tokens": echo.get("max_output_tokens"),
-        "model": completion["model"], "output": output,
-        "parallel_tool_calls": echo.get("parallel_tool_calls", True), "previous_response_id": None,
-        "reasoning": echo.get("reasoning") or {"effort": None, "summary": None},
-        "temperature": _number(echo.get("temperature")), "text": echo.get("text") or {"format": {"type": "text"}},
-        "tool_choice": echo.get("tool_choice") or "auto", "tools": list(echo.get("tools") or []),
-        "top_p": _number(echo.get("top_p")), "truncation": echo.get("truncation") or "disabled", "usage": usage,
-        "user": echo.get("user"), "metadata": echo.get("metadata") or {},
-    }
-
-
-def _number(value: object) -> float | None:
-    """An echoed sampling value as the float a Response holds (None when absent or not a number)."""
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def text_completion(completion: dict, *, completion_id: str) -> dict:
-    """A `chat.completion` as an OpenAI `text_completion`: the reply's text is the completion."""
-    choice = completion["choices"][0]
-    finish = choice.get("finish_reason")
-    usage = completion.get("usage") or {}
-    return {
-        "id": completion_id, "object": "text_completion", "created": completion["created"],
-        "model": completion["model"],
-        "choices": [{"text": choice["message"].get("content") or "", "index": 0, "logprobs": None,
-                     "finish_reason": finish if finish in COMPLETION_FINISH_REASONS else "stop"}],
-        "usage": {"prompt_tokens": usage.get("prompt_tokens", 0),
-                  "completion_tokens": usage.get("completion_tokens", 0), "total_tokens": usage.get("total_tokens", 0)},
-    }
-
-
-def embedding_list(vectors: list[list[float]], *, model: str, prompt_tokens: int) -> dict:
-    """An OpenAI `CreateEmbeddingResponse`: one `embedding` per vector, in order."""
-    return {"object": "list",
-            "data": [{"object": "embedding", "index": index, "embedding": vector}
-                     for index, vector in enumerate(vectors)],
-            "model": model, "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}}
+# From a chat.completion: the providers whose converter yields one (Gemini, Vertex AI, Bedrock) build
+# their `response` and `text_completion` objects through these, on the builders above.
 
 
 def usage_from_chat(usage: dict | None) -> dict:
@@ -170,15 +166,55 @@ def usage_from_chat(usage: dict | None) -> dict:
         reasoning_tokens=(usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0)
 
 
-def response_from_chat(chat: dict) -> dict:
-    """`response` for a provider whose converter yields a chat.completion with chat usage (Gemini, Vertex)."""
-    stem = str(chat["id"]).removeprefix("chatcmpl-")
-    return response(chat, response_id=f"resp_{stem}", usage=usage_from_chat(chat.get("usage")))
+def _stem(chat: dict) -> str:
+    return str(chat["id"]).removeprefix("chatcmpl-")
 
 
-def completion_from_chat(chat: dict) -> dict:
-    """`text_completion` for a chat.completion, its ID derived from the completion's."""
-    return text_completion(chat, completion_id=f"cmpl-{str(chat['id']).removeprefix('chatcmpl-')}")
+def response_from_chat(chat: dict, *, response_id: str | None = None, usage: dict | None = None,
+                       request: dict | None = None) -> dict:
+    """A chat.completion (its first choice) as a `response`: its text (and refusal) one `message` item,
+    its tool calls `function_call` items; length / content_filter endings make it `incomplete`."""
+    response_id = response_id or f"resp_{_stem(chat)}"
+    stem = response_id.removeprefix("resp_")
+    choice = chat["choices"][0]
+    message = choice["message"]
+    reason = INCOMPLETE_REASONS.get(choice.get("finish_reason") or "")
+    status = "incomplete" if reason else "completed"
+    output: list[dict] = []
+    if message.get("content") is not None or message.get("refusal") is not None:
+        item = output_message(id=f"msg_{stem}_0", texts=[message["content"]] if message.get("content") is not None
+                              else [], status=status)
+        if message.get("refusal") is not None:
+            item["content"].append({"type": "refusal", "refusal": message["refusal"]})
+        output.append(item)
+    for number, call in enumerate(message.get("tool_calls") or [], start=len(output)):
+        output.append(function_call_item(id=f"fc_{stem}_{number}", call_id=call["id"],
+                                         name=call["function"]["name"], arguments=call["function"]["arguments"]))
+    return response(id=response_id, created_at=chat["created"], model=chat["model"], output=output,
+                    usage=usage if usage is not None else usage_from_chat(chat.get("usage")),
+                    incomplete_reason=reason, request=request)
+
+
+def completion_from_chat(chat: dict, *, completion_id: str | None = None) -> dict:
+    """A chat.completion as a `text_completion`: the reply's text is the completion."""
+    choice = chat["choices"][0]
+    finish = choice.get("finish_reason")
+    usage = chat.get("usage") or {}
+    return text_completion(
+        id=completion_id or f"cmpl-{_stem(chat)}", created=chat["created"], model=chat["model"],
+        text=choice["message"].get("content") or "",
+        finish_reason=finish if finish in COMPLETION_FINISH_REASONS else "stop",
+        native_finish_reason=choice.get("native_finish_reason"),
+        usage={"prompt_tokens": usage.get("prompt_tokens", 0), "completion_tokens": usage.get("completion_tokens", 0),
+               "total_tokens": usage.get("total_tokens", 0)})
+
+
+def embedding_list(vectors: list, *, model: str, prompt_tokens: int) -> dict:
+    """An OpenAI `CreateEmbeddingResponse`: one `embedding` per vector, in order."""
+    return {"object": "list",
+            "data": [{"object": "embedding", "index": index, "embedding": vector}
+                     for index, vector in enumerate(vectors)],
+            "model": model, "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}}
 
 
 def base64_floats(values: list) -> str:

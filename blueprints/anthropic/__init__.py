@@ -18,8 +18,9 @@ PROVIDER = Provider(
     # Files live in the gateway's file store under a generated key.
     file_pattern=r"[A-Za-z0-9_-]{1,256}",
     # A batch split over several Message Batches is their comma-joined IDs; one made from a stored file
-    # carries `@<file key>`, so its input_file_id can be given back.
-    batch_pattern=rf"{_MSGBATCH}(,{_MSGBATCH})*(@[A-Za-z0-9_-]{{1,256}})?",
+    # carries `@<file key>`, so its input_file_id can be given back; one of /v1/responses or
+    # /v1/completions lines ends in `~responses` or `~completions` (how its results are converted).
+    batch_pattern=rf"{_MSGBATCH}(,{_MSGBATCH})*(@[A-Za-z0-9_-]{{1,256}})?(~(responses|completions))?",
     passthrough_batch_pattern=_MSGBATCH,
     operations_module="blueprints.anthropic.operations",
     uploads="blueprints.anthropic.operations:uploads",

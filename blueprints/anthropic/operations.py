@@ -7,6 +7,12 @@ item into temporary `{"requests": [...]}` bodies, split at Anthropic's per-batch
 then submitted, so a bad line never leaves half a batch upstream. A batch made of several Message
 Batches gets one gateway ID over their comma-joined IDs. Output and error files are the batch's
 `results_url` converted line by line while it streams to the client; nothing is held whole.
+
+Endpoints: `/v1/chat/completions`, `/v1/responses` and `/v1/completions` (`translate.TO_PARAMS`);
+`/v1/embeddings` is a 400 at upload and at create (Anthropic has no embeddings model). A Message
+Batch does not remember which endpoint its requests came from, so a batch's native ID carries it
+(`~responses`, `~completions`; none for chat, as before) and its results are converted to that
+endpoint's reply (`translate.FROM_MESSAGE`).
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ log = logging.getLogger("deepintshield")
 NAMESPACE = NAME
 JSONL = storedfiles.JSONL
 RESULTS_RETENTION = 29 * 86400  # Anthropic keeps results 29 days after creation (§B.5)
+# The endpoint a batch's native ID names after `~` (chat, the first endpoint, is named by no suffix,
+# so chat batch IDs are the same as before endpoints were recorded).
+ENDPOINT_SUFFIX = {translate.RESPONSES: "responses", translate.COMPLETIONS: "completions"}
+_SUFFIX_ENDPOINT = {suffix: endpoint for endpoint, suffix in ENDPOINT_SUFFIX.items()}
 _OPEN, _CLOSE, _COMMA = b'{"requests":[', b"]}", b","
 
 
@@ -52,7 +62,8 @@ def create_file(new: NewFile, upload: Upload) -> dict:
         raise BadRequest("Anthropic files can only be batch input files (purpose=batch).", param="purpose")
     if not auth.gateway_keys_enabled():
         client.verify_key()  # the store takes files only for keys Anthropic accepts
-    return storedfiles.create(NAMESPACE, new, upload, _LineCheck(_config("ANTHROPIC_DEFAULT_MAX_TOKENS"), None))
+    return storedfiles.create(NAMESPACE, new, upload,
+                              _LineCheck(_config("ANTHROPIC_DEFAULT_MAX_TOKENS"), None, None))
 
 
 def list_files(query: FileQuery) -> dict:
@@ -63,7 +74,7 @@ def retrieve_file(ref: ids.ResourceId, options: Options) -> dict:
     if ref.kind == "file":
         return storedfiles.retrieve(NAMESPACE, ref.native)
     parts = _ended_parts(ref)
-    size = sum(len(chunk) for chunk in _converted(parts, ref.kind))
+    size = sum(len(chunk) for chunk in _converted(parts, ref.kind, ref.native))
     return shapes.file_object(
         id=ids.encode_file(NAME, ref.native, ref.kind), bytes=size, created_at=translate.ended_at(parts),
         filename=_result_filename(ref), purpose="batch_output",
@@ -82,7 +93,7 @@ def file_content(ref: ids.ResourceId, options: Options) -> Content:
     if ref.kind == "file":
         return storedfiles.content(NAMESPACE, ref.native)
     parts = _ended_parts(ref)
-    chunks = _converted(parts, ref.kind)
+    chunks = _converted(parts, ref.kind, ref.native)
     # Primed here, in the view, so an upstream error before the first byte is still an HTTP error;
     # the later parts' results are fetched while streaming, which needs the request's context.
     # `on_close` also closes the upstream reply when the client goes away mid-download.
@@ -104,8 +115,9 @@ def _ended_parts(ref: ids.ResourceId) -> list[dict]:
     return parts
 
 
-def _converted(parts: list[dict], kind: str) -> Iterator[bytes]:
-    """The output (`kind="output"`) or error lines of ended Message Batches, converted as they stream.
+def _converted(parts: list[dict], kind: str, native: str) -> Iterator[bytes]:
+    """The output (`kind="output"`) or error lines of ended Message Batches, converted as they stream
+    to the reply of the endpoint `native` (the batch's native ID) names.
 
     Every results line becomes exactly one OpenAI line (`batch_output.converted_lines`); a line the
     translator cannot read keeps Anthropic's own line in the error file. Non-blank lines are numbered
@@ -113,6 +125,7 @@ def _converted(parts: list[dict], kind: str) -> Iterator[bytes]:
     unique within the batch. A results stream that breaks raises: the download fails, never ends short.
     """
     created = translate.ended_at(parts)
+    endpoint = _endpoint(native)
     numbers = itertools.count(1)
 
     def lines() -> Iterator[dict]:
@@ -121,7 +134,7 @@ def _converted(parts: list[dict], kind: str) -> Iterator[bytes]:
             try:
                 records = ((next(numbers), raw) for raw in jsonl.split_lines(chunks) if raw.strip())
                 yield from batch_output.converted_lines(
-                    records, functools.partial(_convert, batch_id=part["id"], created=created),
+                    records, functools.partial(_convert, batch_id=part["id"], created=created, endpoint=endpoint),
                     functools.partial(_identify, batch_id=part["id"]), provider=NAME)
             finally:
                 chunks.close()
@@ -129,8 +142,8 @@ def _converted(parts: list[dict], kind: str) -> Iterator[bytes]:
     return batch_output.jsonl_chunks(lines(), successes=kind == "output")
 
 
-def _convert(line: dict, number: int, *, batch_id: str, created: int | None) -> dict:
-    return translate.result_line(line, batch_id=batch_id, created=created)
+def _convert(line: dict, number: int, *, batch_id: str, created: int | None, endpoint: str) -> dict:
+    return translate.result_line(line, batch_id=batch_id, created=created, endpoint=endpoint)
 
 
 def _identify(line: dict | None, number: int, *, batch_id: str) -> tuple[str, str]:
@@ -150,15 +163,15 @@ def create_batch(new: NewBatch) -> dict:
     limits = (_config("ANTHROPIC_MAX_BATCH_REQUESTS"), _config("ANTHROPIC_MAX_BATCH_BYTES"))
     file_key = None
     if new.requests is not None:
-        items = _inline_items(new.requests, max_tokens, new.options.model)
+        items = _inline_items(new.requests, max_tokens, new.options.model, new.endpoint)
     else:
         file_key = _file_key(new.input_file_id)
-        items = _file_items(file_key, max_tokens, new.options.model)
+        items = _file_items(file_key, max_tokens, new.options.model, new.endpoint)
     with _Bodies(*limits) as bodies:
         for label, item in items:
             bodies.add(jsonl.dumps(item), label)
         parts = _submit(bodies.finish())
-    native = ",".join(part["id"] for part in parts) + (f"@{file_key}" if file_key else "")
+    native = _native(parts, file_key, new.endpoint)
     try:
         return _openai(parts, native)
     except UpstreamError:
@@ -201,15 +214,27 @@ def cancel_batch(ref: ids.ResourceId, options: Options) -> dict:
     return _openai(parts, ref.native)
 
 
+def _native(parts: list[dict], file_key: str | None, endpoint: str) -> str:
+    """A batch's native ID: `msgbatch_a[,msgbatch_b…][@<input file key>][~<endpoint>]`."""
+    suffix = ENDPOINT_SUFFIX.get(endpoint)
+    return (",".join(part["id"] for part in parts) + (f"@{file_key}" if file_key else "")
+            + (f"~{suffix}" if suffix else ""))
+
+
 def _upstream_ids(native: str) -> list[str]:
-    """The Message Batch IDs behind a batch's native ID: `msgbatch_a[,msgbatch_b…][@<input file key>]`."""
-    return native.partition("@")[0].split(",")
+    """The Message Batch IDs behind a batch's native ID."""
+    return native.partition("~")[0].partition("@")[0].split(",")
 
 
 def _input_file_id(native: str) -> str:
     """The stored input file of a file-based batch, or "" for inline requests (a string, as OpenAI's)."""
-    key = native.partition("@")[2]
+    key = native.partition("~")[0].partition("@")[2]
     return ids.encode_file(NAME, key) if key else ""
+
+
+def _endpoint(native: str) -> str:
+    """The endpoint a batch's native ID names; chat when it names none (a Message Batch listed on its own)."""
+    return _SUFFIX_ENDPOINT.get(native.partition("~")[2], translate.CHAT_COMPLETIONS)
 
 
 def _openai(parts: list[dict], native: str) -> dict:
@@ -217,14 +242,12 @@ def _openai(parts: list[dict], native: str) -> dict:
     return mapping.mapped(
         NAME, "Message Batch", translate.openai_batch, parts, batch_id=ids.encode_batch(NAME, native),
         input_file_id=_input_file_id(native), output_file_id=ids.encode_file(NAME, native, "output"),
-        error_file_id=ids.encode_file(NAME, native, "errors"),
+        error_file_id=ids.encode_file(NAME, native, "errors"), endpoint=_endpoint(native),
     )
 
 
 def _check_batch_fields(new: NewBatch) -> None:
-    if new.endpoint != translate.CHAT_COMPLETIONS:
-        raise BadRequest(f"Anthropic batches serve only {translate.CHAT_COMPLETIONS}, not {new.endpoint!r}.",
-                         param="endpoint", code="unsupported_endpoint")
+    translate.check_endpoint(new.endpoint)
     if new.metadata:
         raise BadRequest("Anthropic Message Batches cannot keep metadata; leave it out.", param="metadata",
                          code="unsupported_parameter")
@@ -252,12 +275,13 @@ def _with_model(item: dict, model: str | None, label: str) -> dict:
     return item
 
 
-def _inline_items(requests: list, max_tokens: int, model: str | None) -> Iterator[tuple[str, dict]]:
+def _inline_items(requests: list, max_tokens: int, model: str | None, endpoint: str) -> Iterator[tuple[str, dict]]:
     seen: set[str] = set()
     for index, raw in enumerate(requests):
         label = f"requests[{index}]"
         try:
-            item = translate.batch_request(raw, default_max_tokens=max_tokens, sampling=_sampling(), model=model)
+            item = translate.batch_request(raw, default_max_tokens=max_tokens, sampling=_sampling(), model=model,
+                                           endpoint=endpoint)
         except BadRequest as error:
             param = f"{label}.{error.param}" if error.param else label
             raise BadRequest(f"{label}: {error.message}", param=param, code=error.code) from None
@@ -275,21 +299,25 @@ def _sampling() -> translate.SamplingRules:
 class _LineCheck:
     """The shared batch-file rules plus Anthropic's: custom_id pattern, and every line translatable.
 
-    `model` is the batch's model for lines that name none (None at upload: not known yet).
+    `model` is the batch's model for lines that name none, `endpoint` the batch's endpoint (both None
+    at upload: not known yet; the first line's url then stands for the file, whose lines share one).
     """
 
-    def __init__(self, max_tokens: int, model: str | None) -> None:
-        self.shared = jsonl.BatchInputCheck((jsonl.OPENAI, jsonl.ANTHROPIC), jsonl.CHAT_COMPLETIONS)
+    def __init__(self, max_tokens: int, model: str | None, endpoint: str | None) -> None:
+        self.shared = jsonl.BatchInputCheck((jsonl.OPENAI, jsonl.ANTHROPIC), endpoint)
         self.max_tokens = max_tokens
         self.model = model
+        self.endpoint = endpoint
         self.sampling = _sampling()
 
     def __call__(self, number: int, obj: dict) -> dict:
         self.shared(number, obj)
         label = f"line {number}"
+        url = obj.get("url")
+        endpoint = self.endpoint or (url if isinstance(url, str) else translate.CHAT_COMPLETIONS)
         try:
             item = translate.batch_request(obj, default_max_tokens=self.max_tokens, sampling=self.sampling,
-                                           model=self.model)
+                                           model=self.model, endpoint=endpoint)
         except BadRequest as error:
             param = f"{label}: {error.param}" if error.param else label
             raise BadRequest(f"Line {number}: {error.message}", param=param, code=error.code or "invalid_batch_line"
@@ -300,8 +328,8 @@ class _LineCheck:
         self.shared.finish()
 
 
-def _file_items(key: str, max_tokens: int, model: str | None) -> Iterator[tuple[str, dict]]:
-    check = _LineCheck(max_tokens, model)
+def _file_items(key: str, max_tokens: int, model: str | None, endpoint: str) -> Iterator[tuple[str, dict]]:
+    check = _LineCheck(max_tokens, model, endpoint)
     for number, obj in jsonl.numbered_objects(storedfiles.lines(NAMESPACE, key)):
         label = f"line {number}"
         yield label, _with_model(check(number, obj), model, label)
