@@ -177,6 +177,7 @@ def _on(case, provider: str) -> None:
         named = provider
     if case.meta.generation.mode.is_positive and isinstance(named, str) and named in registry.PROVIDERS:
         _keep_to(case, registry.get(named))
+        _served_by(case, registry.get(named))
 
 
 _UNNAMED = object()
@@ -200,6 +201,16 @@ def _keep_to(case, provider) -> None:
     for values in (case.query, case.body):
         if isinstance(values, dict):
             assume(not any(key.partition("[")[0] in foreign for key in values))
+
+
+def _served_by(case, provider) -> None:
+    """Skip a valid Uploads case for a provider without an Uploads API, or for a purpose its stored files
+    never have (both a 400 by design, which the description says but JSON Schema cannot)."""
+    if not case.operation.path.startswith(("/openai/v1/uploads", "/openai/uploads")):
+        return
+    assume(provider.uploads is not None)
+    if provider.code is not None and isinstance(case.body, dict) and "purpose" in case.body:
+        assume(case.body["purpose"] == "batch")  # the gateway keeps batch files only (Anthropic, chat servers)
 
 
 BOUNDS = settings(deadline=None, suppress_health_check=list(HealthCheck), database=None)
