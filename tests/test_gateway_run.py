@@ -220,3 +220,16 @@ def test_rate_limit_setting_names_its_problem():
     with pytest.raises(ValueError, match="500rps"):
         limits.parse("openai=500rps")
     assert limits.matching(limits.parse("openai:gpt-4o*=1rpm,openai=2rpm"), "openai", "gpt-4o-mini").rpm == 1.0
+
+
+def test_a_job_whose_provider_is_gone_fails_once_instead_of_retrying(app):
+    store = store_for(app.config["QUEUE"])
+    job_id = "gw-" + "1" * 24
+    store.create(Job(job_id, "nosuchserver", "o", "validating",
+                     {"created_at": 0, "expires_at": 10**10, "total": 3}, chunks=1))
+    with app.app_context():
+        runner.drive(job_id)
+    job = store.get(job_id)
+    assert job is not None and job.status == "failed" and job.record["never_ran"] == 3
+    assert job.record["errors"]["data"][0]["code"] == "provider_not_configured"
+    assert job_id not in store.active()

@@ -22,8 +22,8 @@ Decisions (documented in the README paragraph of issue 14):
   token prompts and more than one prompt.
 
 Embedding lines: each string of `input` is one Gemini EmbedContentRequest (`embed_requests`); a batch
-file line with N inputs becomes N `{key, request}` lines keyed `<custom_id>#<i>/<N>` (a trailing `b`
-when the line asked for base64), which `group_embeddings` gathers back into one OpenAI line.
+file line with N inputs becomes N `{key, request}` lines keyed `<custom_id>#<i>/<N>`, which
+`group_embeddings` gathers back into one OpenAI line.
 """
 
 from __future__ import annotations
@@ -324,7 +324,7 @@ EMBED_DROPPED = ("model", "user")
 # Only floats: a base64 `embedding` is not valid as openai.types.CreateEmbeddingResponse (List[float]; the
 # SDK decodes base64 itself before validating), so results could not be read by the SDK's own type.
 ENCODINGS = ("float",)
-_EMBED_KEY = re.compile(r"^(.*)#(\d+)/(\d+)(b?)$", re.DOTALL)
+_EMBED_KEY = re.compile(r"^(.*)#(\d+)/(\d+)$", re.DOTALL)
 
 
 def embed_texts(body: dict) -> list[str]:
@@ -356,23 +356,22 @@ def embed_requests(body: dict) -> list[dict]:
     return [{"content": {"parts": [{"text": text}]}, **extra} for text in texts]
 
 
-def embed_key(custom_id: str, index: int, count: int, base64: bool) -> str:
-    return f"{custom_id}#{index}/{count}{'b' if base64 else ''}"
+def embed_key(custom_id: str, index: int, count: int) -> str:
+    return f"{custom_id}#{index}/{count}"
 
 
-def split_embed_key(key: str) -> tuple[str, int, int, bool]:
-    """(custom_id, index, count, base64) of a key `embed_key` made; any other key is one float input."""
+def split_embed_key(key: str) -> tuple[str, int, int]:
+    """(custom_id, index, count) of a key `embed_key` made; any other key is one input."""
     match = _EMBED_KEY.match(key)
     if not match:
-        return key, 0, 1, False
-    return match[1], int(match[2]), int(match[3]), bool(match[4])
+        return key, 0, 1
+    return match[1], int(match[2]), int(match[3])
 
 
 def embed_lines(obj: dict) -> list[dict]:
     """One OpenAI embeddings line (already checked) as Gemini `{key, request}` file lines, one per text."""
     requests = embed_requests(obj["body"])
-    base64 = obj["body"].get("encoding_format") == "base64"
-    return [{"key": embed_key(obj["custom_id"], i, len(requests), base64), "request": request}
+    return [{"key": embed_key(obj["custom_id"], i, len(requests)), "request": request}
             for i, request in enumerate(requests)]
 
 
@@ -403,21 +402,20 @@ def _tokens(response: dict) -> int:
     return int(count or 0)
 
 
-def embedding_body(responses: list[dict], *, model: str, base64: bool) -> dict:
+def embedding_body(responses: list[dict], *, model: str) -> dict:
     """The embedding results of one line's texts (in order) as a CreateEmbeddingResponse. Gemini reports
     tokens per text only sometimes (`tokenCount`): usage is their sum, 0 when none is reported."""
     vectors = [_vector(response) for response in responses]
-    encoded = [shapes.base64_floats(v) for v in vectors] if base64 else vectors
-    return shapes.embedding_list(encoded, model=model, prompt_tokens=sum(_tokens(r) for r in responses))
+    return shapes.embedding_list(vectors, model=model, prompt_tokens=sum(_tokens(r) for r in responses))
 
 
-def batch_embed_body(reply: dict, *, count: int, model: str, base64: bool) -> dict:
+def batch_embed_body(reply: dict, *, count: int, model: str) -> dict:
     """A `:batchEmbedContents` reply (`{embeddings: [{values}], usageMetadata?}`, in request order) for the
     `count` inputs of one line, as a CreateEmbeddingResponse."""
     embeddings = reply["embeddings"]
     if not isinstance(embeddings, list) or len(embeddings) != count:
         raise ValueError(f"{count} inputs were sent, but the reply holds a different number of embeddings")
-    body = embedding_body([{"embedding": e} for e in embeddings], model=model, base64=base64)
+    body = embedding_body([{"embedding": e} for e in embeddings], model=model)
     tokens = int((reply.get("usageMetadata") or {}).get("promptTokenCount") or 0)
     body["usage"] = {"prompt_tokens": tokens, "total_tokens": tokens}
     return body
@@ -425,7 +423,7 @@ def batch_embed_body(reply: dict, *, count: int, model: str, base64: bool) -> di
 
 def group_embeddings(records: Iterable[tuple[int, bytes | dict]]) -> Iterator[tuple[int, bytes | dict]]:
     """Embedding results (raw results-file lines or inline results) gathered per OpenAI line: each
-    `(number, {"key": custom_id, "parts": [result, ...], "count": N, "base64": b})` once its N results
+    `(number, {"key": custom_id, "parts": [result, ...], "count": N})` once its N results
     are in (or at the end, short). Results come in input order, so one group is held at a time; a
     line that is not JSON or has no key is passed on as it is (it becomes an unconvertible line)."""
     open_groups: dict[str, tuple[int, dict]] = {}
@@ -439,9 +437,8 @@ def group_embeddings(records: Iterable[tuple[int, bytes | dict]]) -> Iterator[tu
         if not isinstance(key, str):
             yield number, record
             continue
-        custom_id, index, count, base64 = split_embed_key(key)
-        first, group = open_groups.setdefault(custom_id, (number, {"key": custom_id, "parts": {}, "count": count,
-                                                                   "base64": base64}))
+        custom_id, index, count = split_embed_key(key)
+        first, group = open_groups.setdefault(custom_id, (number, {"key": custom_id, "parts": {}, "count": count}))
         group["parts"][index] = line
         if len(group["parts"]) >= count:
             del open_groups[custom_id]
@@ -466,7 +463,7 @@ def embedding_line(group: dict, number: int, *, batch: str, model: str, created:
         if line.get("response") is None:
             return gemini.output_line({**line, "key": custom_id}, number, batch=batch, model=model, created=created)
     responses = [parts[index]["response"] for index in range(group["count"])]
-    body = embedding_body(responses, model=model, base64=group["base64"])
+    body = embedding_body(responses, model=model)
     return batch_output.success_line(custom_id, request_id, body)
 
 

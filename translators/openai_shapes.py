@@ -8,9 +8,7 @@ Pure: no HTTP, no Flask, no config, no clock. Times are Unix seconds: `unix()` r
 
 from __future__ import annotations
 
-import base64
 import re
-import struct
 from datetime import UTC, datetime
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
@@ -216,7 +214,3 @@ def embedding_list(vectors: list, *, model: str, prompt_tokens: int) -> dict:
                      for index, vector in enumerate(vectors)],
             "model": model, "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens}}
 
-
-def base64_floats(values: list) -> str:
-    """An embedding as OpenAI's `encoding_format: "base64"` gives it: little-endian float32, base64."""
-    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()

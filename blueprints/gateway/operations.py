@@ -208,6 +208,7 @@ def batch_object(job: Job) -> dict:
         request_counts=counts, ended_at=record.get("ended_at"), in_progress_at=record.get("in_progress_at"),
         expires_at=record["expires_at"], cancelling_at=record.get("cancelling_at"),
         metadata=record.get("metadata"), usage=record.get("usage"), completion_window=record["completion_window"],
+        errors=record.get("errors"),
         output_file_id=ids.encode_file(job.provider, job.id, "output") if record.get("has_output") else None,
         error_file_id=ids.encode_file(job.provider, job.id, "errors") if record.get("has_errors") else None,
     )

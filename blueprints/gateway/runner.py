@@ -39,6 +39,7 @@ from blueprints.gateway.queue import queue
 from blueprints.gateway.store import ENDED, FINALIZE, Job, JobStore, store_for
 from errors import APIError, UpstreamError
 from translators import batch_output, jsonl
+from translators import openai_shapes as shapes
 
 log = logging.getLogger("deepintshield.gateway")
 _decode = msgspec.json.Decoder().decode
@@ -60,9 +61,16 @@ def drive(job_id: str) -> None:
     job = store.get(job_id)
     if job is None or job.status in ENDED:
         return
+    spec = registry.PROVIDERS.get(job.provider)
+    realtime = spec.realtime_module if spec is not None else None
+    if realtime is None:  # its server is no longer declared: fail it once, rather than retry it every sweep
+        store.update(job_id, status="failed", ended_at=int(now()), key=None,
+                     never_ran=int(job.record["total"]) - job.completed - job.failed,
+                     errors=shapes.batch_errors("provider_not_configured",
+                                                f"Provider {job.provider} is no longer configured."))
+        return
     if job.status == "validating":
         store.update(job_id, expect=("validating",), status="in_progress", in_progress_at=int(now()))
-    realtime = registry.get(job.provider).realtime_module
     config = current_app.config
     lease, cap = float(config["GATEWAY_LEASE"]), int(config["GATEWAY_CONCURRENCY"])
     while True:
@@ -77,7 +85,6 @@ def drive(job_id: str) -> None:
             queue().drive(job_id)  # more work than hands: one more drive, which may do the same
         finished = False
         try:
-            assert realtime is not None
             finished = _run_chunk(store, job, index, realtime)
         finally:
             store.release(job_id, index, done=finished)

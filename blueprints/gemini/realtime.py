@@ -66,7 +66,7 @@ def _embed_reply(prepared: dict, line: LineRequest, model: str) -> LineReply:
     """`:batchEmbedContents` for the line's inputs, answered as a CreateEmbeddingResponse."""
     reply = client.batch_embed_contents(model, prepared["embed"], operation=OPERATION)
     body = mapping.mapped(NAME, "reply", endpoints.batch_embed_body, reply, count=len(prepared["embed"]),
-                          model=model, base64=line.body.get("encoding_format") == "base64")
+                          model=model)
     return LineReply(body=body, request_id=f"{NAME}-{uuid.uuid4().hex}")
 
 
