@@ -19,6 +19,7 @@ import msgspec
 
 from errors import BadRequest
 from translators.openai_shapes import CHAT_COMPLETIONS  # noqa: F401 (the batch-line url most checks take)
+from translators.seen_ids import SeenIds
 
 # Formats a batch input line may be in. Providers choose which ones they accept.
 OPENAI = "openai"          # {"custom_id", "method", "url", "body"}
@@ -187,13 +188,11 @@ class BatchInputCheck:
                  max_requests: int | None = None) -> None:
         self.formats = tuple(formats)
         self.endpoint = endpoint
-        # A provider's cap on requests per batch file; also what bounds the memory of the
-        # uniqueness rule (about 100 bytes per custom_id).
-        self.max_requests = max_requests or None
+        self.max_requests = max_requests or None  # a provider's cap on requests per batch file
         self.format: str | None = None
         self.url: str | None = endpoint
         self.count = 0
-        self._ids: set[str] = set()
+        self._ids = SeenIds()
 
     def __call__(self, number: int, obj: dict) -> dict:
         kind = line_format(obj)
@@ -265,7 +264,7 @@ class BatchInputCheck:
         fresh = set(ids)
         if len(fresh) != len(ids) or "" in fresh or not self._ids.isdisjoint(fresh):
             return False
-        self._ids |= fresh
+        self._ids.update(fresh)
         self.count += len(parsed)
         self.format, self.url = OPENAI, url
         return True
