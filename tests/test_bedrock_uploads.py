@@ -129,7 +129,7 @@ def test_large_parts_are_assembled_server_side(sdk, api, s3, assembly):
 
 
 def test_small_parts_are_streamed_through_the_checks(sdk, api, s3, assembly):
-    data = jsonl(20_000, pad=10)
+    data = jsonl(8000, pad=10)
     upload = api.upload_file_chunked(file=data, filename="in.jsonl", bytes=len(data), mime_type="application/jsonl",
                                      purpose="batch", part_size=700)
     assert upload.status == "completed" and upload.file.bytes == len(data)
@@ -212,11 +212,11 @@ def test_md5_is_checked_before_anything_is_stored(api, s3, assembly, part_size):
 def test_the_sdk_sends_md5_with_the_chunked_helper(api):
     data = jsonl(2000, pad=10)
     upload = api.upload_file_chunked(file=data, filename="in.jsonl", bytes=len(data), mime_type="application/jsonl",
-                                     purpose="batch", part_size=512, md5=hashlib.md5(data).hexdigest())
+                                     purpose="batch", part_size=1024, md5=hashlib.md5(data).hexdigest())
     assert upload.status == "completed"
     with pytest.raises(openai.BadRequestError) as error:
         api.upload_file_chunked(file=data, filename="in.jsonl", bytes=len(data), mime_type="application/jsonl",
-                                purpose="batch", part_size=512, md5="0" * 32)
+                                purpose="batch", part_size=1024, md5="0" * 32)
     assert error.value.body["param"] == "md5"
 
 
