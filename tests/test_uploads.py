@@ -2,8 +2,9 @@
 
 OpenAI: relayed to its fake (every request and reply checked against the SDK's types). Anthropic and
 a declared chat server: parts kept in the file store, completed into a stored batch file through the
-provider's own line checks. Gemini: a 400. `upload_file_chunked` takes no `extra_body`, so the
-provider goes in the client's default query, as the reference recommends.
+provider's own line checks (Bedrock, which stages parts in S3: tests/test_bedrock_uploads.py).
+Gemini: a 400. `upload_file_chunked` takes no `extra_body`, so the provider goes in the client's
+default query, as the reference recommends.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tracemalloc
 import openai
 import pytest
 
-from blueprints.common import storeduploads, uploads
+from blueprints.common import uploads
 from blueprints.dispatcher import ids
 from tests.conftest import owned_store
 from tests.fakes.anthropic import anthropic_fakes
@@ -181,8 +182,8 @@ def test_limits_and_expiry(sdk, vllm, app, monkeypatch):
     with pytest.raises(openai.BadRequestError) as error:
         api.complete(upload.id, part_ids=["part_nosuchpart"])
     assert error.value.body["param"] == "part_ids[0]"
-    later = storeduploads._now() + 3600
-    monkeypatch.setattr(storeduploads, "_now", lambda: later)
+    later = uploads.now() + 3600
+    monkeypatch.setattr(uploads, "now", lambda: later)
     with pytest.raises(openai.BadRequestError) as error:
         api.parts.create(upload.id, data=b"x")
     assert (error.value.body["param"], error.value.body["code"]) == ("upload_id", "upload_expired")

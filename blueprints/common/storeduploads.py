@@ -16,24 +16,16 @@ through `POST /files`; a bad line is its 400 naming the line, and nothing is sto
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from blueprints import registry
 from blueprints.common import filestore, uploads
 from blueprints.common.streams import Upload
 from blueprints.dispatcher import ids
 from blueprints.dispatcher.ids import ResourceId
-from errors import APIError, BadRequest, NotFound
+from errors import BadRequest, NotFound
 from schemas.requests import UPLOAD_LIFETIME, CompleteUpload, ExpiresAfter, NewFile, NewUpload, Options
-
-PART_PREFIX = "part_"
-
-
-def _now() -> int:  # one place for the clock (tests move it past an upload's expiry)
-    return int(time.time())
 
 
 class StoredUploads:
@@ -51,7 +43,7 @@ class StoredUploads:
         if new.purpose not in self.purposes:
             raise BadRequest(f"{self.provider} keeps only {' and '.join(self.purposes)} files (purpose="
                              f"{new.purpose!r}).", param="purpose")
-        now = _now()
+        now = uploads.now()
         extra = {"declared": new.bytes, "mime_type": new.mime_type, "created": now,
                  "expires_at": now + UPLOAD_LIFETIME, "status": "pending",
                  "file_expires_after": new.expires_after.seconds if new.expires_after else None}
@@ -67,7 +59,7 @@ class StoredUploads:
         if self._record(ref).extra["status"] != "pending":  # completed or cancelled while this part came in
             store.delete(self._parts(ref.native), key)
             self._pending(ref)
-        return {"id": PART_PREFIX + key, "object": "upload.part", "created_at": stored.created_at,
+        return {"id": uploads.PART_PREFIX + key, "object": "upload.part", "created_at": stored.created_at,
                 "upload_id": ids.encode_upload(self.provider, ref.native)}
 
     def complete_upload(self, ref: ResourceId, done: CompleteUpload) -> dict:
@@ -76,22 +68,20 @@ class StoredUploads:
             return self._object(record)
         record = self._pending(ref)
         uploads.check_part_ids(done.part_ids)
-        keys = [self._part_key(part_id, index) for index, part_id in enumerate(done.part_ids)]
+        keys = [uploads.part_key(part_id, index) for index, part_id in enumerate(done.part_ids)]
         store, namespace = filestore.store(), self._parts(ref.native)
         total = 0
         for index, key in enumerate(keys):
             try:
                 total += store.get(namespace, key).bytes
             except NotFound:
-                raise BadRequest(f"{done.part_ids[index]!r} is no part of this upload.", param=f"part_ids[{index}]",
-                                 code="unknown_part") from None
+                raise uploads.unknown_part(done.part_ids[index], index) from None
         declared = record.extra["declared"]
         if total != declared:
-            raise BadRequest(f"The listed parts hold {total} bytes; the upload was created for {declared}.",
-                             param="part_ids", code="upload_size_mismatch")
-        chunks = itertools.chain.from_iterable(store.open(namespace, key) for key in keys)
+            raise uploads.size_mismatch(total, declared)
+        chunks: Iterator[bytes] = itertools.chain.from_iterable(store.open(namespace, key) for key in keys)
         if done.md5 is not None:
-            chunks = _md5_checked(chunks, done.md5)
+            chunks = uploads.md5_checked(chunks, done.md5)
         seconds = record.extra.get("file_expires_after")
         new = NewFile(record.purpose, ExpiresAfter("created_at", int(seconds)) if seconds else None, done.options)
         file = registry.get(self.provider).operations.create_file(
@@ -120,12 +110,11 @@ class StoredUploads:
         """The upload, if parts may still be added and it may be completed; else a 400 saying why not."""
         record = self._record(ref)
         status = record.extra["status"]
-        if status == "pending" and _now() >= record.extra["expires_at"]:
+        if status == "pending" and uploads.now() >= record.extra["expires_at"]:
             self._drop_parts(ref.native)
             record, status = self._update(record, status="expired"), "expired"
         if status != "pending":
-            raise BadRequest(f"The upload {ids.encode_upload(self.provider, ref.native)!r} is {status}; it takes "
-                             "no more parts or calls.", param="upload_id", code=f"upload_{status}")
+            raise uploads.not_pending(ids.encode_upload(self.provider, ref.native), status)
         return record
 
     def _update(self, record: filestore.StoredFile, **changes) -> filestore.StoredFile:
@@ -141,30 +130,9 @@ class StoredUploads:
             for part in page:
                 store.delete(namespace, part.key)
 
-    def _part_key(self, part_id: str, index: int) -> str:
-        key = part_id[len(PART_PREFIX):] if part_id.startswith(PART_PREFIX) else ""
-        if not key or not key.replace("_", "").replace("-", "").isalnum():
-            raise BadRequest(f"{part_id!r} is no part ID this gateway issued.", param=f"part_ids[{index}]",
-                             code="unknown_part")
-        return key
-
     def _object(self, record: filestore.StoredFile) -> dict:
         extra = record.extra
-        status = extra["status"]
-        if status == "pending" and _now() >= extra["expires_at"]:
-            status = "expired"
-        return {"id": ids.encode_upload(self.provider, record.key), "object": "upload", "bytes": extra["declared"],
-                "created_at": extra["created"], "expires_at": extra["expires_at"], "filename": record.filename,
-                "purpose": record.purpose, "status": status, "file": extra.get("file")}
-
-
-def _md5_checked(chunks: Iterable[bytes], expected: str) -> Iterator[bytes]:
-    """The chunks, then a 400 if their MD5 (lowercase hex) is not `expected`: raised before the stream ends,
-    so whatever stores it keeps nothing."""
-    digest = hashlib.md5(usedforsecurity=False)
-    for chunk in chunks:
-        digest.update(chunk)
-        yield chunk
-    if digest.hexdigest() != expected.strip().lower():
-        raise APIError(400, f"The parts' MD5 is {digest.hexdigest()}, not {expected!r}.", param="md5",
-                       code="md5_mismatch")
+        return uploads.upload_object(
+            ids.encode_upload(self.provider, record.key), declared=extra["declared"], created_at=extra["created"],
+            expires_at=extra["expires_at"], filename=record.filename, purpose=record.purpose,
+            status=extra["status"], file=extra.get("file"))

@@ -456,7 +456,7 @@ def _paths(spec: APISpec, plugin: MarshmallowPlugin) -> None:
 
 
 def _upload_paths(spec: APISpec, operation, options: list[dict]) -> None:
-    """The Uploads API: one large file in parts (OpenAI; the providers whose files the gateway keeps)."""
+    """The Uploads API: one large file in parts (OpenAI, Bedrock, the providers whose files the gateway keeps)."""
     upload_id = {"in": "path", "name": "upload_id", "required": True, "schema": {"type": "string", "minLength": 1},
                  "description": "An upload ID the gateway returned."}
     upload_ok = _ok("The upload.", _json("Upload"))
