@@ -206,6 +206,21 @@ def test_a_failed_embedding_row_is_an_error_and_an_unreadable_one_raises():
             tr.embedding_result(row)
 
 
+def test_a_line_with_a_text_unanswered_is_an_error_line():
+    row = tr.embedding_result({"instance": {"content": "t", "custom_id": "cid-e#0/2"}, "status": "",
+                               "predictions": [{"embeddings": {"values": [0.5]}}]})
+    [(number, group)] = list(endpoints.group_embeddings([(1, row)]))  # its second text never came
+    line = endpoints.embedding_line(group, number, batch="j/9", model="m", created=1, provider="Vertex AI")
+    assert line["custom_id"] == "e" and line["response"]["status_code"] == 502
+    assert line["response"]["body"]["error"]["message"] == "Vertex AI returned no result for input 1 of this line."
+
+
+def test_an_embeddings_job_counts_requests_not_texts():
+    job = {"labels": {tr.JOB_LABEL_REQUESTS: "4", tr.JOB_LABEL_ENDPOINT: "embeddings"},
+           "completionStats": {"successfulCount": "6", "failedCount": "1"}}  # 7 texts of 4 requests
+    assert tr.request_counts(job) == {"total": 4, "completed": 3, "failed": 1}
+
+
 def test_embedding_results_gather_into_one_openai_list_per_line():
     rows = [tr.embedding_result({"instance": {"content": "t", "custom_id": f"cid-e#{i}/2"}, "status": "",
                                  "predictions": [{"embeddings": {"statistics": {"token_count": 2 + i},

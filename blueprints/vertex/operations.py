@@ -285,7 +285,8 @@ def _result_lines(job: dict, bucket: str, folder: str) -> Iterator[dict]:
     if url == endpoints.EMBEDDINGS:
         # One row per text: read as Gemini-style results, gathered into one OpenAI line per request.
         rows = endpoints.group_embeddings(_embedding_results(_result_rows(bucket, folder)))
-        line_of = functools.partial(endpoints.embedding_line, batch=name, model=model, created=created)
+        line_of = functools.partial(endpoints.embedding_line, batch=name, model=model, created=created,
+                                    provider="Vertex AI")
         identify_row = functools.partial(endpoints.identify_group, batch=name)
     else:
         rows = _result_rows(bucket, folder)

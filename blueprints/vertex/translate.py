@@ -400,6 +400,10 @@ def request_counts(job: dict) -> dict:
     submitted = str((job.get("labels") or {}).get(JOB_LABEL_REQUESTS, ""))
     incomplete = max(int(stats.get("incompleteCount") or 0), 0)
     total = int(submitted) if submitted.isdigit() else completed + failed + incomplete
+    # An embeddings job counts texts, several per request at times: never more than the requests (a request
+    # with a failed text failed; the rest, up to the total, completed).
+    failed = min(failed, total)
+    completed = min(completed, total - failed)
     return {"total": total, "completed": completed, "failed": failed}
 
 
