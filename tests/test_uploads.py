@@ -2,9 +2,9 @@
 
 OpenAI: relayed to its fake (every request and reply checked against the SDK's types). Anthropic and
 a declared chat server: parts kept in the file store, completed into a stored batch file through the
-provider's own line checks (Bedrock, which stages parts in S3: tests/test_bedrock_uploads.py).
-Gemini: a 400. `upload_file_chunked` takes no `extra_body`, so the provider goes in the client's
-default query, as the reference recommends.
+provider's own line checks (Bedrock, which stages parts in S3: tests/test_bedrock_uploads.py;
+Gemini and Vertex AI: tests/test_uploads_google.py). Azure: a 400. `upload_file_chunked` takes no
+`extra_body`, so the provider goes in the client's default query, as the reference recommends.
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def test_an_upload_is_its_owners_alone(sdk, vllm, gateway):
 
 def test_providers_without_uploads_are_a_400(sdk):
     with pytest.raises(openai.BadRequestError) as error:
-        _on(sdk, "gemini").uploads.create(bytes=1, filename="x.jsonl", mime_type="application/jsonl", purpose="batch")
+        _on(sdk, "azure").uploads.create(bytes=1, filename="x.jsonl", mime_type="application/jsonl", purpose="batch")
     assert error.value.body["code"] == "unsupported_endpoint"
 
 

@@ -344,9 +344,11 @@ def _check_lengths(block: bytes, number: int, max_line: int) -> None:
 
 
 def translated_lines(
-    lines: Iterable[bytes], translate: Callable[[dict], dict], check: Callable[[int, dict], dict] | None = None
+    lines: Iterable[bytes], translate: Callable[[dict], dict | list[dict]],
+    check: Callable[[int, dict], dict] | None = None,
 ) -> Iterator[bytes]:
-    """Parse each line, check it, translate it, and yield it as a JSONL line (bytes with `\\n`)."""
+    """Parse each line, check it, translate it, and yield it as JSONL (bytes with `\\n`): one line, or one
+    per item when `translate` gives a list (a line that becomes several provider lines)."""
     for number, obj in numbered_objects(lines):
         if check is not None:
             check(number, obj)
@@ -354,7 +356,10 @@ def translated_lines(
             out = translate(obj)
         except BadRequest as error:
             raise BadRequest(f"Line {number}: {error.message}", param=f"line {number}", code=error.code) from None
-        yield dumps(out) + b"\n"
+        if isinstance(out, list):
+            yield b"".join(dumps(item) + b"\n" for item in out)
+        else:
+            yield dumps(out) + b"\n"
     finish = getattr(check, "finish", None)
     if finish:
         finish()
