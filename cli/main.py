@@ -129,10 +129,10 @@ def _pairs(pairs: tuple[str, ...], option: str) -> dict[str, str]:
     return found
 
 
-def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """`--option KEY=VALUE` pairs as gateway fields; a value that parses as JSON is sent as that JSON."""
+def _options(pairs: tuple[str, ...], option: str = "--option") -> dict[str, Any]:
+    """`KEY=VALUE` pairs as request fields; a value that parses as JSON is sent as that JSON."""
     fields: dict[str, Any] = {}
-    for key, value in _pairs(pairs, "--option").items():
+    for key, value in _pairs(pairs, option).items():
         try:
             fields[key] = json.loads(value)
         except ValueError:
@@ -158,17 +158,21 @@ def _finish(batch: Any) -> None:
 @click.option("--window", type=click.Choice(WINDOWS), default="24h", show_default=True,
               help="The completion window.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help=OPTION_HELP)
+@click.option("--upload-option", "upload_options", multiple=True, metavar="KEY=VALUE",
+              help="A gateway field for the upload, e.g. storage_config='{\"s3\": {\"bucket\": \"b\"}}'. Repeatable.")
 @click.option("--watch", "-w", is_flag=True, help="Follow the batch until it ends.")
 @click.option("--interval", type=click.FloatRange(min=0), default=10.0, show_default=True,
               help="Seconds between polls with --watch.")
 @part_size_option
 @pass_settings
 def submit(settings: Settings, file: Path, provider: str, model: str | None, endpoint: str | None, window: str,
-           options: tuple[str, ...], watch: bool, interval: float, part_size: int) -> None:
+           options: tuple[str, ...], upload_options: tuple[str, ...], watch: bool, interval: float,
+           part_size: int) -> None:
     """Upload FILE (JSONL) and create a batch of it; prints the batch ID."""
     endpoint = endpoint or first_url(file)
     fields = {**gateway.named(provider), **({"model": model} if model else {}), **_options(options)}
-    uploaded = upload(settings.client, file, provider, part_size=part_size)
+    at_upload = _options(upload_options, "--upload-option")
+    uploaded = upload(settings.client, file, provider, part_size=part_size, fields=at_upload)
     click.echo(f"Uploaded {uploaded.id} ({uploaded.bytes} bytes)", err=True)
     batch = settings.client.batches.create(input_file_id=uploaded.id, endpoint=endpoint,  # type: ignore[arg-type]
                                            completion_window=window, extra_body=fields)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import click
 import openai
@@ -90,29 +90,32 @@ class WindowReader(io.RawIOBase):
         return len(data)
 
 
-def upload(client: OpenAI, path: Path, provider: str | None, *, part_size: int = PART_SIZE) -> FileObject:
-    """Upload `path` as a batch input file for `provider`, with a progress bar; its FileObject."""
+def upload(client: OpenAI, path: Path, provider: str | None, *, part_size: int = PART_SIZE,
+           fields: dict[str, Any] | None = None) -> FileObject:
+    """Upload `path` as a batch input file for `provider` (with the gateway `fields` a provider takes at
+    upload, e.g. `storage_config`), with a progress bar; its FileObject."""
     size = path.stat().st_size
+    body = {**named(provider), **(fields or {})}
     with path.open("rb") as file, byte_bar(size, f"Uploading {path.name}") as bar:
         if size > part_size:
-            uploaded = _upload_in_parts(client, file, path.name, size, provider, part_size, bar)
+            uploaded = _upload_in_parts(client, file, path.name, size, body, part_size, bar)
             if uploaded is not None:
                 return uploaded
         reader = WindowReader(file, 0, size, bar).binary()
-        return client.files.create(file=(path.name, reader, MIME), purpose="batch", extra_body=named(provider))
+        return client.files.create(file=(path.name, reader, MIME), purpose="batch", extra_body=body)
 
 
-def _upload_in_parts(client: OpenAI, file: BinaryIO, name: str, size: int, provider: str | None,
+def _upload_in_parts(client: OpenAI, file: BinaryIO, name: str, size: int, body: dict[str, Any],
                      part_size: int, bar: ProgressBar[int]) -> FileObject | None:
     """The Uploads API, one part per `part_size` bytes; None if the provider has no Uploads API."""
     try:
         started = client.uploads.create(bytes=size, filename=name, mime_type=MIME, purpose="batch",
-                                        extra_body=named(provider))
+                                        extra_body=body)
     except openai.BadRequestError as error:
         if error.code != "unsupported_endpoint":
             raise
-        click.echo(f"\n{provider or 'This provider'} takes no Uploads API; sending the file in one request.",
-                   err=True)
+        click.echo(f"\n{body.get('provider') or 'This provider'} takes no Uploads API; sending the file in one "
+                   "request.", err=True)
         return None
     try:  # the upload ID names its provider (upload_ds<code>_…, or OpenAI's own): parts need no provider
         part_ids = []

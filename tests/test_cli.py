@@ -87,13 +87,15 @@ def _batch_id(result: Result) -> str:
 
 
 def test_submit_watch_runs_an_openai_batch_to_completion(run, batch_file, fake_openai, sdk):
-    result = run("submit", str(batch_file), "--provider", "openai", "--watch", "--interval", "0")
+    result = run("submit", str(batch_file), "--provider", "openai", "--option", 'metadata={"team": "cli"}', "--watch",
+                 "--interval", "0")
     batch_id = _batch_id(result)
     assert batch_id in fake_openai.batches
     assert f"{batch_id} completed 3/3" in result.stderr
     assert "Uploading batch.jsonl" in result.stderr  # the byte bar's label (stderr is no terminal here)
     batch = sdk.batches.retrieve(batch_id)
     assert batch.status == "completed" and batch.endpoint == "/v1/chat/completions"  # read from the first line
+    assert batch.metadata == {"team": "cli"}
     (uploaded,) = _inputs(fake_openai)
     assert uploaded["_content"] == batch_file.read_bytes()
 
@@ -134,6 +136,16 @@ def test_a_gateway_run_batch_and_its_usage(run, batch_file, fake_openai, gateway
     rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in run("status", batch_id).stdout.splitlines())
     assert rows["usage.total_tokens"] == str(usage.total_tokens)
     assert rows["usage.input_tokens"] == str(usage.input_tokens)
+
+
+def test_upload_options_reach_the_upload(run, batch_file, fake_openai):
+    storage = 'storage_config={"s3": {"bucket": "b", "region": "us-east-1"}}'
+    result = run("submit", str(batch_file), "-p", "openai", "--upload-option", storage, code=1)
+    assert result.stderr.splitlines()[-1] == ("Error: 400 unsupported_parameter: storage_config is not used by "
+                                              "provider openai.")
+    assert _inputs(fake_openai) == []
+    result = run("submit", str(batch_file), "-p", "openai", "--upload-option", "storage_config", code=2)
+    assert "'storage_config' is not KEY=VALUE" in result.stderr
 
 
 def test_an_unknown_id_is_one_error_line(run, fake_openai):
