@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import click
 import openai
-from openai import OpenAI
+from openai import OpenAI, omit
 
 DEFAULT_URL = "http://localhost:8080/openai"
 ALL_PROVIDERS = "all"
@@ -113,12 +113,14 @@ def check_estimate_served(client: OpenAI, provider: str) -> None:
         estimate(client, named(provider))
 
 
-def list_batches(client: OpenAI, provider: str | None, limit: int, headers: dict[str, str] | None = None) -> Any:
+def list_batches(client: OpenAI, provider: str | None, limit: int, after: str | None = None,
+                 headers: dict[str, str] | None = None) -> Any:
     """One page of `GET /batches` (a `SyncCursorPage[Batch]`); `provider="all"` lists across providers,
     with the providers that could not be listed in the page's extra `provider_errors` field
     (`[{"provider", "error": {"message", "type", "param", "code"}}]`)."""
     try:
-        return client.batches.list(limit=limit, extra_query=named(provider), extra_headers=headers or None)
+        return client.batches.list(limit=limit, after=after or omit, extra_query=named(provider),
+                                   extra_headers=headers or None)
     except openai.APIStatusError as error:
         across = provider == ALL_PROVIDERS and (
             _route_missing(error, "all") or error.code in ("unknown_provider", "unsupported_parameter"))

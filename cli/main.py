@@ -69,9 +69,9 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def part_size_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--part-size", type=click.IntRange(min=1), default=PART_SIZE, show_default=True,
+    return click.option("--part-size", type=click.IntRange(1, PART_SIZE), default=PART_SIZE, show_default=True,
                         help="Files larger than this go up through the Uploads API in parts of this size "
-                             "(bytes).")(func)
+                             "(bytes; 64 MiB is the API's largest part).")(func)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -210,15 +210,17 @@ def watch(settings: Settings, batch_id: str, provider: str | None, interval: flo
 @cli.command(name="list")
 @provider_option(help="The provider whose batches to list, or \"all\" for every provider the gateway uses.")
 @click.option("--limit", "-n", type=click.IntRange(1, 100), default=20, show_default=True)
+@click.option("--after", metavar="ID", help="List from after this batch (the last ID of the page before).")
 @click.option("--key", "keys", multiple=True, metavar="PROVIDER=KEY",
               help="With --provider all in passthrough mode: a provider's own key (sent as "
                    "X-DeepintShield-Key-<provider>). Repeatable.")
 @json_option
 @pass_settings
-def list_(settings: Settings, provider: str | None, limit: int, keys: tuple[str, ...], as_json: bool) -> None:
-    """List batches, newest first."""
+def list_(settings: Settings, provider: str | None, limit: int, after: str | None, keys: tuple[str, ...],
+          as_json: bool) -> None:
+    """List batches, newest first, a page at a time."""
     headers = {f"X-DeepintShield-Key-{name}": key for name, key in _pairs(keys, "--key").items()}
-    page = gateway.list_batches(settings.client, provider, limit, headers)
+    page = gateway.list_batches(settings.client, provider, limit, after, headers)
     failed = getattr(page, "provider_errors", None)  # only a provider=all list has it
     if as_json:
         listed = {"object": "list", "data": [b.model_dump(mode="json") for b in page.data],
@@ -230,7 +232,7 @@ def list_(settings: Settings, provider: str | None, limit: int, keys: tuple[str,
     for line in output.provider_errors(failed or []):  # the rest of the list still stands
         click.echo(f"warning: {line}", err=True)
     if page.has_more:
-        click.echo(f"(more: raise --limit; the last ID is {page.data[-1].id})", err=True)
+        click.echo(f"(more: --after {page.data[-1].id})", err=True)
 
 
 @cli.command(name="download")

@@ -18,11 +18,13 @@ ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 
 def follow(client: OpenAI, batch: Batch, provider: str | None, interval: float) -> Batch:
     """Poll `batch` every `interval` seconds until it ends; the last Batch seen."""
-    with click.progressbar(length=1, label=f"{batch.id} {batch.status}", file=sys.stderr, show_pos=True) as bar:
+    # No count to show until the provider has counted the requests: `show_pos` is turned on then.
+    with click.progressbar(length=1, label=f"{batch.id} {batch.status}", file=sys.stderr, show_eta=False,
+                           show_percent=False) as bar:
         while True:
             counts = batch.request_counts
             if counts is not None and counts.total:
-                bar.length = counts.total
+                bar.length, bar.show_pos = counts.total, True
                 done = min(counts.completed + counts.failed, counts.total)
                 if done != bar.pos:
                     bar.update(done - bar.pos)

@@ -155,6 +155,15 @@ def test_an_unknown_id_is_one_error_line(run, fake_openai):
     assert "needs --provider" in result.stderr
 
 
+def test_no_gateway_and_no_key_are_one_line_each(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = CliRunner().invoke(cli, ["--base-url", "http://127.0.0.1:9/openai", "--api-key", "k", "status", "b"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: Cannot reach the gateway at http://127.0.0.1:9/openai: ")
+    result = CliRunner().invoke(cli, ["status", "batch_abc"])
+    assert result.exit_code == 2 and "No API key: set OPENAI_API_KEY or pass --api-key." in result.stderr
+
+
 # list, cancel, download
 
 
@@ -162,6 +171,8 @@ def test_list_shows_the_providers_batches(run, batch_file, fake_openai, sdk):
     uploaded = sdk.files.create(file=("in.jsonl", batch_file.read_bytes(), "application/jsonl"), purpose="batch")
     created = [sdk.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions",
                                   completion_window="24h").id for _ in range(3)]
+    shown = run("list", "--provider", "openai", "--limit", "2")
+    assert shown.stderr.endswith(f"(more: --after {shown.stdout.splitlines()[-1].split()[0]})\n")
     table = run("list", "--provider", "openai", "--limit", "10").stdout.splitlines()
     assert table[0].split() == ["id", "provider", "status", "endpoint", "requests", "created"]
     assert sorted(line.split()[0] for line in table[1:]) == sorted(created)
@@ -171,6 +182,8 @@ def test_list_shows_the_providers_batches(run, batch_file, fake_openai, sdk):
     expected = sdk.batches.list(limit=2, extra_query={"provider": "openai"})
     assert [b["id"] for b in page["data"]] == [b.id for b in expected.data]
     assert page["has_more"] is True and "provider_errors" not in page
+    rest = json.loads(run("list", "-p", "openai", "--after", page["data"][-1]["id"], "--json").stdout)
+    assert [b["id"] for b in page["data"] + rest["data"]] == [b.id for b in sdk.batches.list(limit=10)]
 
 
 def test_cancel(run, batch_file, fake_openai, sdk):
