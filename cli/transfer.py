@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import click
+import httpx2
 import openai
 from openai import OpenAI
 from openai.types import FileObject
@@ -147,6 +148,11 @@ def download(client: OpenAI, file_id: str, target: Path, provider: str | None) -
                     bar.update(len(chunk))
                     written += len(chunk)
         partial.replace(target)
+    except OSError as error:  # the local side: a folder that is not there, a full disk
+        raise click.ClickException(f"Cannot write {target}: {error.strerror or error}") from error
+    except httpx2.HTTPError as error:  # the stream broke off (the SDK wraps only the request, not the body)
+        raise click.ClickException(f"The download of {file_id} broke off after {written} bytes ({error!r}); "
+                                   f"nothing was written to {target}.") from error
     finally:
         partial.unlink(missing_ok=True)
     return written

@@ -20,8 +20,9 @@ from click.testing import CliRunner, Result
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from blueprints.common.streams import RELAY_CHUNK
 from cli.main import cli
-from tests.fakes.anthropic import anthropic_fakes
+from tests.fakes.anthropic import anthropic_fakes, message, succeeded
 from tests.fakes.gemini import checked_fakes
 from tests.fakes.openai import FakeOpenAI
 
@@ -208,6 +209,9 @@ def test_download_writes_what_the_sdk_reads(run, tmp_path, fake_openai, sdk):
     assert "Downloading results.jsonl" in result.stderr
     assert not list(tmp_path.glob("*.part"))
 
+    result = run("download", batch.output_file_id, "-o", str(tmp_path / "nowhere" / "x.jsonl"), code=1)
+    assert result.stderr.splitlines()[-1].startswith(f"Error: Cannot write {tmp_path / 'nowhere' / 'x.jsonl'}: ")
+
     single = tmp_path / "one.jsonl"
     run("download", batch.output_file_id, "-o", str(single))
     assert single.read_bytes() == output.read_bytes()
@@ -246,6 +250,29 @@ def test_a_large_file_goes_up_in_parts_to_anthropic_and_runs(run, tmp_path, rsps
         assert [r["custom_id"] for r in body["requests"]] == [f"req-{n}" for n in range(1, 31)]
         batch = sdk.batches.retrieve(batch_id)
         assert len(sdk.files.content(batch.output_file_id).read().splitlines()) == 30
+
+        fake.break_results_after = 10  # before the first byte: the gateway's own error
+        result = run("download", batch_id, "-o", str(tmp_path / "out.jsonl"), code=1)
+        assert result.stderr.startswith("Error: 502 upstream_error: ")
+
+
+def test_a_download_that_breaks_off_leaves_no_file(run, tmp_path, rsps, sdk):
+    """Past the first byte a broken stream can only break the connection: one line, no file that looks
+    whole (the gateway relays Anthropic's results 1 MiB at a time, so they must be longer than that)."""
+    with anthropic_fakes(rsps) as make:
+        fake = make(api_key="sk-test-key")
+        for n in range(1, 241):
+            fake.answer(f"req-{n}", succeeded(message([{"type": "text", "text": "x" * 6000}], message_id=f"msg_{n}")))
+        source = tmp_path / "in.jsonl"
+        source.write_bytes(_lines(240, CLAUDE))
+        batch_id = _batch_id(run("submit", str(source), "-p", "anthropic", "--watch", "--interval", "0"))
+        output_file_id = sdk.batches.retrieve(batch_id).output_file_id
+        assert len(sdk.files.content(output_file_id).read()) > 1.25 * RELAY_CHUNK
+
+        fake.break_results_after = RELAY_CHUNK + RELAY_CHUNK // 4
+        result = run("download", batch_id, "-o", str(tmp_path / "out.jsonl"), code=1)
+        assert f"Error: The download of {output_file_id} broke off after " in result.stderr
+        assert not (tmp_path / "out.jsonl").exists() and not list(tmp_path.glob("*.part"))
 
 
 def test_a_provider_without_uploads_gets_the_one_request_upload(run, batch_file, make_gemini, sdk):
