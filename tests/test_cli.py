@@ -21,7 +21,9 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from blueprints.common.streams import RELAY_CHUNK
+from cli.client import provider_of
 from cli.main import cli
+from cli.output import flatten
 from tests.fakes.anthropic import anthropic_fakes, message, succeeded
 from tests.fakes.gemini import checked_fakes
 from tests.fakes.openai import FakeOpenAI
@@ -416,6 +418,35 @@ def test_list_across_providers_where_the_gateway_serves_it(app, batch_file, fake
         assert headers[-1]["X-Deepintshield-Key-Anthropic"] == "sk-ant-1"
         page = json.loads(run("list", "-p", "all", "--json").stdout)
         assert page["provider_errors"] == failed and [b["id"] for b in page["data"]][1] == "msgbatch_01abc"
+
+
+# the pieces
+
+
+@pytest.mark.parametrize("resource_id, provider", [
+    ("batch_dsg_YmF0Y2hlcy94", "gemini"), ("file-dsao_bXNnYmF0Y2g", "anthropic"),
+    ("msgbatch_01abc~responses", "anthropic"),
+    ("batch_dsb_YXJu", "bedrock"), ("file-dsvf_eA", "vertex"), ("batch_dsz_eA", "azure"),
+    ("batch_dscgroq_eA", "groq"), ("file-dscgroqe_eA", "groq"), ("upload_dsevllm_eA", "vllm"),
+    ("batch_dsopenai_Z3ct", "openai"), ("batch_abc123", None), ("file-abc", None), ("batches/x", None),
+])
+def test_which_provider_an_id_names(resource_id, provider):
+    """As blueprints/dispatcher/ids.py encodes them (README "IDs")."""
+    assert provider_of(resource_id) == provider
+
+
+def test_ids_the_gateway_encodes_read_back_to_their_provider(app):
+    from blueprints.dispatcher import ids
+    with app.app_context():
+        assert provider_of(ids.encode_batch("gemini", "batches/abc")) == "gemini"
+        assert provider_of(ids.encode_file("anthropic", "msgbatch_01x", "errors")) == "anthropic"
+        assert provider_of(ids.encode_file("gemini", "files/abc")) == "gemini"
+
+
+def test_flatten_spells_out_nested_objects():
+    value = {"a": 1, "b": {"c": None, "d": [1, 2]}, "models": [{"model": "m", "cost": 0.5}], "s": "text"}
+    assert flatten(value) == [("a", "1"), ("b.c", ""), ("b.d", "[1, 2]"), ("models[0].model", "m"),
+                              ("models[0].cost", "0.5"), ("s", "text")]
 
 
 # the installed command
