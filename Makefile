@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 
 .PHONY: run dev test lint fuzz bench demo command
+# A bare `make`: the venv and the `deepintshield` command.
+.DEFAULT_GOAL := command
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
