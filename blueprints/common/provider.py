@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
 
 # The request fields only the gateway reads (never sent upstream). A provider takes a subset.
-GATEWAY_FIELDS = frozenset({"storage_config", "model", "output_s3_uri", "role_arn", "requests", "execution"})
+GATEWAY_FIELDS = frozenset({"storage_config", "model", "output_s3_uri", "role_arn", "requests", "execution",
+                            "webhook_url"})
+# The gateway-only fields every provider takes (`webhook_url`: blueprints/webhooks).
+EVERY_PROVIDER = frozenset({"webhook_url"})
 
 
 class Operations(Protocol):
@@ -117,6 +120,7 @@ class Provider:
     upload_pattern: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "options", self.options | EVERY_PROVIDER)
         if self.realtime:
             object.__setattr__(self, "options", self.options | {"execution"})
         if not self.options <= GATEWAY_FIELDS:

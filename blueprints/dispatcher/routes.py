@@ -3,7 +3,8 @@
 IDs may arrive with raw `/` from old SDKs (`batches/xyz`, job ARNs), so ID routes use `<path:>`.
 Batches the gateway runs itself (`blueprints/gateway`) are routed here too: a create with
 `execution: "gateway"` or for a provider without a batch API, and every ID of such a batch (or of
-its result files), go to the gateway's operations after the provider's guard.
+its result files), go to the gateway's operations after the provider's guard. A create with
+`webhook_url` has it checked first and watched once the batch exists (blueprints/webhooks).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from blueprints.dispatcher import ids
 from blueprints.dispatcher.forms import unflatten
 from blueprints.dispatcher.uploads import read_upload
 from blueprints.gateway import operations as gateway
+from blueprints.webhooks import watches
 from errors import APIError, BadRequest, first_error_path
 from schemas.batch import BatchListSchema, BatchSchema
 from schemas.fast import fast_loader
@@ -291,10 +293,12 @@ def create_batch() -> Response:
             else registry.DEFAULT
     operations = _use(provider)
     new = _load(CreateBatchSchema, provider, params)
+    watches.check(new)
     if new.execution == "gateway" or registry.get(provider).gateway_only:
         created = gateway.create_batch(provider, new)
     else:
         created = operations.create_batch(new)
+    watches.register(provider, new, created)
     metrics.batch_created(provider)
     return _render(BATCH, created, created=True)
 

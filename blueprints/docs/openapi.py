@@ -57,8 +57,8 @@ declared in `DEEPINTSHIELD_CHAT_ENDPOINTS`. Point the official `openai` SDK at
 provider per call with `extra_body={{"provider": ...}}` (POST) or `extra_query={{"provider": ...}}` (GET).
 
 **Gateway-only fields** (`provider`, `storage_config`, `model`, `output_s3_uri`, `role_arn`,
-`requests`, `execution`) are consumed by the gateway and never forwarded. In a query string or the upload form,
-nested values are sent the way the SDK flattens them: `storage_config[s3][bucket]=…`,
+`requests`, `execution`, `webhook_url`) are consumed by the gateway and never forwarded. In a query
+string or the upload form, nested values are sent the way the SDK flattens them: `storage_config[s3][bucket]=…`,
 `expires_after[seconds]=…`. Unknown fields are a 400 naming the field; a gateway field the provider
 does not take is a 400 `unsupported_parameter`, the same for every provider and operation. Which
 provider takes which: {{_TAKES}}. A field may be given in the
@@ -69,6 +69,11 @@ not given), else it is a 400 `conflicting_parameter`.
 record minimum and every batch of a declared chat server are run by the gateway itself, line by line
 through the provider's real-time API (at its real-time price), with the same Batch lifecycle and
 result files; every `custom_id` is in exactly one of the output and error files.
+
+**Webhooks.** A batch created with `webhook_url` (https, reaching a public address) gets one POST
+when it ends: OpenAI's batch event (`batch.completed`, `batch.failed`, `batch.expired`,
+`batch.cancelled`) with the Batch object in `data.batch`, signed with Standard Webhooks headers that
+the SDK's `webhooks.unwrap` verifies, retried with backoff until a 2xx (the same `webhook-id` each time).
 
 **IDs** the gateway returns are URL-safe and name their provider, so `provider` is optional on
 follow-up calls; native IDs (`batches/x`, a Bedrock job ARN) are accepted when the provider is
