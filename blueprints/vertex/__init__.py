@@ -101,6 +101,7 @@ PROVIDER = Provider(
     base_url="VERTEX_BASE_URL",
     options=frozenset({"storage_config", "model"}),
     check=_check,
+    in_use=lambda settings: bool(settings.get("VERTEX_PROJECT")),  # listing (and creating) needs the project
     settings={
         "VERTEX_PROJECT": Project("DEEPINTSHIELD_VERTEX_PROJECT", "", "Google Cloud project that runs Vertex AI "
                                   "batches (needed to create and list them)"),
