@@ -186,6 +186,23 @@ def test_files_of_every_provider_page_once_newest_first(gateway, fakes, app):
     assert sdk.files.retrieve(pages[0].data[0].id).id == pages[0].data[0].id
 
 
+def test_passthrough_files_are_those_of_each_providers_key(gateway, fakes, app):
+    sdk = _sdk(gateway)  # passthrough: Anthropic's files are kept for the key that stored them
+    for fake in fakes.values():
+        _upload(sdk, fake, f"{fake.provider}-1")
+    expected = _alone(sdk, sdk.files, fakes)
+    headers = {f"X-DeepintShield-Key-{name}": KEY for name in ("openai", "anthropic", "gemini")}
+    lister = _sdk(gateway, api_key="sk-some-other-key", headers=headers)
+    assert [file.id for file in lister.files.list(limit=2, extra_query=ALL)] == _newest_first(expected)
+
+    # Another Anthropic key owns none of them: its list is empty, not an error.
+    other = _sdk(gateway, api_key="sk-some-other-key", headers={**headers, "X-DeepintShield-Key-anthropic": "sk-b"})
+    page = other.files.list(extra_query=ALL)
+    anthropic = {file.id for file in _alone(sdk, sdk.files, {"anthropic": fakes["anthropic"]})}
+    assert anthropic and page.provider_errors == []
+    assert {file.id for file in page.data} == {file.id for file in expected} - anthropic
+
+
 def test_a_small_page_cap_names_the_provider_too_deep_to_read(gateway, fakes, app, monkeypatch):
     app.config.update(API_KEYS=[KEY], OPENAI_API_KEY=KEY, ANTHROPIC_API_KEY=KEY, GEMINI_API_KEY=KEY,
                       LIST_ALL_MAX_PAGES=1)
