@@ -23,6 +23,7 @@ log = logging.getLogger("deepintshield")
 ALL = "all"  # the `provider` value that asks for every provider's items
 KEY_HEADER = "X-DeepintShield-Key-{provider}"  # passthrough: the client's key for one provider
 PAGE = 100  # items asked of a provider's list per call (OpenAI's batch list maximum)
+DEFAULT_FILE_LIMIT = 100  # a file list's `limit` when none is given (OpenAI's 10,000 is too many to merge)
 
 # (after: an ID this list gave, or None; limit) -> its `{"data", "has_more"}` page
 Fetch = Callable[[str | None, int], dict]
@@ -60,9 +61,6 @@ def list_files(query: FileQuery) -> dict:
             FileQuery(query.purpose, limit, "desc", after, Options())))]
     return _listing(query.limit or DEFAULT_FILE_LIMIT, query.after, sources, lambda after: (
         ids.decode_file(after).provider, False))
-
-
-DEFAULT_FILE_LIMIT = 100  # OpenAI's is 10,000: too many to merge by default
 
 
 def _batch_sources(provider: str) -> list[Source]:
