@@ -133,6 +133,9 @@ class CoreSettings(Schema):
                           "batches as files)", validate=[at_least(1)])
     MAX_LINE_BYTES = Size("DEEPINTSHIELD_MAX_LINE_BYTES", 16 * MiB, "longest line of an uploaded batch file",
                           validate=[at_least(1)])
+    LIST_ALL_MAX_PAGES = Integer("DEEPINTSHIELD_LIST_ALL_MAX_PAGES", 10, "pages of up to 100 items read from "
+                                 "each provider's list for one page of `?provider=all` (a provider needing more is "
+                                 "named in `provider_errors` instead)", validate=[at_least(1)])
 
     # The file store: files a provider cannot hold or give back (Anthropic files, Gemini copies)
     FILE_STORE = FileStore("DEEPINTSHIELD_FILE_STORE", "./data/files", "the gateway's file store (checked at "

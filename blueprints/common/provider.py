@@ -112,6 +112,12 @@ class Provider:
     realtime: str | None = None
     # True: it has no batch API, so every batch it gets is run by the gateway (`DEEPINTSHIELD_CHAT_ENDPOINTS`).
     gateway_only: bool = False
+    # Whether this deployment uses it, from the settings (the `?provider=all` lists include it only then,
+    # `blueprints/crosslist`); None: whenever its key is there (gateway-key mode) or sent (passthrough).
+    in_use: Callable[[Mapping[str, Any]], bool] | None = None
+    # False: in passthrough the gateway's own credentials call it (Bedrock's AWS) and the client's key only
+    # names who owns what the gateway keeps for it; True: the client's key is the provider key.
+    client_key: bool = True
     # "module:attribute" naming its Uploads API (`blueprints/common/uploads.UploadOperations`), imported on
     # first use; None: `POST /uploads` for it is a 400 `unsupported_endpoint`.
     uploads: str | None = None

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 
 import metrics
-from blueprints import registry
+from blueprints import crosslist, registry
 from blueprints.common import auth
 from blueprints.common.provider import GATEWAY_FIELDS, Operations, Provider
 from blueprints.common.uploads import UploadOperations
@@ -133,6 +133,18 @@ def _json_too_large(limit: int) -> APIError:
                          "large batches as a file.", code="body_too_large")
 
 
+@functools.cache
+def all_schema(kind: type[Schema]) -> Schema:
+    """A list query for every provider (`provider=all`): no provider's own options (each would be
+    another provider's foreign field), so those are unknown keys, refused like any."""
+    return kind(exclude=tuple(sorted(GATEWAY_FIELDS & set(kind._declared_fields))))
+
+
+def _load_all(kind: type[Schema], params: dict):
+    del params["provider"]
+    return all_schema(kind).load(params)
+
+
 def _take_provider(params: dict) -> str | None:
     provider = params.pop("provider", None)
     if provider is None or provider == "":
@@ -189,6 +201,8 @@ def create_file() -> Response:
 @bp.get("/files")
 def list_files() -> Response:
     params = _query_params()
+    if params.get("provider") == crosslist.ALL:
+        return _render(FILE_LIST, crosslist.list_files(_load_all(FileQuerySchema, params)))
     provider = _take_provider(params) or registry.DEFAULT
     operations = _use(provider)
     query = _load(FileQuerySchema, provider, params)
@@ -306,6 +320,8 @@ def create_batch() -> Response:
 @bp.get("/batches")
 def list_batches() -> Response:
     params = _query_params()
+    if params.get("provider") == crosslist.ALL:
+        return _render(BATCH_LIST, crosslist.list_batches(_load_all(BatchQuerySchema, params)))
     provider = _take_provider(params) or registry.DEFAULT
     operations = _use(provider)
     query = _load(BatchQuerySchema, provider, params)
