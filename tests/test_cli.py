@@ -25,6 +25,7 @@ from cli.client import provider_of
 from cli.main import cli
 from cli.output import flatten
 from tests.fakes.anthropic import anthropic_fakes, message, succeeded
+from tests.fakes.azure import DEPLOYMENT
 from tests.fakes.gemini import checked_fakes
 from tests.fakes.openai import FakeOpenAI
 
@@ -277,10 +278,9 @@ def test_a_download_that_breaks_off_leaves_no_file(run, tmp_path, rsps, sdk):
         assert not (tmp_path / "out.jsonl").exists() and not list(tmp_path.glob("*.part"))
 
 
-def test_a_provider_without_uploads_gets_the_one_request_upload(run, batch_file, make_gemini, sdk):
-    make_gemini()
-    batch_file.write_bytes(_lines(5, GEMINI_MODEL))
-    result = run("submit", str(batch_file), "-p", "gemini", "-m", GEMINI_MODEL, "--part-size", "100")
+def test_a_provider_without_uploads_gets_the_one_request_upload(run, batch_file, azure_fake, sdk):
+    batch_file.write_bytes(_lines(5, DEPLOYMENT))  # Azure: no Uploads API is known to exist there
+    result = run("submit", str(batch_file), "-p", "azure", "--part-size", "100")
     assert "takes no Uploads API" in result.stderr
     batch = sdk.batches.retrieve(_batch_id(result))
     assert sdk.files.content(batch.input_file_id).read() == batch_file.read_bytes()
