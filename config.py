@@ -219,12 +219,16 @@ def value(key: str, environ: Mapping[str, str] | None = None) -> Any:
     return load(os.environ if environ is None else environ, only=(key,))[key]
 
 
+# Read by the `deepintshield` command line (cli/), not the gateway: set beside it, they are no typo.
+CLIENT_VARIABLES = frozenset({"DEEPINTSHIELD_URL"})
+
+
 def warn_unknown(environ: Mapping[str, str]) -> None:
     """Warn, once per process and name, about `DEEPINTSHIELD_*` variables no setting reads (a typo is
     otherwise silently ignored). Only names are logged: a value could be a key."""
     known = [name[len(PREFIX):] for name in VARIABLES if name.startswith(PREFIX)]  # the shared prefix would
     for name in sorted(environ):                                                    # make every name look close
-        if name.startswith(PREFIX) and name not in VARIABLES and name not in _warned:
+        if name.startswith(PREFIX) and name not in VARIABLES and name not in CLIENT_VARIABLES and name not in _warned:
             _warned.add(name)
             closest = difflib.get_close_matches(name[len(PREFIX):], known, n=1, cutoff=0.6)
             hint = f"; did you mean {PREFIX}{closest[0]}?" if closest else " (see the README's configuration table)"
