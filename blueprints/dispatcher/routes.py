@@ -18,15 +18,16 @@ from marshmallow import Schema, ValidationError
 
 import metrics
 from blueprints import registry
-from blueprints.common import auth
+from blueprints.common import auth, usage
 from blueprints.common.provider import GATEWAY_FIELDS, Operations, Provider
 from blueprints.common.uploads import UploadOperations
-from blueprints.dispatcher import ids
+from blueprints.dispatcher import costs, ids
 from blueprints.dispatcher.forms import unflatten
 from blueprints.dispatcher.uploads import read_upload
 from blueprints.gateway import operations as gateway
 from errors import APIError, BadRequest, first_error_path
 from schemas.batch import BatchListSchema, BatchSchema
+from schemas.cost import BatchCostSchema, BatchEstimateSchema, EstimateRequestSchema
 from schemas.fast import fast_loader
 from schemas.file import FileDeletedSchema, FileListSchema, FileObjectSchema
 from schemas.requests import (
@@ -54,9 +55,12 @@ BATCH = BatchSchema()
 BATCH_LIST = BatchListSchema()
 UPLOAD = UploadSchema()
 UPLOAD_PART = UploadPartSchema()
+BATCH_COST = BatchCostSchema()
+BATCH_ESTIMATE = BatchEstimateSchema()
+ESTIMATE_REQUEST = EstimateRequestSchema()
 # What `_render` loads replies with: each schema's own load, with a fast path for well-formed input.
-LOADERS = {schema: fast_loader(schema)
-           for schema in (FILE, FILE_LIST, FILE_DELETED, BATCH, BATCH_LIST, UPLOAD, UPLOAD_PART)}
+LOADERS = {schema: fast_loader(schema) for schema in (FILE, FILE_LIST, FILE_DELETED, BATCH, BATCH_LIST, UPLOAD,
+                                                      UPLOAD_PART, BATCH_COST, BATCH_ESTIMATE)}
 
 
 @functools.cache
@@ -305,7 +309,15 @@ def list_batches() -> Response:
     provider = _take_provider(params) or registry.DEFAULT
     operations = _use(provider)
     query = _load(BatchQuerySchema, provider, params)
-    return _render(BATCH_LIST, _page(_batches(provider, operations, query)))
+    page = _batches(provider, operations, query)
+    for batch in page["data"]:  # usage from kept records only: a list never reads results
+        try:
+            ref = ids.decode_batch(batch["id"], provider)
+        except (APIError, KeyError, TypeError):  # not ours to judge here: the schema does
+            continue
+        if not ref.gateway_run:
+            usage.fill(batch, ref, operations, None, compute=False)
+    return _render(BATCH_LIST, _page(page))
 
 
 def _batches(provider: str, operations: Operations, query) -> dict:
@@ -334,10 +346,38 @@ def _batch_call(batch_id: str, params: dict) -> tuple[Operations | ModuleType, i
     return gateway if ref.gateway_run else operations, ref, _load(ResourceQuerySchema, ref.provider, params)
 
 
+def _retrieved(operations: Operations | ModuleType, ref: ids.ResourceId, options) -> dict:
+    """The batch, with its usage summed from its results (once, then kept) when the provider gives none."""
+    batch = operations.retrieve_batch(ref, options)
+    if not ref.gateway_run and isinstance(batch, dict):  # gateway-run: summed when it was finalized
+        usage.fill(batch, ref, operations, options)
+    return batch
+
+
 @bp.get("/batches/<path:batch_id>")
 def retrieve_batch(batch_id: str) -> Response:
     operations, ref, options = _batch_call(batch_id, _query_params())
-    return _render(BATCH, operations.retrieve_batch(ref, options))
+    return _render(BATCH, _retrieved(operations, ref, options))
+
+
+@bp.post("/batches/estimate")
+def estimate_batch() -> Response:
+    params = _merged(_query_params(), _body_params())
+    provider = _take_provider(params)
+    if provider is None:
+        input_file_id = params.get("input_file_id")
+        provider = ids.decode_file(input_file_id).provider if isinstance(input_file_id, str) and input_file_id \
+            else registry.DEFAULT
+    operations = _use(provider)
+    return _render(BATCH_ESTIMATE, costs.estimate(provider, ESTIMATE_REQUEST.load(params), operations))
+
+
+@bp.get("/batches/<path:batch_id>/cost")
+def batch_cost(batch_id: str) -> Response:
+    operations, ref, options = _batch_call(batch_id, _query_params())
+    batch = _retrieved(operations, ref, options)
+    gateway_record = {"usage_by_model": gateway.usage_by_model(ref)} if ref.gateway_run else None
+    return _render(BATCH_COST, costs.batch_cost(batch, ref, gateway_record))
 
 
 @bp.post("/batches/<path:batch_id>/cancel")
