@@ -127,8 +127,9 @@ def _summed(batch: dict, ref: ids.ResourceId, operations: Operations | ModuleTyp
             raise _Stop("bytes", content.length)
         totals = summing.sum_output(jsonl.split_lines(_bounded(content.chunks, max_bytes, started + seconds)))
     except _Stop as stop:
-        log.warning("batch usage: output file past DEEPINTSHIELD_USAGE_SCAN_%s; usage left null",
-                    stop.reason.upper(), extra={"provider": provider, "bytes_read": stop.at})
+        cap = "DEEPINTSHIELD_USAGE_SCAN_BYTES" if stop.reason == "bytes" else "DEEPINTSHIELD_USAGE_SCAN_SECONDS"
+        log.warning("batch usage: output file past %s; usage left null", cap,
+                    extra={"provider": provider, "bytes_read": stop.at})
         if stop.reason == "bytes":
             _keep(ref, {"usage": None, "too_large_at": max_bytes})
         return None
