@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
+from moto import mock_aws
 
+from blueprints.common import aws, filestore
+from blueprints.common import usage as kept_usage
+from blueprints.common.streams import Content
+from blueprints.dispatcher import ids
 from translators import cost, estimate, usage
 
 CHAT = {"object": "chat.completion", "model": "gpt-4o-mini",
@@ -138,3 +144,61 @@ def test_an_estimate_counts_the_text_and_the_output_caps():
     embeddings.add({"body": {"model": "ignored", "input": "a" * 40}})
     assert embeddings.by_model == {"text-embedding-3-small": {"lines": 1, "input_tokens": 10, "output_tokens_max": 0}}
     assert embeddings.lines_without_max_output == 0
+
+
+# The kept record (blueprints/common/usage.py), on both file store engines
+
+
+@pytest.fixture(params=["local", "s3"])
+def store_app(request, app, monkeypatch):
+    """The app on a local file store, and on an S3 one (moto)."""
+    if request.param == "local":
+        yield app
+        return
+    with mock_aws():
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        aws.reset_clients()
+        filestore._store_for.cache_clear()
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="usage-store")
+        app.config["FILE_STORE"] = "s3://usage-store/files"
+        yield app
+    aws.reset_clients()
+    filestore._store_for.cache_clear()
+
+
+class CountingOperations:
+    """A provider's `file_content`, serving one output file and counting its reads."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.reads = data, 0
+
+    def file_content(self, ref, options):
+        self.reads += 1
+        return Content(iter([self.data[:7], self.data[7:]]), "application/jsonl", None)
+
+
+def test_usage_is_kept_once_and_a_second_first_retrieve_keeps_the_same(store_app):
+    ref = ids.ResourceId("anthropic", "batch", "msgbatch_01usage")
+    operations = CountingOperations(b"\n".join([output_line(CHAT), output_line(RESPONSE)]) + b"\n")
+
+    def ended() -> dict:
+        return {"id": ids.encode_batch("anthropic", ref.native), "status": "completed", "usage": None,
+                "output_file_id": ids.encode_file("anthropic", ref.native, "output")}
+
+    with store_app.test_request_context(headers={"Authorization": "Bearer sk-test-key"}):
+        listed = kept_usage.fill(ended(), ref, operations, None, compute=False)
+        assert listed["usage"] is None and operations.reads == 0  # a list never reads results
+        first = kept_usage.fill(ended(), ref, operations, None)
+        assert first["usage"]["total_tokens"] == 210 and operations.reads == 1
+        # another worker that had not seen the record yet sums the same file: the same record
+        assert kept_usage._summed(ended(), ref, operations, None)["usage"] == first["usage"]
+        assert operations.reads == 2
+        assert kept_usage.fill(ended(), ref, operations, None)["usage"] == first["usage"]
+        assert kept_usage.fill(ended(), ref, operations, None, compute=False)["usage"] == first["usage"]
+        assert operations.reads == 2
+        assert kept_usage.kept(ref)["by_model"]["gpt-4o-mini"]["input_tokens"] == 150
+        running = ended() | {"status": "in_progress"}
+        assert kept_usage.fill(running, ref, operations, None)["usage"] is None  # results may still change
+    with store_app.test_request_context(headers={"Authorization": "Bearer sk-someone-else"}):
+        assert kept_usage.kept(ref) is None  # owner-scoped

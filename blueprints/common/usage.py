@@ -133,9 +133,10 @@ def _summed(batch: dict, ref: ids.ResourceId, operations: Operations | ModuleTyp
         if stop.reason == "bytes":
             _keep(ref, {"usage": None, "too_large_at": max_bytes})
         return None
-    except APIError as error:  # the stream broke off, or a line past the line cap
-        log.warning("batch usage: reading the output file failed", extra={"provider": provider,
-                    "status": error.status})
+    except Exception as error:  # noqa: BLE001 the stream broke off (UpstreamError, a storage client's
+        # own error), a line past the line cap: usage never fails a retrieve, a later one tries again
+        log.warning("batch usage: reading the output file failed", exc_info=not isinstance(error, APIError),
+                    extra={"provider": provider, "error_type": type(error).__name__})
         return None
     finally:
         close(content)
