@@ -202,3 +202,9 @@ def test_usage_is_kept_once_and_a_second_first_retrieve_keeps_the_same(store_app
         assert kept_usage.fill(running, ref, operations, None)["usage"] is None  # results may still change
     with store_app.test_request_context(headers={"Authorization": "Bearer sk-someone-else"}):
         assert kept_usage.kept(ref) is None  # owner-scoped
+
+
+def test_the_estimate_path_is_not_a_batch_id(client):
+    reply = client.get("/openai/v1/batches/estimate", headers={"Authorization": "Bearer sk-test-key"})
+    assert reply.status_code == 405 and reply.headers["Allow"] == "POST, OPTIONS"
+    assert reply.json["error"]["type"] == "invalid_request_error"

@@ -15,6 +15,7 @@ from types import ModuleType
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
+from werkzeug.routing import PathConverter
 
 import metrics
 from blueprints import registry
@@ -46,6 +47,17 @@ log = logging.getLogger("deepintshield")
 
 bp = Blueprint("openai_api", __name__)
 bp.before_request(auth.authenticate)
+
+
+class BatchIdConverter(PathConverter):
+    """A batch ID as `<path:>` takes it, except `estimate`: that path is `POST /batches/estimate`, so a
+    GET there is a 405 naming POST, not a retrieve of a batch nobody could have been given."""
+
+    regex = r"(?!estimate(?:/|$))[^/].*?"
+
+
+# Before the routes that use it (a blueprint runs its registration steps in order).
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("batch", BatchIdConverter))
 
 # Schemas are built once: building one costs more than a load (they hold no per-call state).
 FILE = FileObjectSchema()
@@ -354,7 +366,7 @@ def _retrieved(operations: Operations | ModuleType, ref: ids.ResourceId, options
     return batch
 
 
-@bp.get("/batches/<path:batch_id>")
+@bp.get("/batches/<batch:batch_id>")
 def retrieve_batch(batch_id: str) -> Response:
     operations, ref, options = _batch_call(batch_id, _query_params())
     return _render(BATCH, _retrieved(operations, ref, options))
@@ -372,7 +384,7 @@ def estimate_batch() -> Response:
     return _render(BATCH_ESTIMATE, costs.estimate(provider, ESTIMATE_REQUEST.load(params), operations))
 
 
-@bp.get("/batches/<path:batch_id>/cost")
+@bp.get("/batches/<batch:batch_id>/cost")
 def batch_cost(batch_id: str) -> Response:
     operations, ref, options = _batch_call(batch_id, _query_params())
     batch = _retrieved(operations, ref, options)
@@ -380,7 +392,7 @@ def batch_cost(batch_id: str) -> Response:
     return _render(BATCH_COST, costs.batch_cost(batch, ref, gateway_record))
 
 
-@bp.post("/batches/<path:batch_id>/cancel")
+@bp.post("/batches/<batch:batch_id>/cancel")
 def cancel_batch(batch_id: str) -> Response:
     operations, ref, options = _batch_call(batch_id, _merged(_query_params(), _body_params()))
     return _render(BATCH, operations.cancel_batch(ref, options))
