@@ -206,5 +206,5 @@ def test_usage_is_kept_once_and_a_second_first_retrieve_keeps_the_same(store_app
 
 def test_the_estimate_path_is_not_a_batch_id(client):
     reply = client.get("/openai/v1/batches/estimate", headers={"Authorization": "Bearer sk-test-key"})
-    assert reply.status_code == 405 and reply.headers["Allow"] == "POST, OPTIONS"
+    assert reply.status_code == 405 and set(reply.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
     assert reply.json["error"]["type"] == "invalid_request_error"
