@@ -151,7 +151,7 @@ def _take_provider(params: dict) -> str | None:
     provider = params.pop("provider", None)
     if provider is None or provider == "":
         return None
-    if provider not in registry.PROVIDERS:
+    if not isinstance(provider, str) or provider not in registry.PROVIDERS:  # a JSON body may hold anything
         raise BadRequest(
             f"Unknown provider {provider!r}; use one of {', '.join(registry.PROVIDERS)}.",
             param="provider", code="unknown_provider",
