@@ -1,6 +1,7 @@
 """Routes for files, uploads and batches. Each view: read params, pick the provider, load, call, dump.
 
-IDs may arrive with raw `/` from old SDKs (`batches/xyz`, job ARNs), so ID routes use `<path:>`.
+IDs may arrive with raw `/` from old SDKs (`batches/xyz`, job ARNs), so ID routes use `<path:>` (batch IDs
+`<batch:>`: the same, but never `estimate`).
 Batches the gateway runs itself (`blueprints/gateway`) are routed here too: a create with
 `execution: "gateway"` or for a provider without a batch API, and every ID of such a batch (or of
 its result files), go to the gateway's operations after the provider's guard.
