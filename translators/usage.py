@@ -25,6 +25,27 @@ UNKNOWN = ""  # a body that names no model
 _decode = msgspec.json.Decoder().decode
 
 
+# What a line is read as: only the fields summed, so the rest of each body (the choices' text, an
+# embedding's numbers) is skipped by the decoder rather than built. A line of another shape goes
+# through the plain decoder instead.
+class _Body(msgspec.Struct):
+    model: object = None
+    usage: object = None
+
+
+class _Response(msgspec.Struct):
+    status_code: object = None
+    body: _Body | None = None
+
+
+class _Line(msgspec.Struct):
+    response: _Response | None = None
+    error: object = None
+
+
+_decode_line = msgspec.json.Decoder(_Line).decode
+
+
 def zero() -> dict[str, int]:
     return dict.fromkeys(NAMES, 0)
 
@@ -89,9 +110,17 @@ class Totals:
         if not line.strip():
             return
         try:
-            record = _decode(line)
+            fast = _decode_line(line)
+        except msgspec.ValidationError:  # valid JSON of another shape (a body that is not an object, ...)
+            pass
         except msgspec.DecodeError:
             return  # the gateway wrote the file; an unreadable line is not a count
+        else:
+            if fast.response is not None and not fast.error and fast.response.status_code == 200 \
+                    and fast.response.body is not None:
+                self.add_body({"model": fast.response.body.model, "usage": fast.response.body.usage})
+            return
+        record = _decode(line)
         response = record.get("response") if isinstance(record, dict) else None
         if not isinstance(response, dict) or record.get("error") or response.get("status_code") != 200:
             return
