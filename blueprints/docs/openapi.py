@@ -488,7 +488,7 @@ def _upload_paths(spec: APISpec, operation, options: list[dict]) -> None:
     spec.path(f"{API}/uploads/{{upload_id}}/parts", operations={"post": operation(
         "addUploadPart", "Uploads", "Add a part", _ok("The part.", _json("UploadPart")), [upload_id, *options],
         requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["data"], "properties": {
+            "type": "object", "required": ["data"], "additionalProperties": False, "properties": {
                 "provider": PROVIDER,
                 "data": {"type": "string", "format": "binary", "description": "The part's bytes (at most 64 MiB), "
                                                                               "as the last part."}}}}}})})
