@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
+import openai
 import pytest
 
 from blueprints import registry
@@ -249,8 +251,6 @@ def test_estimate_before_submitting(sdk, openai_fake):
 
 
 def test_estimate_refuses_what_it_cannot_read(sdk, openai_fake):
-    import openai
-
     with pytest.raises(openai.BadRequestError) as caught:
         sdk.post("/batches/estimate", cast_to=object, body={"input_file_id": "file-x", **OPENAI})
     assert caught.value.body["param"] == "endpoint"
@@ -266,7 +266,6 @@ def test_a_gateway_run_batch_has_usage_and_a_cost_at_real_time_prices(gateway, g
                                 extra_body={"provider": "vllm"})
     batch = sdk.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h",
                                extra_body={"provider": "vllm"})
-    import time
     deadline = time.monotonic() + 20
     while batch.status not in TERMINAL:
         assert time.monotonic() < deadline
