@@ -50,6 +50,7 @@ from configfields import (
     CommaList,
     FileStore,
     Flag,
+    Fractions,
     Integer,
     MiB,
     Origin,
@@ -168,6 +169,16 @@ class CoreSettings(Schema):
                                "private addresses, loopback ones over http:// (tests, receivers on your own network)")
     WEBHOOK_TIMEOUT = Seconds("DEEPINTSHIELD_WEBHOOK_TIMEOUT", 10.0, "how long a receiver has to answer a webhook "
                               "POST (a longer wait is a failed attempt, retried)", validate=[above(0)])
+    # Usage and cost (blueprints/common/usage.py, blueprints/dispatcher/costs.py)
+    USAGE_SCAN_BYTES = Size("DEEPINTSHIELD_USAGE_SCAN_BYTES", 256 * MiB, "largest file read to count tokens: a "
+                            "batch's output for its `usage` (larger: usage stays null), an input for an estimate",
+                            validate=[at_least(0)])
+    USAGE_SCAN_SECONDS = Seconds("DEEPINTSHIELD_USAGE_SCAN_SECONDS", 20.0, "longest a request spends reading a file "
+                                 "to count tokens (past it: usage stays null until a later retrieve)",
+                                 validate=[above(0)])
+    BATCH_DISCOUNTS = Fractions("DEEPINTSHIELD_BATCH_DISCOUNTS", {}, "each provider's batch discount on its "
+                                "real-time prices, over the built-in ones (0.5 for openai, azure, anthropic, "
+                                "gemini, vertex, bedrock)", shown="the built-in ones")
 
     # AWS (the file store on S3, and Bedrock)
     AWS_REGION = Region("AWS_REGION", None, "boto3's region; the Bedrock default when "

@@ -156,6 +156,33 @@ class WholeSeconds(Seconds):
         return int(seconds)
 
 
+class Fractions(Setting):
+    """`name=fraction` pairs, comma-separated (`openai=0.5,bedrock=0.5`): a fraction from 0 to 1 per name."""
+
+    form, noun, expected = "name=fraction list", "a list of name=fraction", "a comma list like openai=0.5,bedrock=0.5"
+
+    @classmethod
+    def parse(cls, text: str) -> dict[str, float]:
+        pairs: dict[str, float] = {}
+        for item in text.split(","):
+            if not item.strip():
+                continue
+            name, equals, value = item.partition("=")
+            if not equals or not name.strip():
+                raise Invalid(f"{item.strip()!r} is not name=fraction")
+            try:
+                fraction = float(Decimal(value.strip()))
+            except ArithmeticError:
+                raise Invalid(f"{value.strip()!r} is not a number") from None
+            if not 0 <= fraction <= 1:
+                raise Invalid(f"{name.strip()}: {value.strip()} is not between 0 and 1")
+            pairs[name.strip()] = fraction
+        return pairs
+
+    def show(self, value: Any) -> str:
+        return ",".join(f"{name}={_number(fraction)}" for name, fraction in value.items()) or "none"
+
+
 class Flag(Setting):
     form, noun, expected = "on/off", "on or off", "1, true, yes, on or 0, false, no, off"
     _WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}

@@ -69,7 +69,7 @@ def test_request_id_is_echoed_or_generated_and_logged(client, rsps, caplog):
         assert made.headers["x-request-id"].startswith("req_")
     record = json.loads(JsonFormatter().format(caplog.records[0]))
     assert record["request_id"] == "abc-123" and record["provider"] == "openai" and record["status"] == 200
-    assert record["route"] == "/openai/batches/<path:batch_id>" and record["method"] == "GET"
+    assert record["route"] == "/openai/batches/<batch:batch_id>" and record["method"] == "GET"
     assert "sk-secret-1" not in caplog.text
 
 

@@ -155,6 +155,9 @@ def test_seed_batch_workflow_with_results(gateway, fake, s3, capsys):
         assert body["object"] == "chat.completion" and body["choices"][0]["finish_reason"] == "stop"
         assert body["choices"][0]["message"]["content"].startswith("echo: What is")
         assert body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] + body["usage"]["completion_tokens"]
+    # The snippet's last retrieve: usage summed from what the fake answered (README "Usage and cost")
+    assert batch.usage.input_tokens == sum(line["response"]["body"]["usage"]["prompt_tokens"] for line in lines) > 0
+    assert batch.usage.output_tokens == sum(line["response"]["body"]["usage"]["completion_tokens"] for line in lines)
 
     output_file = client.files.retrieve(batch.output_file_id, extra_query={"provider": provider})
     assert output_file.purpose == "batch_output" and output_file.bytes == len(content.encode())

@@ -97,6 +97,11 @@ def test_seed_gemini_batch_workflow_then_results(gateway, fake, capsys):
     assert by_id["req-2"]["response"]["body"]["choices"][0]["message"]["content"] == (
         "Answer: What is the capital of France?")
 
+    # The snippet's last retrieve: usage summed from what the fake answered (README "Usage and cost")
+    assert batch.usage.total_tokens == sum(line["response"]["body"]["usage"]["total_tokens"] for line in lines) > 0
+    assert batch.usage.output_tokens_details.reasoning_tokens == sum(
+        line["response"]["body"]["usage"]["completion_tokens_details"]["reasoning_tokens"] for line in lines)
+
     output_file = client.files.retrieve(batch.output_file_id, extra_query={"provider": provider})
     assert output_file.purpose == "batch_output" and output_file.id == batch.output_file_id
 

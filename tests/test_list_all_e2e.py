@@ -221,3 +221,21 @@ def test_what_provider_all_does_not_take_is_a_400(client, query, param):
     reply = client.get("/openai/v1/files", query_string={"provider": "all", **query},
                        headers={"Authorization": f"Bearer {KEY}"})
     assert reply.status_code == 400 and reply.json["error"]["param"] == param
+
+
+def test_usage_kept_for_ended_batches_shows_in_the_all_providers_list(gateway, fakes, app):
+    """The list reads no results: a batch's usage appears once a retrieve has summed and kept it."""
+    app.config.update(API_KEYS=[KEY], OPENAI_API_KEY=KEY, ANTHROPIC_API_KEY=KEY, GEMINI_API_KEY=KEY)
+    sdk = _sdk(gateway)
+    fake = fakes["gemini"]
+    batch = _create(sdk, fake, _upload(sdk, fake, "usage").id)
+    fake.script.finish(batch.id)
+    listed = {item.id: item for item in sdk.batches.list(limit=100, extra_query=ALL)}
+    assert listed[batch.id].usage is None  # never retrieved since it ended: nothing kept yet
+    for _ in range(10):
+        retrieved = sdk.batches.retrieve(batch.id, extra_query=fake.query)
+        if retrieved.status == "completed":
+            break
+    assert retrieved.status == "completed" and retrieved.usage is not None and retrieved.usage.total_tokens > 0
+    listed = {item.id: item for item in sdk.batches.list(limit=100, extra_query=ALL)}
+    assert listed[batch.id].usage == retrieved.usage

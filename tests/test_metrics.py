@@ -34,7 +34,7 @@ def value(name: str, **labels: str) -> float:
 
 def test_requests_are_counted_by_url_rule_method_provider_and_status(client, rsps):
     rsps.get(f"{OPENAI}/batches/batch_1", json=BATCH)
-    route = "/openai/batches/<path:batch_id>"
+    route = "/openai/batches/<batch:batch_id>"
     labels = {"route": route, "method": "GET", "provider": "openai"}
     count = value("deepintshield_requests_total", **labels, status="200")
     observed = value("deepintshield_request_duration_seconds_count", **labels)

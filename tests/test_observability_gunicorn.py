@@ -121,7 +121,7 @@ def run(tmp_path_factory):
         deadline = time.monotonic() + 10
         while True:
             exposition = _get(port, "/metrics")[1].decode()
-            done = _sample(exposition, "deepintshield_requests_total", route="/openai/v1/batches/<path:batch_id>")
+            done = _sample(exposition, "deepintshield_requests_total", route="/openai/v1/batches/<batch:batch_id>")
             if done == 1 or time.monotonic() > deadline:
                 break
             time.sleep(0.05)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 
 from blueprints import registry
-from blueprints.common import auth
+from blueprints.common import auth, usage
 from blueprints.dispatcher import ids
 from blueprints.gateway import operations as gateway
 from errors import APIError, BadRequest
@@ -47,7 +47,24 @@ def list_batches(query: BatchQuery) -> dict:
     def locate(after: str) -> tuple[str, bool]:
         ref = ids.decode_batch(after)
         return ref.provider, ref.gateway_run
-    return _listing(query.limit, query.after, _batch_sources, locate)
+    page = _listing(query.limit, query.after, _batch_sources, locate)
+    _kept_usage(page["data"])
+    return page
+
+
+def _kept_usage(batches: list[dict]) -> None:
+    """`usage` from the kept records, as a single provider's list shows it (a list never reads results),
+    each looked up as the key that listed its provider."""
+    chosen, _ = _providers()
+    for batch in batches:
+        try:
+            ref = ids.decode_batch(batch["id"])
+        except (APIError, KeyError, TypeError):
+            continue
+        if ref.gateway_run or ref.provider not in chosen:
+            continue
+        with auth.acting_as(chosen[ref.provider]):
+            usage.fill(batch, ref, registry.get(ref.provider).operations, None, compute=False)
 
 
 def list_files(query: FileQuery) -> dict:

@@ -16,9 +16,9 @@ _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _PART = re.compile(r"\[([^\[\]]*)\]")
 
 
-def _path(key: str) -> list[str]:
-    match = _KEY.fullmatch(key)
-    if not match:
+def _path(key: str | None) -> list[str]:
+    match = _KEY.fullmatch(key) if isinstance(key, str) else None  # None: a form part whose name did not parse
+    if match is None:
         raise BadRequest(f"Malformed parameter name {key!r}.", param=key)
     return [match[1], *_PART.findall(match[2])]
 

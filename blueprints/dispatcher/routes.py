@@ -1,6 +1,7 @@
 """Routes for files, uploads and batches. Each view: read params, pick the provider, load, call, dump.
 
-IDs may arrive with raw `/` from old SDKs (`batches/xyz`, job ARNs), so ID routes use `<path:>`.
+IDs may arrive with raw `/` from old SDKs (`batches/xyz`, job ARNs), so ID routes use `<path:>` (batch IDs
+`<batch:>`: the same, but never `estimate`).
 Batches the gateway runs itself (`blueprints/gateway`) are routed here too: a create with
 `execution: "gateway"` or for a provider without a batch API, and every ID of such a batch (or of
 its result files), go to the gateway's operations after the provider's guard. A create with
@@ -16,19 +17,21 @@ from types import ModuleType
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
+from werkzeug.routing import PathConverter
 
 import metrics
 from blueprints import crosslist, registry
-from blueprints.common import auth
+from blueprints.common import auth, usage
 from blueprints.common.provider import GATEWAY_FIELDS, Operations, Provider
 from blueprints.common.uploads import UploadOperations
-from blueprints.dispatcher import ids
+from blueprints.dispatcher import costs, ids
 from blueprints.dispatcher.forms import unflatten
 from blueprints.dispatcher.uploads import read_upload
 from blueprints.gateway import operations as gateway
 from blueprints.webhooks import watches
 from errors import APIError, BadRequest, first_error_path
 from schemas.batch import BatchListSchema, BatchSchema
+from schemas.cost import BatchCostSchema, BatchEstimateSchema, EstimateRequestSchema
 from schemas.fast import fast_loader
 from schemas.file import FileDeletedSchema, FileListSchema, FileObjectSchema
 from schemas.requests import (
@@ -48,6 +51,17 @@ log = logging.getLogger("deepintshield")
 bp = Blueprint("openai_api", __name__)
 bp.before_request(auth.authenticate)
 
+
+class BatchIdConverter(PathConverter):
+    """A batch ID as `<path:>` takes it, except `estimate`: that path is `POST /batches/estimate`, so a
+    GET there is a 405 naming POST, not a retrieve of a batch nobody could have been given."""
+
+    regex = r"(?!estimate(?:/|$))[^/].*?"
+
+
+# Before the routes that use it (a blueprint runs its registration steps in order).
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("batch", BatchIdConverter))
+
 # Schemas are built once: building one costs more than a load (they hold no per-call state).
 FILE = FileObjectSchema()
 FILE_LIST = FileListSchema()
@@ -56,9 +70,12 @@ BATCH = BatchSchema()
 BATCH_LIST = BatchListSchema()
 UPLOAD = UploadSchema()
 UPLOAD_PART = UploadPartSchema()
+BATCH_COST = BatchCostSchema()
+BATCH_ESTIMATE = BatchEstimateSchema()
+ESTIMATE_REQUEST = EstimateRequestSchema()
 # What `_render` loads replies with: each schema's own load, with a fast path for well-formed input.
-LOADERS = {schema: fast_loader(schema)
-           for schema in (FILE, FILE_LIST, FILE_DELETED, BATCH, BATCH_LIST, UPLOAD, UPLOAD_PART)}
+LOADERS = {schema: fast_loader(schema) for schema in (FILE, FILE_LIST, FILE_DELETED, BATCH, BATCH_LIST, UPLOAD,
+                                                      UPLOAD_PART, BATCH_COST, BATCH_ESTIMATE)}
 
 
 @functools.cache
@@ -149,7 +166,7 @@ def _take_provider(params: dict) -> str | None:
     provider = params.pop("provider", None)
     if provider is None or provider == "":
         return None
-    if provider not in registry.PROVIDERS:
+    if not isinstance(provider, str) or provider not in registry.PROVIDERS:  # a JSON body may hold anything
         raise BadRequest(
             f"Unknown provider {provider!r}; use one of {', '.join(registry.PROVIDERS)}.",
             param="provider", code="unknown_provider",
@@ -325,7 +342,15 @@ def list_batches() -> Response:
     provider = _take_provider(params) or registry.DEFAULT
     operations = _use(provider)
     query = _load(BatchQuerySchema, provider, params)
-    return _render(BATCH_LIST, _page(_batches(provider, operations, query)))
+    page = _batches(provider, operations, query)
+    for batch in page["data"]:  # usage from kept records only: a list never reads results
+        try:
+            ref = ids.decode_batch(batch["id"], provider)
+        except (APIError, KeyError, TypeError):  # not ours to judge here: the schema does
+            continue
+        if not ref.gateway_run:
+            usage.fill(batch, ref, operations, None, compute=False)
+    return _render(BATCH_LIST, _page(page))
 
 
 def _batches(provider: str, operations: Operations, query) -> dict:
@@ -354,13 +379,41 @@ def _batch_call(batch_id: str, params: dict) -> tuple[Operations | ModuleType, i
     return gateway if ref.gateway_run else operations, ref, _load(ResourceQuerySchema, ref.provider, params)
 
 
-@bp.get("/batches/<path:batch_id>")
+def _retrieved(operations: Operations | ModuleType, ref: ids.ResourceId, options) -> dict:
+    """The batch, with its usage summed from its results (once, then kept) when the provider gives none."""
+    batch = operations.retrieve_batch(ref, options)
+    if not ref.gateway_run and isinstance(batch, dict):  # gateway-run: summed when it was finalized
+        usage.fill(batch, ref, operations, options)
+    return batch
+
+
+@bp.get("/batches/<batch:batch_id>")
 def retrieve_batch(batch_id: str) -> Response:
     operations, ref, options = _batch_call(batch_id, _query_params())
-    return _render(BATCH, operations.retrieve_batch(ref, options))
+    return _render(BATCH, _retrieved(operations, ref, options))
 
 
-@bp.post("/batches/<path:batch_id>/cancel")
+@bp.post("/batches/estimate")
+def estimate_batch() -> Response:
+    params = _merged(_query_params(), _body_params())
+    provider = _take_provider(params)
+    if provider is None:
+        input_file_id = params.get("input_file_id")
+        provider = ids.decode_file(input_file_id).provider if isinstance(input_file_id, str) and input_file_id \
+            else registry.DEFAULT
+    operations = _use(provider)
+    return _render(BATCH_ESTIMATE, costs.estimate(provider, ESTIMATE_REQUEST.load(params), operations))
+
+
+@bp.get("/batches/<batch:batch_id>/cost")
+def batch_cost(batch_id: str) -> Response:
+    operations, ref, options = _batch_call(batch_id, _query_params())
+    batch = _retrieved(operations, ref, options)
+    gateway_record = {"usage_by_model": gateway.usage_by_model(ref)} if ref.gateway_run else None
+    return _render(BATCH_COST, costs.batch_cost(batch, ref, gateway_record))
+
+
+@bp.post("/batches/<batch:batch_id>/cancel")
 def cancel_batch(batch_id: str) -> Response:
     operations, ref, options = _batch_call(batch_id, _merged(_query_params(), _body_params()))
     return _render(BATCH, operations.cancel_batch(ref, options))

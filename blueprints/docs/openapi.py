@@ -27,6 +27,7 @@ from marshmallow import Schema, fields
 from blueprints import crosslist, registry
 from blueprints.dispatcher import ids
 from schemas.batch import BatchListSchema, BatchSchema
+from schemas.cost import BatchCostSchema, BatchEstimateSchema, EstimateRequestSchema
 from schemas.error import ErrorSchema
 from schemas.file import FileDeletedSchema, FileListSchema, FileObjectSchema
 from schemas.requests import (
@@ -493,6 +494,25 @@ def _paths(spec: APISpec, plugin: MarshmallowPlugin) -> None:
         "post": operation("cancelBatch", "Batches", "Cancel a batch", batch_ok, [batch_id, *options],
                           requestBody=options_body),
     })
+    spec.path(f"{API}/batches/{{batch_id}}/cost", operations={
+        "get": operation(
+            "batchCost", "Batches", "What a batch cost", _ok("The batch's cost.", _json("BatchCost")),
+            [batch_id, *options],
+            description="The batch's `usage` priced per model from the genai-prices table (real-time prices), "
+                        "less the provider's batch discount (none for a gateway-run batch). Costs are null "
+                        "until the batch has ended and its usage is known, or when a model's price is unknown "
+                        "(`unpriced_models`). Reads nothing but the batch and its kept usage."),
+    })
+    spec.path(f"{API}/batches/estimate", operations={
+        "post": operation(
+            "estimateBatch", "Batches", "Estimate a batch before submitting it",
+            _ok("The estimate.", _json("BatchEstimate")), [],
+            requestBody={"required": True, "content": _json("EstimateBatchRequest")},
+            description="Reads the input file once and counts about four characters a token (`method: "
+                        "approximate`: no tokenizer, no provider call). The output side is the lines' "
+                        "maximum output (`max_tokens`, `max_completion_tokens`, ...); `max_cost` is null "
+                        "when a line sets none. A file past DEEPINTSHIELD_USAGE_SCAN_BYTES is a 400."),
+    })
     _upload_paths(spec, operation, options)
     _gateway_paths(spec)
 
@@ -512,7 +532,7 @@ def _upload_paths(spec: APISpec, operation, options: list[dict]) -> None:
     spec.path(f"{API}/uploads/{{upload_id}}/parts", operations={"post": operation(
         "addUploadPart", "Uploads", "Add a part", _ok("The part.", _json("UploadPart")), [upload_id, *options],
         requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["data"], "properties": {
+            "type": "object", "required": ["data"], "additionalProperties": False, "properties": {
                 "provider": PROVIDER,
                 "data": {"type": "string", "format": "binary", "description": "The part's bytes (at most 64 MiB), "
                                                                               "as the last part."}}}}}})})
@@ -593,13 +613,16 @@ def _build() -> dict:
         spec.components.response(name, _error_response(status))
     for name, schema in (("Error", ErrorSchema), ("FileObject", FileObjectSchema), ("FileList", FileListSchema),
                          ("FileDeleted", FileDeletedSchema), ("Batch", BatchSchema), ("BatchList", BatchListSchema),
-                         ("Upload", UploadSchema), ("UploadPart", UploadPartSchema)):
+                         ("Upload", UploadSchema), ("UploadPart", UploadPartSchema), ("BatchCost", BatchCostSchema),
+                         ("BatchEstimate", BatchEstimateSchema)):
         spec.components.schema(name, schema=schema)
     responses = set(spec.components.schemas)  # these and the schemas nested in them: what the gateway answers
     spec.components.schema("CreateBatchRequest", schema=CreateBatchSchema)
     spec.components.schema("GatewayOptions", schema=ResourceQuerySchema)
     spec.components.schema("CreateUploadRequest", schema=CreateUploadSchema)
     spec.components.schema("CompleteUploadRequest", schema=CompleteUploadSchema)
+    spec.components.schema("EstimateBatchRequest", schema=EstimateRequestSchema)
+    _with_provider(spec, "EstimateBatchRequest")
     _with_provider(spec, "CreateBatchRequest")
     _with_provider(spec, "CreateUploadRequest")
     _with_provider(spec, "CompleteUploadRequest")

@@ -165,6 +165,11 @@ def retrieve_batch(ref: ids.ResourceId, options: Options) -> dict:
     return batch_object(_job(ref))
 
 
+def usage_by_model(ref: ids.ResourceId) -> dict | None:
+    """The caller's job's usage per model (summed by the finalizer), for its cost."""
+    return _job(ref).record.get("usage_by_model")
+
+
 def cancel_batch(ref: ids.ResourceId, options: Options) -> dict:
     job = _job(ref)
     store = job_store()

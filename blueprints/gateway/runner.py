@@ -40,7 +40,7 @@ from blueprints.gateway.queue import queue
 from blueprints.gateway.store import ENDED, FINALIZE, Job, JobStore, store_for
 from blueprints.webhooks import watches
 from errors import APIError, UpstreamError
-from translators import batch_output, jsonl
+from translators import batch_output, jsonl, usage
 from translators import openai_shapes as shapes
 
 log = logging.getLogger("deepintshield.gateway")
@@ -251,7 +251,7 @@ def _wait_for_rate(limit: limits.Limit | None, keep_alive: Callable[[], None]) -
 def _charge_tokens(limit: limits.Limit | None, body: dict) -> None:
     if limit is None or limit.tpm is None:
         return
-    tokens = _usage_numbers(body.get("usage"))["total_tokens"]
+    tokens = usage.numbers(body.get("usage"))["total_tokens"]
     if tokens:
         job_store().take(limit.key("tpm"), limit.tpm, float(tokens), now())
 
@@ -290,22 +290,24 @@ def _finalize(store: JobStore, job: Job) -> None:
         job, ending = current, "cancelled" if current.status == "cancelling" else ending
     owned = filestore.OwnedStore(filestore.backend(), job.owner)
     record, batch_key = job.record, job.record["input_key"].removesuffix("-input")
-    usage = {"input_tokens": 0, "cached_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0, "total_tokens": 0}
+    totals = usage.Totals()
     files: dict[str, object] = {}
     for kind, ok in (("output", True), ("errors", False)):
-        lines = _result_lines(store, job, ok, ending, usage if ok else None)
+        lines = _result_lines(store, job, ok, ending, totals if ok else None)
         stored = owned.put(NAMESPACE, f"{batch_key}-{kind}", lines, filename=f"{kind}.jsonl",
                            purpose="batch_output")
         files[f"{kind}_bytes"] = stored.bytes
     current = store.get(job.id)
     counts = {"completed": current.completed if current else 0, "failed": current.failed if current else 0}
     never_ran = int(record["total"]) - counts["completed"] - counts["failed"]
-    store.update(job.id, status=ending, ended_at=int(now()), usage=_batch_usage(usage), key=None,
+    store.update(job.id, status=ending, ended_at=int(now()), usage=totals.usage(), key=None,
+                 usage_by_model=totals.record()["by_model"],
                  has_output=counts["completed"] > 0, has_errors=counts["failed"] + never_ran > 0,
                  counts=counts, never_ran=never_ran, **files)
 
 
-def _result_lines(store: JobStore, job: Job, ok: bool, ending: str, usage: dict | None) -> Iterator[bytes]:
+def _result_lines(store: JobStore, job: Job, ok: bool, ending: str,
+                  totals: usage.Totals | None) -> Iterator[bytes]:
     """The job's output (ok) or error lines in input order, as JSONL chunks; usage summed on the way."""
     owned = filestore.OwnedStore(filestore.backend(), job.owner)
     code = "batch_cancelled" if ending == "cancelled" else "batch_expired"
@@ -315,19 +317,19 @@ def _result_lines(store: JobStore, job: Job, ok: bool, ending: str, usage: dict 
             continue
         pending.append(raw)
         if len(pending) == BLOCK:
-            block = _block(store, job, number, pending, ok, code, usage)
+            block = _block(store, job, number, pending, ok, code, totals)
             number += len(pending)
             pending = []
             if block:
                 yield b"".join(block)
     if pending:
-        block = _block(store, job, number, pending, ok, code, usage)
+        block = _block(store, job, number, pending, ok, code, totals)
         if block:
             yield b"".join(block)
 
 
 def _block(store: JobStore, job: Job, first: int, raws: list[bytes], ok: bool, code: str,
-           usage: dict | None) -> list[bytes]:
+           totals: usage.Totals | None) -> list[bytes]:
     results = store.results(job.id, first, first + len(raws) - 1)
     out = []
     for offset, raw in enumerate(raws):
@@ -341,38 +343,6 @@ def _block(store: JobStore, job: Job, first: int, raws: list[bytes], ok: bool, c
         line_ok, data = found
         if line_ok == ok:
             out.append(data + b"\n")
-            if usage is not None:
-                body = ((_decode(data).get("response") or {}).get("body")) or {}
-                for name, value in _usage_numbers(body.get("usage")).items():
-                    usage[name] += value
+            if totals is not None:
+                totals.add_body((_decode(data).get("response") or {}).get("body"))
     return out
-
-
-def _usage_numbers(usage: object) -> dict[str, int]:
-    """Token counts of a chat completion's, a response's or an embedding list's `usage`."""
-    numbers = {"input_tokens": 0, "cached_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0, "total_tokens": 0}
-    if not isinstance(usage, dict):
-        return numbers
-
-    def number(value: object) -> int:
-        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-    details_in = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
-    details_out = usage.get("completion_tokens_details") or usage.get("output_tokens_details") or {}
-    numbers["input_tokens"] = number(usage.get("prompt_tokens", usage.get("input_tokens")))
-    numbers["output_tokens"] = number(usage.get("completion_tokens", usage.get("output_tokens")))
-    numbers["cached_tokens"] = number(details_in.get("cached_tokens")) if isinstance(details_in, dict) else 0
-    numbers["reasoning_tokens"] = number(details_out.get("reasoning_tokens")) if isinstance(details_out, dict) else 0
-    numbers["total_tokens"] = number(usage.get("total_tokens")) or numbers["input_tokens"] + numbers["output_tokens"]
-    return numbers
-
-
-def _batch_usage(usage: dict[str, int]) -> dict:
-    """OpenAI's `Batch.usage` from the summed numbers."""
-    return {
-        "input_tokens": usage["input_tokens"],
-        "input_tokens_details": {"cached_tokens": usage["cached_tokens"]},
-        "output_tokens": usage["output_tokens"],
-        "output_tokens_details": {"reasoning_tokens": usage["reasoning_tokens"]},
-        "total_tokens": usage["total_tokens"],
-    }
