@@ -282,8 +282,9 @@ def test_console_uses_the_merged_list_and_cost_endpoint_when_the_gateway_has_the
         driver.find_element("id", "key-openai").send_keys(OPENAI_KEY)
         driver.find_element("id", "key-anthropic").send_keys(ANTHROPIC_KEY)
         driver.find_element("id", "keys-save").click()
-        rows = _until(lambda: (rows := _rows(driver, "batches")) and rows[0]["cells"][5] == "0.0123 usd" and rows,
-                      "the merged list and the cost")
+        rows = _until(lambda: (rows := _rows(driver, "batches")) and "…" not in [row["cells"][5] for row in rows]
+                      and rows, "the merged list and the costs")
+        assert rows[0]["cells"][5] == "0.0123 usd"
         assert [(row["provider"], row["id"], row["status"]) for row in rows] == [
             ("openai", "batch_merged_openai", "completed"), ("anthropic", "msgbatch_01merged", "failed")]
         assert rows[0]["progress"] == [4, 4] and "(1 failed)" in rows[0]["cells"][3] and rows[0]["cells"][4] == "123"
@@ -316,3 +317,37 @@ def test_console_uses_the_merged_list_and_cost_endpoint_when_the_gateway_has_the
 def registry_names() -> set[str]:
     from blueprints import registry
     return set(registry.PROVIDERS)
+
+
+def test_console_in_gateway_key_mode_uses_one_key_and_the_gateways_own(app, gateway, rsps, browser, screenshots,
+                                                                      tmp_path):
+    from selenium.webdriver.common.by import By
+
+    openai = FakeOpenAI()
+    openai.register(rsps)
+    app.config.update(API_KEYS=["sk-gateway-console"], OPENAI_API_KEY="sk-operator")
+    driver = browser
+    driver.get(f"{gateway}/console")
+    _until(lambda: driver.execute_script("return document.body.dataset.ready"), "the page to start")
+    assert "gateway-key" in driver.find_element(By.ID, "mode").text
+    assert driver.find_elements(By.CSS_SELECTOR, "#provider-keys input[type=password]") == []  # no per-provider keys
+    shown = [box.get_attribute("name") for box in driver.find_elements(By.CSS_SELECTOR, "input.show")]
+    assert "openai" in shown and "anthropic" not in shown  # no ANTHROPIC_API_KEY: not offered
+    for box in driver.find_elements(By.CSS_SELECTOR, "input.show"):
+        if box.get_attribute("name") != "openai":
+            box.click()  # list OpenAI only (Bedrock and Vertex AI would look for cloud credentials)
+    driver.find_element(By.ID, "key-gateway").send_keys("sk-gateway-console")
+    driver.find_element(By.ID, "keys-save").click()
+
+    upload = tmp_path / "gateway.jsonl"
+    upload.write_text(_jsonl("gpt-4o-mini", ["g-1", "g-2", "g-3"]))
+    batch_id = _create(driver, "openai", upload)
+    done = _until(lambda: next((r for r in _rows(driver, "batches")
+                                if r["id"] == batch_id and r["status"] == "completed"), None), "the batch to complete")
+    assert done["progress"] == [3, 3]
+    assert driver.execute_script("return document.querySelectorAll('#batch-provider-errors li').length") == 0
+    files = _until(lambda: (rows := _rows(driver, "files")) and len(rows) == 2 and rows, "the output file listed")
+    assert sorted(row["cells"][3] for row in files) == ["batch", "batch_output"]  # listed with no click
+    driver.save_screenshot(str(screenshots / "4-gateway-key-mode.png"))
+    assert openai.keys_seen == {"sk-operator"}  # the gateway's own key upstream, never the client's
+    assert openai.violations == []

@@ -63,10 +63,11 @@
     return gatewayMode() ? stored.gateway : (stored.providers[provider] || "");
   }
 
-  // The providers to show: all the gateway offers with its own keys; in passthrough mode those the
-  // user gave a key for (a provider's key is never sent to another provider's calls).
+  // The providers to show: in gateway-key mode those the gateway offers that the user did not untick;
+  // in passthrough mode those the user gave a key for (a provider's key never goes to another's calls).
   function providersInView() {
-    return config.providers.map((p) => p.name).filter((name) => keyFor(name));
+    const hidden = keys().hidden || [];
+    return config.providers.map((p) => p.name).filter((name) => keyFor(name) && !hidden.includes(name));
   }
 
   // ---- the API ----
@@ -282,7 +283,9 @@
     showErrors("batch-provider-errors", listed.errors);
     $("batches").tBodies[0].replaceChildren(...batches.map(batchRow));
     $("batches-empty").hidden = batches.length > 0;
-    return batches.some((b) => !TERMINAL.has(b.status));
+    // Again while any runs, and once more after one ended in this pass (its result files, listed since).
+    const endedNow = batches.some((b, i) => TERMINAL.has(b.status) && !TERMINAL.has(listed.items[i].status));
+    return endedNow || batches.some((b) => !TERMINAL.has(b.status));
   }
 
   // ---- files ----
@@ -341,7 +344,19 @@
     $("key-gateway").value = stored.gateway || "";
     const box = $("provider-keys");
     box.replaceChildren();
-    if (gatewayMode()) return;
+    if (gatewayMode()) {
+      // One key for all: a tick per provider says which to list (one not in use need not be asked).
+      box.append(el("span", "List:", { className: "muted" }));
+      for (const provider of config.providers) {
+        const id = "show-" + provider.name;
+        const row = el("div");
+        row.append(el("input", null, { type: "checkbox", id, name: provider.name, className: "show",
+                                       checked: !(stored.hidden || []).includes(provider.name) }),
+                   el("label", provider.name, { htmlFor: id }));
+        box.append(row);
+      }
+      return;
+    }
     for (const provider of config.providers) {
       const id = "key-" + provider.name;
       const row = el("div");
@@ -355,10 +370,12 @@
   function saveKeys(event) {
     event.preventDefault();
     const providers = {};
-    for (const input of $("provider-keys").querySelectorAll("input")) {
+    for (const input of $("provider-keys").querySelectorAll("input[type=password]")) {
       if (input.value.trim()) providers[input.name] = input.value.trim();
     }
-    sessionStorage.setItem(KEYS, JSON.stringify({ gateway: $("key-gateway").value.trim(), providers }));
+    const hidden = Array.from($("provider-keys").querySelectorAll("input.show"))
+      .filter((box) => !box.checked).map((box) => box.name);
+    sessionStorage.setItem(KEYS, JSON.stringify({ gateway: $("key-gateway").value.trim(), providers, hidden }));
     mergedLists = null;
     notice("Keys kept for this tab.");
     refresh();
