@@ -241,6 +241,8 @@ class MergedLists:
          "usage": {"input_tokens": 100, "output_tokens": 23, "total_tokens": 123}},
         {"id": "msgbatch_01merged", "object": "batch", "status": "failed", "created_at": 1_700_000_100,
          "failed_at": 1_700_000_150, "request_counts": {"total": 2, "completed": 0, "failed": 2}},
+        # A Gemini batch (its code in the ID): no Gemini key in this tab, so not shown.
+        {"id": "batch_dsg_YmF0Y2hlcy94", "object": "batch", "status": "completed", "created_at": 1_700_000_050},
     ]
     ERRORS = [{"provider": "anthropic", "error": {"message": "anthropic answered 429: slow down"}},
               {"provider": "gemini", "error": {"message": "no key for gemini"}}]  # not in view: not shown

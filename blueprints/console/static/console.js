@@ -128,7 +128,9 @@
                                              key: keyFor(inView.includes(config.default_provider)
                                                ? config.default_provider : inView[0]) });
         mergedLists = true;
-        const items = page.data.map((item) => Object.assign({ provider: providerOfId(item.id) }, item));
+        const items = page.data
+          .map((item) => Object.assign({}, item, { provider: item.provider || providerOfId(item.id) }))
+          .filter((item) => inView.includes(item.provider)); // a provider unticked here stays out
         // Only the failures of providers in view: in passthrough mode the others simply have no key here.
         const errors = (page.provider_errors || [])
           .filter((e) => !e.provider || inView.includes(e.provider))
