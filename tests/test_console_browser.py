@@ -55,7 +55,7 @@ def screenshots(tmp_path) -> Path:
 
 
 @pytest.fixture
-def browser(tmp_path):
+def browser(tmp_path, screenshots, request):
     reason = _missing()
     if reason:
         if os.environ.get("CI_REQUIRE_BROWSER"):
@@ -79,7 +79,10 @@ def browser(tmp_path):
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     driver.downloads = downloads
     yield driver
-    driver.quit()
+    try:  # the page as the test left it, passed or failed: the first thing to look at when one fails
+        driver.save_screenshot(str(screenshots / f"last-{request.node.name}.png"))
+    finally:
+        driver.quit()
 
 
 @pytest.fixture
