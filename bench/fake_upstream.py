@@ -2,10 +2,10 @@
 
 Three modes:
 
-- `fast` (default): OpenAI files and batches (and `POST /v1/chat/completions`) answered from byte
-  templates, so the fake costs a few microseconds per call and is never the bottleneck. `POST /v1/files`
-  counts the body (Content-Length or chunked) without keeping it; `GET /v1/files/<id>/content` sends
-  `--content` with `sendfile`.
+- `fast` (default): OpenAI files, uploads (parts counted, not kept) and batches (and
+  `POST /v1/chat/completions`) answered from byte templates, so the fake costs a few microseconds
+  per call and is never the bottleneck. `POST /v1/files` counts the body (Content-Length or chunked)
+  without keeping it; `GET /v1/files/<id>/content` sends `--content` with `sendfile`.
   Gemini's resumable upload (providers.md §C.1) is there too: `POST /upload/v1beta/files` with
   `X-Goog-Upload-Command: start` answers an `X-Goog-Upload-URL` on this server, and `upload, finalize`
   to it counts the bytes and answers `{"file": {...}}` with the name asked for at start.
@@ -105,6 +105,7 @@ class FastOpenAI:
         self.content = content
         self.lists: dict[int, bytes] = {}
         self.gemini_uploads: dict[str, dict] = {}
+        self.uploads: dict[str, dict] = {}  # the Uploads API: what create was told, per upload
 
     def __call__(self, method: str, target: str, headers: dict, body: bytes, size: int) -> Reply:
         path, _, query = target.partition("?")
@@ -124,6 +125,8 @@ class FastOpenAI:
                 return Reply(200, FILE_TEMPLATE.replace(b"@ID@", parts[3].encode()))
             if method == "GET" and len(parts) == 5 and parts[4] == "content" and self.content:
                 return Reply(200, content_type="application/octet-stream", path=self.content)
+        if kind == "uploads" and method == "POST":
+            return self.upload_call(parts[3:], body, size)
         if kind == "batches" and method == "GET":
             if len(parts) == 4:
                 return Reply(200, BATCH_TEMPLATE.replace(b"@ID@", parts[3].encode()))
@@ -134,6 +137,33 @@ class FastOpenAI:
                 return Reply(200, self.lists[limit])
         return Reply(404, b'{"error":{"message":"no route","type":"invalid_request_error"}}')
 
+
+    def upload_call(self, rest: list[str], body: bytes, size: int) -> Reply:
+        """OpenAI's Uploads API: create, add a part (counted, not kept), complete."""
+        if not rest:
+            number = len(self.uploads) + 1
+            upload = {"id": f"upload_fast{number}", "object": "upload", "created_at": CREATED,
+                      "expires_at": CREATED + 3600, "status": "pending", "file": None, **json.loads(body)}
+            upload.pop("mime_type", None)
+            self.uploads[upload["id"]] = upload
+            return Reply(200, json.dumps(upload).encode())
+        upload = self.uploads.get(rest[0])
+        if upload is None:
+            return Reply(404, b'{"error":{"message":"no such upload","type":"invalid_request_error"}}')
+        if rest[1:] == ["parts"]:
+            upload["received"] = upload.get("received", 0) + size
+            part = {"id": f"part_{upload['received']}", "object": "upload.part", "created_at": CREATED,
+                    "upload_id": upload["id"]}
+            return Reply(200, json.dumps(part).encode())
+        if rest[1:] == ["complete"]:
+            received = upload.pop("received", 0)
+            file = json.loads(FILE_TEMPLATE.replace(b"@ID@", b"file-chunked1"))
+            file.update(bytes=upload["bytes"], filename=upload["filename"], purpose=upload["purpose"])
+            upload.update(status="completed", file=file)
+            if received < upload["bytes"]:  # parts are multipart bodies: a little more than their data
+                return Reply(400, b'{"error":{"message":"parts hold fewer bytes","type":"invalid_request_error"}}')
+            return Reply(200, json.dumps(upload).encode())
+        return Reply(404, b'{"error":{"message":"no route","type":"invalid_request_error"}}')
 
     def gemini_upload(self, target: str, headers: dict, body: bytes, size: int) -> Reply:
         """Gemini's resumable upload, start then one `upload, finalize` (§C.1)."""

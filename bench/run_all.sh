@@ -19,3 +19,4 @@ run streaming-short streaming.py
 run conversion conversion.py
 run lifecycle lifecycle.py
 run gateway-run gateway_run.py
+run chunked-uploads chunked_uploads.py

@@ -205,3 +205,37 @@ def test_the_fake_answers_openais_shapes_without_drift(sdk, rsps):
     _, batch, _ = _run(sdk, _lines("a"))
     assert batch.status == "completed"
     assert fake.violations == []  # every reply also matched the openai SDK's types
+
+
+def _endpoint_lines(url: str, bodies: list[dict]) -> bytes:
+    return "".join(json.dumps({"custom_id": f"req-{n}", "method": "POST", "url": url, "body": body}) + "\n"
+                   for n, body in enumerate(bodies, start=1)).encode()
+
+
+def test_responses_batches_pass_through_and_parse_as_responses(sdk, azure_fake):
+    bodies = [{"model": DEPLOYMENT, "input": "Hello!"}, {"model": DEPLOYMENT, "input": [
+        {"role": "user", "content": "How are you?"}], "max_output_tokens": 50}]
+    _, batch, statuses = _run(sdk, _endpoint_lines("/v1/responses", bodies), endpoint="/v1/responses")
+    assert statuses[-1] == "completed" and batch.request_counts.completed == 2
+    output = sorted(_content(sdk, batch.output_file_id), key=lambda line: line["custom_id"])
+    assert [line["custom_id"] for line in output] == ["req-1", "req-2"]
+    for line in output:
+        response = openai.types.responses.Response.model_validate(line["response"]["body"])
+        assert response.status == "completed" and response.output_text.startswith("Answer to:")
+
+
+def test_embeddings_batches_are_a_400_unless_configured(sdk, azure_fake, app):
+    """Azure's batch FAQ says embeddings are not supported: a 400 naming the line, until an operator
+    lists the url in DEEPINTSHIELD_AZURE_OPENAI_BATCH_URLS (then they pass through)."""
+    lines = _endpoint_lines("/v1/embeddings", [{"model": DEPLOYMENT, "input": "Hello!"},
+                                               {"model": DEPLOYMENT, "input": ["a", "b"]}])
+    with pytest.raises(openai.BadRequestError) as caught:
+        _upload(sdk, lines)
+    assert caught.value.param == "line 1: url" and azure_fake.files == {}
+    app.config["AZURE_OPENAI_BATCH_URLS"] = ["/v1/chat/completions", "/v1/responses", "/v1/embeddings"]
+    _, batch, statuses = _run(sdk, lines, endpoint="/v1/embeddings")
+    assert statuses[-1] == "completed" and batch.request_counts.completed == 2
+    output = sorted(_content(sdk, batch.output_file_id), key=lambda line: line["custom_id"])
+    counts = [len(openai.types.CreateEmbeddingResponse.model_validate(line["response"]["body"]).data)
+              for line in output]
+    assert counts == [1, 2]

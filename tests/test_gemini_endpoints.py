@@ -126,9 +126,61 @@ def test_vertex_batches_of_each_endpoint(sdk, vertex, gcs, url):
     assert text.startswith("Answer: ")
 
 
-def test_vertex_refuses_embeddings_batches(sdk, vertex, gcs):
-    storage = {"storage_config": {"gcs": {"bucket": vertex_fakes.BUCKET, "prefix": "in"}}}
-    with pytest.raises(openai.BadRequestError) as caught:
-        sdk.files.create(file=("l.jsonl", _file("/v1/embeddings", ["a"]), "application/jsonl"), purpose="batch",
-                         extra_body={**VERTEX, **storage})
-    assert caught.value.param == "line 1" and "custom_id" in caught.value.message
+def _embedding_file(inputs: dict[str, str | list[str]], **body) -> bytes:
+    return "".join(json.dumps({"custom_id": custom_id, "method": "POST", "url": "/v1/embeddings",
+                               "body": {"model": "text-embedding-005", "input": texts, **body}}) + "\n"
+                   for custom_id, texts in inputs.items()).encode()
+
+
+VERTEX_STORAGE = {"storage_config": {"gcs": {"bucket": vertex_fakes.BUCKET, "prefix": "in"}}}
+
+
+def test_vertex_embeddings_batches(sdk, vertex, gcs):
+    """Each text one instance carrying its custom_id; rows (no request ID, reverse order) gathered back into
+    one CreateEmbeddingResponse per line, a failed text failing its line."""
+    inputs: dict[str, str | list[str]] = {"r-0": ["What is 2+2?", "and 3+3"], "000123": "please FAIL",
+                                          "r-2": "just one", "r-3": ["a b", "c", "d e f"]}
+    output, errors = _run(sdk, VERTEX, "/v1/embeddings", _embedding_file(inputs), upload=VERTEX_STORAGE,
+                          create={"model": "text-embedding-005"})
+    bodies = _bodies(output, "/v1/embeddings")
+    assert sorted(bodies) == ["r-0", "r-2", "r-3"]
+    for custom_id, body in bodies.items():
+        texts = inputs[custom_id] if isinstance(inputs[custom_id], list) else [inputs[custom_id]]
+        assert [d.embedding for d in body.data] == [vertex_fakes.embedding_values(t) for t in texts]
+        assert [d.index for d in body.data] == list(range(len(texts)))
+        assert body.usage.prompt_tokens == body.usage.total_tokens == sum(len(t.split()) for t in texts)
+        assert body.model == "text-embedding-005"
+    assert [(e["custom_id"], e["response"]["status_code"]) for e in errors] == [("000123", 400)]
+    instances = [line for job in vertex.jobs.values() for line in job["lines"]]
+    assert {"content": "c", "custom_id": "cid-r-3#1/3"} in instances and len(instances) == 7
+
+
+def test_vertex_embeddings_without_a_result(sdk, vertex, gcs):
+    """A cancelled job's unexported texts, and a row whose custom_id did not come back, become error lines
+    (one per request); the row itself goes to the error file as it was."""
+    vertex.scripted["r-1#0/1"] = {"instance": {"content": "lost"}, "status": "",
+                                  "predictions": [{"embeddings": {"values": [0.1]}}]}
+    data = _embedding_file({"r-0": ["x", "y"], "r-1": "lost", "r-2": ["z", "w", "v"]})
+    uploaded = sdk.files.create(file=("e.jsonl", data, "application/jsonl"), purpose="batch",
+                                extra_body={**VERTEX, **VERTEX_STORAGE})
+    batch = sdk.batches.create(input_file_id=uploaded.id, endpoint="/v1/embeddings", completion_window="24h",
+                               extra_body={**VERTEX, "model": "text-embedding-005"})
+    sdk.batches.retrieve(batch.id, extra_query=VERTEX)  # running
+    sdk.batches.cancel(batch.id, extra_query=VERTEX)
+    for _ in range(5):
+        batch = sdk.batches.retrieve(batch.id, extra_query=VERTEX)
+    assert batch.status == "cancelled"
+    output = _lines(sdk.files.content(batch.output_file_id).read())
+    errors = _lines(sdk.files.content(batch.error_file_id).read())
+    # Exported: the first half of the 6 instances (r-0's two, r-1's); r-2 has none.
+    assert [line["custom_id"] for line in output] == ["r-0"]
+    codes = {e["custom_id"]: (e["error"] or e["response"]["body"]["error"])["code"] for e in errors}
+    assert codes == {"line-1": "unconvertible_result", "r-1": "batch_cancelled", "r-2": "batch_cancelled"}
+
+
+def test_vertex_embeddings_lines_vertex_cannot_run_are_a_400(sdk, vertex, gcs):
+    for body, param in (({"dimensions": 8}, "line 1"), ({"encoding_format": "base64"}, "line 1")):
+        with pytest.raises(openai.BadRequestError) as caught:
+            sdk.files.create(file=("e.jsonl", _embedding_file({"a": "x"}, **body), "application/jsonl"),
+                             purpose="batch", extra_body={**VERTEX, **VERTEX_STORAGE})
+        assert caught.value.param == param and next(iter(body)) in caught.value.message

@@ -220,3 +220,47 @@ def test_more_requests_than_openai_takes_is_a_400_before_anything_is_stored(sdk,
         _upload(sdk)
     assert "Line 2 is request 2" in caught.value.message
     assert fake.files == {}
+
+
+def _endpoint_lines(url: str, bodies: list[dict]) -> str:
+    return "\n".join(json.dumps({"custom_id": f"req-{n}", "method": "POST", "url": url, "body": body})
+                     for n, body in enumerate(bodies, 1))
+
+
+ENDPOINT_BATCHES = {
+    "/v1/responses": ([{"model": "gpt-4.1-mini", "input": "Hello!", "max_output_tokens": 100},
+                       {"model": "gpt-4.1-mini", "instructions": "Be brief.",
+                        "input": [{"role": "user", "content": "How are you?"}]}], openai.types.responses.Response),
+    "/v1/embeddings": ([{"model": "text-embedding-3-small", "input": "Hello!"},
+                        {"model": "text-embedding-3-small", "input": ["a", "b"]}],
+                       openai.types.CreateEmbeddingResponse),
+    "/v1/completions": ([{"model": "gpt-3.5-turbo-instruct", "prompt": "Say hi", "max_tokens": 5}],
+                        openai.types.Completion),
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINT_BATCHES))
+def test_seed_workflow_for_other_endpoints_passes_through(sdk, fake, endpoint):
+    """OpenAI takes these batches itself: the seed workflow runs unchanged and each result body parses
+    as the SDK's own type for the endpoint."""
+    bodies, kind = ENDPOINT_BATCHES[endpoint]
+    uploaded = _upload(sdk, _endpoint_lines(endpoint, bodies))
+    batch = sdk.batches.create(input_file_id=uploaded.id, endpoint=endpoint, completion_window="24h",
+                               extra_body={"provider": "openai"})
+    while batch.status not in ("completed", "failed", "expired", "cancelled"):
+        batch = sdk.batches.retrieve(batch.id, extra_query={"provider": "openai"})
+    assert batch.status == "completed" and batch.endpoint == endpoint
+    assert batch.request_counts.completed == len(bodies)
+    output = sdk.files.content(batch.output_file_id, extra_query={"provider": "openai"}).read().decode()
+    lines = sorted((json.loads(line) for line in output.splitlines()), key=lambda line: line["custom_id"])
+    assert [line["custom_id"] for line in lines] == [f"req-{n}" for n in range(1, len(bodies) + 1)]
+    for line, body in zip(lines, bodies, strict=True):
+        result = kind.model_validate(line["response"]["body"], strict=False)
+        assert result.model == body["model"]
+        if endpoint == "/v1/embeddings":
+            expected = len(body["input"]) if isinstance(body["input"], list) else 1
+            assert [item.index for item in result.data] == list(range(expected))
+        elif endpoint == "/v1/responses":
+            assert result.status == "completed" and result.output_text.startswith("Answer to:")
+        else:
+            assert result.choices[0].text == "Answer to: Say hi"

@@ -204,13 +204,19 @@ def _keep_to(case, provider) -> None:
 
 
 def _served_by(case, provider) -> None:
-    """Skip a valid Uploads case for a provider without an Uploads API, or for a purpose its stored files
-    never have (both a 400 by design, which the description says but JSON Schema cannot)."""
+    """Skip a valid Uploads case for a provider without an Uploads API, or for a purpose or file expiry its
+    files never have (a 400 by design, which the description says but JSON Schema cannot)."""
     if not case.operation.path.startswith(("/openai/v1/uploads", "/openai/uploads")):
         return
-    assume(provider.uploads is not None)
-    if provider.code is not None and isinstance(case.body, dict) and "purpose" in case.body:
-        assume(case.body["purpose"] == "batch")  # the gateway keeps batch files only (Anthropic, chat servers)
+    operations = provider.upload_operations
+    assume(operations is not None)
+    purposes = getattr(operations, "purposes", None)  # those the gateway assembles: what their files take
+    if provider.name == "bedrock":
+        purposes = ("batch",)
+    if purposes is not None and isinstance(case.body, dict) and "purpose" in case.body:
+        assume(case.body["purpose"] in purposes)  # Anthropic, Bedrock, chat servers: batch only; Gemini, Vertex: all
+    if provider.name in ("vertex", "bedrock") and isinstance(case.body, dict):
+        assume(case.body.get("expires_after") is None)  # S3/GCS objects do not expire (a 400, as for files)
 
 
 BOUNDS = settings(deadline=None, suppress_health_check=list(HealthCheck), database=None)

@@ -2,8 +2,9 @@
 
 OpenAI: relayed to its fake (every request and reply checked against the SDK's types). Anthropic and
 a declared chat server: parts kept in the file store, completed into a stored batch file through the
-provider's own line checks. Gemini: a 400. `upload_file_chunked` takes no `extra_body`, so the
-provider goes in the client's default query, as the reference recommends.
+provider's own line checks (Bedrock, which stages parts in S3: tests/test_bedrock_uploads.py;
+Gemini and Vertex AI: tests/test_uploads_google.py). Azure: a 400. `upload_file_chunked` takes no
+`extra_body`, so the provider goes in the client's default query, as the reference recommends.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import tracemalloc
 import openai
 import pytest
 
-from blueprints.common import storeduploads, uploads
+from blueprints.common import uploads
 from blueprints.dispatcher import ids
 from tests.conftest import owned_store
 from tests.fakes.anthropic import anthropic_fakes
@@ -181,8 +182,8 @@ def test_limits_and_expiry(sdk, vllm, app, monkeypatch):
     with pytest.raises(openai.BadRequestError) as error:
         api.complete(upload.id, part_ids=["part_nosuchpart"])
     assert error.value.body["param"] == "part_ids[0]"
-    later = storeduploads._now() + 3600
-    monkeypatch.setattr(storeduploads, "_now", lambda: later)
+    later = uploads.now() + 3600
+    monkeypatch.setattr(uploads, "now", lambda: later)
     with pytest.raises(openai.BadRequestError) as error:
         api.parts.create(upload.id, data=b"x")
     assert (error.value.body["param"], error.value.body["code"]) == ("upload_id", "upload_expired")
@@ -226,7 +227,7 @@ def test_an_upload_is_its_owners_alone(sdk, vllm, gateway):
 
 def test_providers_without_uploads_are_a_400(sdk):
     with pytest.raises(openai.BadRequestError) as error:
-        _on(sdk, "gemini").uploads.create(bytes=1, filename="x.jsonl", mime_type="application/jsonl", purpose="batch")
+        _on(sdk, "azure").uploads.create(bytes=1, filename="x.jsonl", mime_type="application/jsonl", purpose="batch")
     assert error.value.body["code"] == "unsupported_endpoint"
 
 

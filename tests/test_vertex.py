@@ -11,10 +11,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 from google.genai import types
+from openai.types import CreateEmbeddingResponse
 
 from blueprints.dispatcher import ids
 from blueprints.vertex import client as gcs_client
 from blueprints.vertex import translate as tr
+from errors import BadRequest
 from tests.contracts import vertex_types
 from tests.fakes.vertex import (
     ADC_TOKEN,
@@ -28,6 +30,7 @@ from tests.fakes.vertex import (
     service_account_file,
     unconvertible_row,
 )
+from translators import gemini_endpoints as endpoints
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 VERTEX = {"provider": "vertex"}
@@ -141,6 +144,94 @@ def test_input_lines_are_vertex_requests_without_empty_objects():
     vertex_types.check_input_line(line)
     assert "{}" not in json.dumps(line).replace(" ", "")
     assert line["request"]["tools"][0]["functionDeclarations"][0]["parametersJsonSchema"] == {"type": "object"}
+
+
+def _embedding_line(custom_id: str, texts: str | list[str], **body) -> dict:
+    return {"custom_id": custom_id, "method": "POST", "url": "/v1/embeddings",
+            "body": {"model": "text-embedding-005", "input": texts, **body}}
+
+
+def test_an_embeddings_line_is_one_instance_per_text_carrying_its_custom_id():
+    instances = tr.input_line(_embedding_line("007", ["a b", "c"]))
+    assert instances == [{"content": "a b", "custom_id": "cid-007#0/2"}, {"content": "c", "custom_id": "cid-007#1/2"}]
+    for instance in instances:
+        vertex_types.check_embedding_instance(instance)
+        assert tr.request_custom_id(instance) == "007"
+    assert tr.input_line(_embedding_line("x#1/2", "only")) == [{"content": "only", "custom_id": "cid-x#1/2#0/1"}]
+    assert tr.request_custom_id({"content": "only", "custom_id": "cid-x#1/2#0/1"}) == "x#1/2"
+    assert tr.request_custom_id(tr.input_line(_request("x#0/2") | {"custom_id": "x#0/2"})) == "x#0/2"  # chat: as is
+
+
+@pytest.mark.parametrize("body, param", [({"dimensions": 8}, "body.dimensions"), ({"input": []}, "body.input"),
+                                         ({"input": [1, 2]}, "body.input"), ({"encoding_format": "base64"},
+                                                                             "body.encoding_format")])
+def test_embeddings_lines_vertex_cannot_run_are_refused(body, param):
+    with pytest.raises(BadRequest) as caught:
+        tr.input_line(_embedding_line("e", "x") | {"body": {"model": "m", "input": "x", **body}})
+    assert caught.value.param == param
+
+
+VALUES = [0.25, -0.5]
+
+
+@pytest.mark.parametrize("row", [
+    # The documented row (providers-next.md §1.13)
+    {"instance": {"content": "t", "custom_id": "cid-e#1/2"}, "status": "",
+     "predictions": [{"embeddings": {"statistics": {"token_count": 3, "truncated": False}, "values": VALUES}}]},
+    # The custom_id beside the instance, a bare prediction, the Gemini embedContent shape, instances[]
+    {"instance": {"content": "t"}, "custom_id": "cid-e#1/2",
+     "prediction": {"embeddings": {"statistics": {"token_count": 3}, "values": VALUES}}},
+    {"instances": [{"content": "t", "custom_id": "cid-e#1/2"}],
+     "predictions": [{"embeddings": [{"values": VALUES}], "usageMetadata": {"promptTokenCount": 3}}]},
+    {"instance": {"content": "t", "custom_id": "cid-e#1/2"}, "predictions": [{"embedding": {"values": VALUES},
+                                                                              "tokenCount": 3}]},
+    {"instance": {"content": "t", "custom_id": "cid-e#1/2"}, "predictions": [{"values": VALUES}], "status": None},
+])
+def test_embedding_rows_in_every_shape_become_results(row):
+    result = tr.embedding_result(row)
+    assert result["key"] == "e#1/2" and result["response"]["embedding"]["values"] == VALUES
+    assert result["response"]["tokenCount"] in (0, 3)
+
+
+def test_a_failed_embedding_row_is_an_error_and_an_unreadable_one_raises():
+    error = {"error": {"code": 400, "message": "empty", "status": "INVALID_ARGUMENT"}}
+    failed = tr.embedding_result({"instance": {"content": "", "custom_id": "cid-e#0/1"},
+                                  "status": f"Bad Request: {json.dumps(error)}"})
+    assert failed == {"key": "e#0/1", "error": error["error"]}
+    for row in ({"instance": {"content": "t"}, "predictions": [{"embeddings": {"values": VALUES}}]},  # no custom_id
+                {"instance": {"content": "t", "custom_id": "cid-e#0/1"}, "predictions": []},
+                {"instance": {"content": "t", "custom_id": "cid-e#0/1"}, "predictions": [{"embeddings": {
+                    "values": ["x"]}}]}):
+        with pytest.raises((KeyError, TypeError, ValueError)):
+            tr.embedding_result(row)
+
+
+def test_a_line_with_a_text_unanswered_is_an_error_line():
+    row = tr.embedding_result({"instance": {"content": "t", "custom_id": "cid-e#0/2"}, "status": "",
+                               "predictions": [{"embeddings": {"values": [0.5]}}]})
+    [(number, group)] = list(endpoints.group_embeddings([(1, row)]))  # its second text never came
+    line = endpoints.embedding_line(group, number, batch="j/9", model="m", created=1, provider="Vertex AI")
+    assert line["custom_id"] == "e" and line["response"]["status_code"] == 502
+    assert line["response"]["body"]["error"]["message"] == "Vertex AI returned no result for input 1 of this line."
+
+
+def test_an_embeddings_job_counts_requests_not_texts():
+    job = {"labels": {tr.JOB_LABEL_REQUESTS: "4", tr.JOB_LABEL_ENDPOINT: "embeddings"},
+           "completionStats": {"successfulCount": "6", "failedCount": "1"}}  # 7 texts of 4 requests
+    assert tr.request_counts(job) == {"total": 4, "completed": 3, "failed": 1}
+
+
+def test_embedding_results_gather_into_one_openai_list_per_line():
+    rows = [tr.embedding_result({"instance": {"content": "t", "custom_id": f"cid-e#{i}/2"}, "status": "",
+                                 "predictions": [{"embeddings": {"statistics": {"token_count": 2 + i},
+                                                                 "values": [float(i)]}}]}) for i in (1, 0)]
+    groups = list(endpoints.group_embeddings(enumerate(rows, start=1)))
+    assert len(groups) == 1
+    line = endpoints.embedding_line(groups[0][1], 1, batch="projects/p/locations/l/batchPredictionJobs/9",
+                                    model="text-embedding-005", created=1)
+    body = CreateEmbeddingResponse.model_validate(line["response"]["body"], strict=True)
+    assert line["custom_id"] == "e" and [d.embedding for d in body.data] == [[0.0], [1.0]]
+    assert body.usage.prompt_tokens == 5
 
 
 @pytest.mark.parametrize(("model", "path"), [

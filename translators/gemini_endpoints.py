@@ -446,7 +446,8 @@ def group_embeddings(records: Iterable[tuple[int, bytes | dict]]) -> Iterator[tu
     yield from open_groups.values()
 
 
-def embedding_line(group: dict, number: int, *, batch: str, model: str, created: int) -> dict:
+def embedding_line(group: dict, number: int, *, batch: str, model: str, created: int,
+                   provider: str = "Gemini") -> dict:
     """One gathered group (`group_embeddings`) as an OpenAI output line; a text that failed (or is missing)
     makes the whole line an error line, as OpenAI fails a request as a whole."""
     if "parts" not in group:
@@ -458,7 +459,7 @@ def embedding_line(group: dict, number: int, *, batch: str, model: str, created:
         line = parts.get(index)
         if line is None:
             return batch_output.http_error_line(
-                custom_id, request_id, 502, f"Gemini returned no result for input {index} of this line.",
+                custom_id, request_id, 502, f"{provider} returned no result for input {index} of this line.",
                 type="server_error", code="missing_result")
         if line.get("response") is None:
             return gemini.output_line({**line, "key": custom_id}, number, batch=batch, model=model, created=created)

@@ -19,6 +19,7 @@ import msgspec
 
 from errors import BadRequest
 from translators.openai_shapes import CHAT_COMPLETIONS  # noqa: F401 (the batch-line url most checks take)
+from translators.seen_ids import SeenIds
 
 # Formats a batch input line may be in. Providers choose which ones they accept.
 OPENAI = "openai"          # {"custom_id", "method", "url", "body"}
@@ -187,13 +188,11 @@ class BatchInputCheck:
                  max_requests: int | None = None) -> None:
         self.formats = tuple(formats)
         self.endpoint = endpoint
-        # A provider's cap on requests per batch file; also what bounds the memory of the
-        # uniqueness rule (about 100 bytes per custom_id).
-        self.max_requests = max_requests or None
+        self.max_requests = max_requests or None  # a provider's cap on requests per batch file
         self.format: str | None = None
         self.url: str | None = endpoint
         self.count = 0
-        self._ids: set[str] = set()
+        self._ids = SeenIds()
 
     def __call__(self, number: int, obj: dict) -> dict:
         kind = line_format(obj)
@@ -265,7 +264,7 @@ class BatchInputCheck:
         fresh = set(ids)
         if len(fresh) != len(ids) or "" in fresh or not self._ids.isdisjoint(fresh):
             return False
-        self._ids |= fresh
+        self._ids.update(fresh)
         self.count += len(parsed)
         self.format, self.url = OPENAI, url
         return True
@@ -345,9 +344,11 @@ def _check_lengths(block: bytes, number: int, max_line: int) -> None:
 
 
 def translated_lines(
-    lines: Iterable[bytes], translate: Callable[[dict], dict], check: Callable[[int, dict], dict] | None = None
+    lines: Iterable[bytes], translate: Callable[[dict], dict | list[dict]],
+    check: Callable[[int, dict], dict] | None = None,
 ) -> Iterator[bytes]:
-    """Parse each line, check it, translate it, and yield it as a JSONL line (bytes with `\\n`)."""
+    """Parse each line, check it, translate it, and yield it as JSONL (bytes with `\\n`): one line, or one
+    per item when `translate` gives a list (a line that becomes several provider lines)."""
     for number, obj in numbered_objects(lines):
         if check is not None:
             check(number, obj)
@@ -355,7 +356,10 @@ def translated_lines(
             out = translate(obj)
         except BadRequest as error:
             raise BadRequest(f"Line {number}: {error.message}", param=f"line {number}", code=error.code) from None
-        yield dumps(out) + b"\n"
+        if isinstance(out, list):
+            yield b"".join(dumps(item) + b"\n" for item in out)
+        else:
+            yield dumps(out) + b"\n"
     finish = getattr(check, "finish", None)
     if finish:
         finish()

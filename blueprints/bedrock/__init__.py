@@ -1,6 +1,7 @@
 """AWS Bedrock behind the OpenAI Files and Batch API.
 
-Files are S3 objects (the file ID encodes `region/bucket/key`); batches are Bedrock model invocation
+Files are S3 objects (the file ID encodes `region/bucket/key`; the Uploads API stages parts beside
+them, `uploads.py`); batches are Bedrock model invocation
 jobs (the batch ID encodes the job ARN); a batch's output and error files are the job's own S3
 output folder, converted to OpenAI batch-output lines as they stream out. The gateway keeps no state.
 """
@@ -47,6 +48,7 @@ PROVIDER = Provider(
     batch_pattern=r"arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:model-invocation-job/[a-z0-9]{12}|[a-z0-9]{12}",
     operations_module="blueprints.bedrock.operations",
     realtime="blueprints.bedrock.realtime",
+    uploads="blueprints.bedrock.uploads:UPLOADS",
     credential=None,  # the server's own AWS credentials
     options=frozenset({"storage_config", "model", "output_s3_uri", "role_arn"}),
     guard="blueprints.bedrock.operations:require_trusted_client",

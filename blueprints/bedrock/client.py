@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,6 +23,8 @@ from botocore.model import Shape
 from blueprints.common import aws
 from blueprints.common.streams import RELAY_CHUNK, ChunkReader
 from errors import NotFound, UpstreamError
+
+log = logging.getLogger("deepintshield")
 
 NAME = "bedrock"
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -56,10 +59,13 @@ def head(region: str, bucket: str, key: str, *, missing: str, param: str | None 
         return s3(region).head_object(Bucket=bucket, Key=key)
 
 
-def open_object(region: str, bucket: str, key: str, *, missing: str, param: str | None = "id"):
-    """The object's `get_object` reply; its `Body` streams and must be closed by the caller."""
+def open_object(region: str, bucket: str, key: str, *, missing: str, param: str | None = "id",
+                if_match: str | None = None):
+    """The object's `get_object` reply; its `Body` streams and must be closed by the caller. With
+    `if_match` (an ETag), an object changed since is an error rather than other bytes."""
+    extra = {"IfMatch": if_match} if if_match else {}
     with upstream(missing=missing, param=param):
-        return s3(region).get_object(Bucket=bucket, Key=key)
+        return s3(region).get_object(Bucket=bucket, Key=key, **extra)
 
 
 def chunks(body, size: int = RELAY_CHUNK) -> Iterator[bytes]:
@@ -84,9 +90,55 @@ def upload(region: str, bucket: str, key: str, data: Iterable[bytes]) -> int:
     return reader.size
 
 
+def put_json(region: str, bucket: str, key: str, value: dict) -> None:
+    """A small JSON object (an Uploads API record), written whole."""
+    with upstream():
+        s3(region).put_object(Bucket=bucket, Key=key, Body=json.dumps(value).encode(),
+                              ContentType="application/json")
+
+
+def copy_parts(region: str, bucket: str, key: str, sources: list[tuple[str, str]]) -> None:
+    """Assemble `key` from the objects `sources` (`(key, ETag)`, in order) in the same bucket, server-side:
+    a multipart upload of UploadPartCopy parts, each copied only if it still has that ETag. Every
+    source but the last must hold at least 5 MiB (S3's part minimum). On any failure the multipart
+    upload is aborted, so nothing is left at `key`."""
+    service = s3(region)
+    with upstream():
+        upload_id = service.create_multipart_upload(Bucket=bucket, Key=key,
+                                                    ContentType="application/jsonl")["UploadId"]
+    try:
+        with upstream():
+            parts = []
+            for number, (source, etag) in enumerate(sources, start=1):
+                reply = service.upload_part_copy(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                                                 CopySource={"Bucket": bucket, "Key": source},
+                                                 CopySourceIfMatch=etag)
+                parts.append({"PartNumber": number, "ETag": reply["CopyPartResult"]["ETag"]})
+            service.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
+                                              MultipartUpload={"Parts": parts})
+    except BaseException:
+        try:
+            service.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        except (aws.ClientError, aws.BotoCoreError):  # the copy's own error is the one to report
+            log.warning("s3://%s/%s: could not abort multipart upload %s", bucket, key, upload_id)
+        raise
+
+
 def delete(region: str, bucket: str, key: str) -> None:
     with upstream():
         s3(region).delete_object(Bucket=bucket, Key=key)
+
+
+def delete_under(region: str, bucket: str, prefix: str) -> None:
+    """Delete every object under `prefix`, a thousand per call."""
+    service = s3(region)
+    while True:
+        with upstream():
+            found = service.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1000).get("Contents", [])
+            if not found:
+                return
+            service.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": item["Key"]} for item in found],
+                                                          "Quiet": True})
 
 
 def list_objects(region: str, bucket: str, prefix: str, *, start_after: str | None = None,

@@ -19,7 +19,7 @@ import ipaddress
 import itertools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from flask import current_app, request
@@ -78,7 +78,7 @@ def _bucket_allowed(bucket: str) -> bool:
     return not allowed or bucket in allowed
 
 
-def _check_bucket(bucket: str, param: str) -> None:
+def check_bucket(bucket: str, param: str) -> None:
     """A bucket outside DEEPINTSHIELD_BEDROCK_ALLOWED_BUCKETS is a 403, before any S3 call."""
     if not _bucket_allowed(bucket):
         raise APIError(403, f"Bucket {bucket!r} is not allowed on this gateway "
@@ -110,7 +110,7 @@ def _s3(options: Options) -> S3Location | None:
     return options.storage
 
 
-def _storage(options: Options) -> S3Location:
+def storage_location(options: Options) -> S3Location:
     """The request's `storage_config.s3`, else the configured default bucket/prefix; region filled in."""
     storage = _s3(options)
     if storage is None:
@@ -119,14 +119,14 @@ def _storage(options: Options) -> S3Location:
             raise BadRequest("Bedrock files live in S3: pass storage_config.s3.bucket (no default bucket is "
                              "configured).", param="storage_config")
         storage = S3Location(bucket, None, (current_app.config.get("BEDROCK_DEFAULT_PREFIX") or "").strip("/"))
-    _check_bucket(storage.bucket, "storage_config.s3.bucket")
+    check_bucket(storage.bucket, "storage_config.s3.bucket")
     return S3Location(storage.bucket, storage.region or _default_region(), storage.prefix)
 
 
 def _file_location(ref: ids.ResourceId, param: str = "id") -> tuple[str, str, str]:
     """`(region, bucket, key)` of an uploaded file's ID; the bucket must be allowed."""
     region, bucket, key = ref.native.split("/", 2)
-    _check_bucket(bucket, param)
+    check_bucket(bucket, param)
     return region, bucket, key
 
 
@@ -195,13 +195,28 @@ def _file_object(region: str, bucket: str, key: str, head: dict) -> dict:
 
 def create_file(new: NewFile, upload: Upload) -> dict:
     """Stream a batch file to S3 after the shared batch-JSONL checks (OpenAI or Bedrock lines)."""
-    if new.purpose != "batch":
-        raise BadRequest(f"Bedrock files are batch input; purpose {new.purpose!r} is not supported.", param="purpose")
-    if new.expires_after is not None:
+    check_new_file(new.purpose, new.expires_after is not None)
+    location = storage_location(new.options)
+    key = new_file_key(location, upload.filename)
+    client.upload(location.region, location.bucket, key, checked(upload.chunks))
+    return stored_file(location.region, location.bucket, key)
+
+
+# The steps of a file upload, shared with the Uploads API (blueprints/bedrock/uploads.py): one set of rules.
+
+
+def check_new_file(purpose: str, expires: bool) -> None:
+    """A 400 for what a Bedrock file cannot be: anything but batch input, or one that expires."""
+    if purpose != "batch":
+        raise BadRequest(f"Bedrock files are batch input; purpose {purpose!r} is not supported.", param="purpose")
+    if expires:
         raise BadRequest("expires_after is not supported for Bedrock files: S3 objects stay until deleted "
                          "(use a bucket lifecycle rule).", param="expires_after")
-    location = _storage(new.options)
-    key = _upload_key(location.prefix, upload.filename)
+
+
+def new_file_key(location: S3Location, filename: str) -> str:
+    """A new file's key under `location`, after checking that a job could use it and its ID can name it."""
+    key = _upload_key(location.prefix, filename)
     # The filename part is made safe above; only the prefix (or its length) can break a URI.
     for uri in _job_uris(location.bucket, key):
         _check_s3_uri(uri, "storage_config.s3.prefix")
@@ -210,10 +225,18 @@ def create_file(new: NewFile, upload: Upload) -> dict:
     except ids.InvalidId:
         raise BadRequest(f"Prefix {location.prefix!r} cannot hold gateway files (no '.' or '..' segments).",
                          param="storage_config.s3.prefix", code="invalid_s3_uri") from None
-    check = _InputCheck((OPENAI, BEDROCK), None, _max_records(), bodies=True)
-    client.upload(location.region, location.bucket, key, checked_chunks(upload.chunks, check))
-    head = client.head(location.region, location.bucket, key, missing=f"The upload of {key!r} vanished.")
-    return _file_object(location.region, location.bucket, key, head)
+    return key
+
+
+def checked(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks of a new file, passed on while every line is checked; a bad one is a 400 naming it."""
+    return checked_chunks(chunks, _InputCheck((OPENAI, BEDROCK), None, _max_records(), bodies=True))
+
+
+def stored_file(region: str, bucket: str, key: str) -> dict:
+    """The FileObject of a file just written."""
+    head = client.head(region, bucket, key, missing=f"The upload of {key!r} vanished.")
+    return _file_object(region, bucket, key, head)
 
 
 def list_files(query: FileQuery) -> dict:
@@ -224,7 +247,7 @@ def list_files(query: FileQuery) -> dict:
     if query.order != "desc":
         raise BadRequest("Bedrock files are listed in S3 key order, which is newest first for uploads; "
                          "order=asc is not supported.", param="order")
-    location = _storage(query.options)
+    location = storage_location(query.options)
     if query.purpose not in (None, "batch"):
         return {"data": [], "has_more": False}
     prefix = f"{location.prefix}/" if location.prefix else ""
@@ -289,7 +312,7 @@ def _finished_job(ref: ids.ResourceId, options: Options) -> dict:
     if not tr.has_results(job):
         raise NotFound(f"Batch {ids.encode_batch(NAME, job['jobArn'])!r} has no results yet "
                        f"(Bedrock status {job.get('status')}).")
-    _check_bucket(tr.job_output_prefix(job)[0], "id")
+    check_bucket(tr.job_output_prefix(job)[0], "id")
     return job
 
 
@@ -520,7 +543,7 @@ def create_batch(new: NewBatch) -> dict:
         raise BadRequest("Pass role_arn (the IAM role Bedrock runs the job as); no DEEPINTSHIELD_BEDROCK_ROLE_ARN "
                          "is configured.", param="role_arn")
     output_uri = options.output_s3_uri or tr.default_output_uri(bucket, key)
-    _check_bucket(tr.split_s3_uri(output_uri)[0], "output_s3_uri")
+    check_bucket(tr.split_s3_uri(output_uri)[0], "output_s3_uri")
     _check_s3_uri(output_uri, "output_s3_uri")
     tags = tr.metadata_to_tags(new.metadata) + tr.endpoint_tags(new.endpoint)
 

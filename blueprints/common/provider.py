@@ -112,6 +112,9 @@ class Provider:
     # "module:attribute" naming its Uploads API (`blueprints/common/uploads.UploadOperations`), imported on
     # first use; None: `POST /uploads` for it is a 400 `unsupported_endpoint`.
     uploads: str | None = None
+    # The native IDs of its uploads, when they are not file IDs (those whose file store key is no file ID of
+    # theirs: Gemini's `files/…`); None: `file_pattern`.
+    upload_pattern: str | None = None
 
     def __post_init__(self) -> None:
         if self.realtime:
@@ -122,6 +125,10 @@ class Provider:
     @cached_property
     def file_regex(self) -> re.Pattern[str]:
         return re.compile(rf"^(?:{self.file_pattern})$")
+
+    @cached_property
+    def upload_regex(self) -> re.Pattern[str]:
+        return re.compile(rf"^(?:{self.upload_pattern})$") if self.upload_pattern else self.file_regex
 
     @cached_property
     def batch_regex(self) -> re.Pattern[str]:

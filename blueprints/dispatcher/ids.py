@@ -11,8 +11,8 @@ Scheme (all characters in `[A-Za-z0-9_-]`, so every SDK version sends them uncha
   kind of file (`f` a stored or uploaded file, `o` a batch's output file, `e` a batch's error file).
   Codes are lower-case letters and digits, so the first `_` ends them (and the kind before it).
 - Uploads (the Uploads API, `blueprints/uploads`) the same way: `upload_ds<P>_<base64url(native)>`,
-  OpenAI's own `upload_…` passing through; the native is checked against the provider's file
-  pattern (an upload becomes a file).
+  OpenAI's own `upload_…` passing through; the native is checked against the provider's upload
+  pattern (its file pattern unless it names one: an upload becomes a file).
 
 The provider can therefore be recovered from any ID the gateway issued for a non-OpenAI provider,
 so `provider` is optional on follow-up calls. Natives (`files/x`, `batches/x`, a Bedrock job ARN,
@@ -81,7 +81,8 @@ def _check_native(provider: str, resource: str, native: str, shown: str) -> str:
     spec = registry.get(provider)
     if resource == "batch" and spec.realtime and gateway.is_job(native):
         return native
-    if not (spec.batch_regex if resource == "batch" else spec.file_regex).fullmatch(native):
+    regex = {"batch": spec.batch_regex, "upload": spec.upload_regex}.get(resource, spec.file_regex)
+    if not regex.fullmatch(native):
         raise InvalidId(f"{shown!r} is not a valid {provider} {resource} ID.")
     return native
 
@@ -152,7 +153,7 @@ def decode_batch(gateway_id: str, named_provider: str | None = None) -> Resource
 
 def encode_upload(provider: str, native: str) -> str:
     """The gateway ID of an upload (Uploads API); OpenAI's own pass through."""
-    _check_native(provider, "file", native, native)
+    _check_native(provider, "upload", native, native)
     code = registry.get(provider).code
     return native if code is None else f"upload_ds{code}_{_b64encode(native)}"
 
@@ -163,6 +164,6 @@ def decode_upload(gateway_id: str, named_provider: str | None = None) -> Resourc
     found = registry.by_code(match[1]) if match else None
     if match and found and found.code is not None:
         provider = _agree(found.name, named_provider, gateway_id)
-        return ResourceId(provider, "upload", _check_native(provider, "file", _b64decode(match[2]), gateway_id))
+        return ResourceId(provider, "upload", _check_native(provider, "upload", _b64decode(match[2]), gateway_id))
     provider = named_provider or registry.DEFAULT
-    return ResourceId(provider, "upload", _check_native(provider, "file", gateway_id, gateway_id))
+    return ResourceId(provider, "upload", _check_native(provider, "upload", gateway_id, gateway_id))

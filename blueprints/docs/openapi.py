@@ -459,7 +459,7 @@ def _paths(spec: APISpec, plugin: MarshmallowPlugin) -> None:
 
 
 def _upload_paths(spec: APISpec, operation, options: list[dict]) -> None:
-    """The Uploads API: one large file in parts (OpenAI; the providers whose files the gateway keeps)."""
+    """The Uploads API: one large file in parts (OpenAI; Anthropic, Bedrock, Gemini, Vertex AI, chat servers)."""
     upload_id = {"in": "path", "name": "upload_id", "required": True, "schema": {"type": "string", "minLength": 1},
                  "description": "An upload ID the gateway returned."}
     upload_ok = _ok("The upload.", _json("Upload"))
@@ -467,7 +467,9 @@ def _upload_paths(spec: APISpec, operation, options: list[dict]) -> None:
         "createUpload", "Uploads", "Start a file upload in parts", upload_ok, options,
         requestBody={"required": True, "content": _json("CreateUploadRequest")},
         description="At most 8 GiB; it expires an hour after it is created. Providers without the Uploads API "
-                    "answer 400 `unsupported_endpoint`.")})
+                    "answer 400 `unsupported_endpoint`; a `purpose` or `expires_after` the provider's files do not "
+                    "take (Anthropic and chat servers keep `batch` files only; Vertex AI files never expire) is a "
+                    "400.")})
     spec.path(f"{API}/uploads/{{upload_id}}/parts", operations={"post": operation(
         "addUploadPart", "Uploads", "Add a part", _ok("The part.", _json("UploadPart")), [upload_id, *options],
         requestBody={"required": True, "content": {"multipart/form-data": {"schema": {

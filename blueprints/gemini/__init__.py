@@ -19,6 +19,8 @@ PROVIDER = Provider(
     credential="GEMINI_API_KEY",
     base_url="GEMINI_BASE_URL",
     options=frozenset({"model", "requests"}),
+    uploads="blueprints.gemini.operations:uploads",  # parts in the file store, completed through create_file
+    upload_pattern=r"[A-Za-z0-9_-]{1,128}",  # the file store key of its record (no `files/` name)
     settings={
         "GEMINI_API_KEY": Text("GEMINI_API_KEY", "", "the gateway's Gemini key (gateway-key mode only)", secret=True),
         "GEMINI_BASE_URL": Url("GEMINI_BASE_URL", "https://generativelanguage.googleapis.com", "Gemini upstream"),

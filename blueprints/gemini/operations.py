@@ -35,11 +35,12 @@ from typing import Any, BinaryIO
 from flask import current_app
 
 from blueprints.common import filestore, http, mapping, streams
+from blueprints.common.storeduploads import StoredUploads
 from blueprints.common.streams import Content, Upload
 from blueprints.dispatcher import ids
 from blueprints.gemini import NAME, client
 from errors import APIError, BadRequest, NotFound, UpstreamError
-from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
+from schemas.requests import UPLOAD_PURPOSES, BatchQuery, FileQuery, NewBatch, NewFile, Options
 from translators import batch_output, jsonl
 from translators import gemini as translate
 from translators import gemini_endpoints as endpoints
@@ -444,3 +445,7 @@ def list_batches(query: BatchQuery) -> dict:
 def cancel_batch(ref: ids.ResourceId, options: Options) -> dict:
     client.cancel_batch(ref.native)
     return _batch(client.get_batch(ref.native), cancelling_at=int(time.time()))
+
+
+# Uploads: parts in the file store; `create_file` takes every purpose, so the Uploads API does too.
+uploads = StoredUploads(NAME, UPLOAD_PURPOSES)

@@ -100,6 +100,7 @@ PROVIDER = Provider(
     credential=None,  # passthrough: the client's Google access token; gateway keys: Application Default Credentials
     base_url="VERTEX_BASE_URL",
     options=frozenset({"storage_config", "model"}),
+    uploads="blueprints.vertex.uploads:uploads",  # parts in the bucket (blueprints/vertex/uploads.py)
     check=_check,
     settings={
         "VERTEX_PROJECT": Project("DEEPINTSHIELD_VERTEX_PROJECT", "", "Google Cloud project that runs Vertex AI "

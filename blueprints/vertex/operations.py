@@ -15,7 +15,10 @@ Results are read from the job's own output folder only, converted row by row whi
 order, so each carries its custom_id (translate.py); once the rows are through, the converted input
 is read again and every request no row answered becomes an error line (`batch_cancelled` for a
 cancelled job, else `batch_expired`): the custom_ids seen are held meanwhile, at most one per request
-(DEEPINTSHIELD_VERTEX_MAX_BATCH_REQUESTS).
+(DEEPINTSHIELD_VERTEX_MAX_BATCH_REQUESTS). An embeddings job has one row per input text
+(translate.py): its rows are gathered per request (`gemini_endpoints.group_embeddings`, holding the
+requests whose texts are partly in meanwhile: rows of one request sit together unless Vertex shards
+the output between them), and the unanswered are counted per request, not per text.
 
 Listing batches is stateless: Vertex pages with tokens, the SDK with `after`, so each page walks the
 job list from the start up to `after` (only the gateway's jobs: label filter), as for Gemini.
@@ -23,6 +26,7 @@ job list from the start up to `after` (only the gateway's jobs: label filter), a
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -277,19 +281,41 @@ def _result_lines(job: dict, bucket: str, folder: str) -> Iterator[dict]:
     seen: set[str] = set()
 
     url = tr.job_endpoint(job)
+    rows: Iterator[tuple[int, bytes | dict]]
+    if url == endpoints.EMBEDDINGS:
+        # One row per text: read as Gemini-style results, gathered into one OpenAI line per request.
+        rows = endpoints.group_embeddings(_embedding_results(_result_rows(bucket, folder)))
+        line_of = functools.partial(endpoints.embedding_line, batch=name, model=model, created=created,
+                                    provider="Vertex AI")
+        identify_row = functools.partial(endpoints.identify_group, batch=name)
+    else:
+        rows = _result_rows(bucket, folder)
+        line_of = functools.partial(tr.output_line, job=name, model=model, created=created, url=url)
+        identify_row = functools.partial(tr.identify, job=name)
 
     def convert(row: dict, number: int) -> dict:
-        line = tr.output_line(row, number, job=name, model=model, created=created, url=url)
+        line = line_of(row, number)
         seen.add(line["custom_id"])
         return line
 
     def identify(row: dict | None, number: int) -> tuple[str, str]:
-        custom_id, request_id = tr.identify(row, number, job=name)
+        custom_id, request_id = identify_row(row, number)
         seen.add(custom_id)
         return custom_id, request_id
 
-    yield from batch_output.converted_lines(_result_rows(bucket, folder), convert, identify, provider=NAME)
+    yield from batch_output.converted_lines(rows, convert, identify, provider=NAME)
     yield from _unanswered(job, seen)
+
+
+def _embedding_results(rows: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes | dict]]:
+    """Embedding rows as Gemini-style results (`translate.embedding_result`); a row that cannot be read is
+    passed on as it is, to become an unconvertible line with its own text."""
+    for number, raw in rows:
+        try:
+            row = json.loads(raw)
+            yield number, tr.embedding_result(row) if isinstance(row, dict) else raw
+        except batch_output.CONVERSION_ERRORS:
+            yield number, raw
 
 
 def _unanswered(job: dict, seen: set[str]) -> Iterator[dict]:
@@ -307,7 +333,7 @@ def _unanswered(job: dict, seen: set[str]) -> Iterator[dict]:
     try:
         for raw in jsonl.split_lines(client.download(bucket, name, missing="absent")):
             try:
-                custom_id = tr.line_custom_id(json.loads(raw)) if raw.strip() else None
+                custom_id = tr.request_custom_id(json.loads(raw)) if raw.strip() else None
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue
             if custom_id is not None and custom_id not in seen:
@@ -382,9 +408,6 @@ def _model(options: Options) -> str | None:
 
 def create_batch(new: NewBatch) -> dict:
     """Convert the uploaded file into the batch's work folder (checked line by line), then start the job."""
-    if new.endpoint == endpoints.EMBEDDINGS:
-        raise BadRequest(tr.EMBEDDINGS_REFUSED + " (or execution=gateway on gemini).", param="endpoint",
-                         code="unsupported_endpoint")
     if new.endpoint not in tr.ENDPOINT_LABELS:
         raise BadRequest(f"Vertex AI batches support {', '.join(tr.ENDPOINT_LABELS)}, not {new.endpoint}.",
                          param="endpoint")

@@ -21,6 +21,18 @@ the client's custom_id twice, and results find it in either:
 A row whose custom_id neither gives back cannot be converted: it goes to the error file as
 `line-<n>` with Vertex's own row (`batch_output.converted_lines`).
 
+Embeddings (providers-next.md §1.13): a text embedding job takes bare instances (`{"content": "..."}`)
+and its rows carry no request ID, only the echoed `instance`. So each input text becomes its own
+instance carrying `custom_id: "cid-<custom_id>#<i>/<N>"` (Gemini's embedding keys, `<i>` of the line's
+`N` texts), and a row finds it in its `instance` (or `instances[0]`, or a top-level column, should
+Vertex echo it there). Rows are read tolerantly (whether an extra instance key survives is [U]): the
+vector from `predictions[0]` or `prediction`, as `embeddings.values`, `embeddings[0].values`,
+`embedding.values` or `values`; tokens from `embeddings.statistics.token_count` (else
+`tokenCount`/`usageMetadata.promptTokenCount`, else 0). Each row becomes a Gemini-style result
+(`{key, response | error}`) and `gemini_endpoints.group_embeddings` / `embedding_line` gather a line's
+texts back into one OpenAI embedding list. `dimensions` is refused: Vertex sets it per job
+(`outputDimensionality` parameter), not per instance.
+
 Tolerant of what Vertex sends: a `JOB_STATE_*` not in JOB_STATES is `completed` once the job has an
 `endTime`, else `in_progress`; counters are int64 JSON strings, absent when zero; a failed row's
 `status` string that does not embed Google's error JSON is a 500 error line with the text as message.
@@ -50,11 +62,7 @@ JOB_LABEL_METADATA = "deepintshield_metadata"
 JOB_LABEL_ENDPOINT = "deepintshield_endpoint"
 # Batch endpoint -> its label value (label values: lowercase letters, digits, `_`, `-`).
 ENDPOINT_LABELS = {endpoints.CHAT_COMPLETIONS: "chat_completions", endpoints.RESPONSES: "responses",
-                   endpoints.COMPLETIONS: "completions"}
-# Why embeddings lines are refused for batch prediction (providers-next.md §1.13, §6.3).
-EMBEDDINGS_REFUSED = ("Vertex AI batch prediction does not run /v1/embeddings lines through the gateway: embedding "
-                      "jobs take bare `{\"content\"}` instances with no request ID, so results cannot be matched "
-                      "to custom_ids reliably; use the gemini provider for embedding batches")
+                   endpoints.COMPLETIONS: "completions", endpoints.EMBEDDINGS: "embeddings"}
 GOOGLE_MODELS = "publishers/google/models/"
 WORK_DIR = "_vertex"  # beside an uploaded file: <dir>/_vertex/<token>/{<file name>, metadata.json, output/...}
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}(@[A-Za-z0-9._-]{1,64})?")
@@ -195,16 +203,17 @@ def _without_empty_objects(value: object) -> object:
     return value
 
 
-def input_line(obj: dict) -> dict:
-    """One OpenAI batch input line (already checked) as a Vertex input line: `request` is Gemini's
-    GenerateContentRequest for the line's chat, Responses or completions body
-    (`gemini_endpoints.generate_request`; no model: the job has it), with the custom_id labels."""
+def input_line(obj: dict) -> dict | list[dict]:
+    """One OpenAI batch input line (already checked) as Vertex input: for chat, Responses or completions
+    one line whose `request` is Gemini's GenerateContentRequest (`gemini_endpoints.generate_request`; no
+    model: the job has it), with the custom_id labels; for embeddings one instance per text
+    (`embedding_instances`)."""
     custom_id = obj["custom_id"]
     problem = custom_id_problem(custom_id)
     if problem:
         raise BadRequest(f"custom_id {problem}.", param="custom_id")
     if obj["url"] == endpoints.EMBEDDINGS:
-        raise BadRequest(EMBEDDINGS_REFUSED + ".", param="url", code="unsupported_endpoint")
+        return embedding_instances(obj)
     request = endpoints.generate_request(obj["url"], obj["body"])
     if b"{}" in jsonl.dumps(request):  # rare (tool schemas, call arguments): walk only then
         request = {key: kept for key, value in request.items() if (kept := _without_empty_objects(value)) != {}}
@@ -224,6 +233,81 @@ def line_custom_id(row: dict) -> str:
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         return str(value)  # a sibling without the prefix: a file written outside the gateway
     raise KeyError("custom_id")
+
+
+# Embeddings (see the module docstring)
+
+
+def embedding_instances(obj: dict) -> list[dict]:
+    """One OpenAI embeddings line (already checked) as text embedding instances, one per text, each
+    carrying `cid-<custom_id>#<i>/<N>`."""
+    body = obj["body"]
+    if body.get("dimensions") is not None:
+        raise BadRequest("body.dimensions is not supported for Vertex AI embedding batches (a job sets it for all "
+                         "its lines); leave it out.", param="body.dimensions")
+    texts = endpoints.embed_texts(body)
+    return [{"content": text, CUSTOM_ID_FIELD: CUSTOM_ID_PREFIX + endpoints.embed_key(obj["custom_id"], i, len(texts))}
+            for i, text in enumerate(texts)]
+
+
+def _embedding_key(row: dict) -> str:
+    """The `<custom_id>#<i>/<N>` an embedding row carries: in its echoed instance, else beside it."""
+    instance = row.get("instance")
+    if not isinstance(instance, dict):
+        instances = row.get("instances")
+        instance = instances[0] if isinstance(instances, list) and instances else None
+    for place in (instance, row):
+        value = place.get(CUSTOM_ID_FIELD) if isinstance(place, dict) else None
+        if isinstance(value, str) and value.startswith(CUSTOM_ID_PREFIX):
+            return value[len(CUSTOM_ID_PREFIX):]
+    raise KeyError("custom_id")
+
+
+def _prediction(row: dict) -> dict:
+    predictions = row.get("predictions")
+    if isinstance(predictions, list) and predictions:
+        predictions = predictions[0]
+    prediction = predictions if isinstance(predictions, dict) else row.get("prediction")
+    if not isinstance(prediction, dict):
+        raise KeyError("predictions")
+    return prediction
+
+
+def _embedding(prediction: dict) -> tuple[list, int]:
+    """(values, tokens) of one prediction, in any of the shapes the module docstring lists."""
+    embedding = prediction.get("embeddings", prediction.get("embedding", prediction))
+    if isinstance(embedding, list):
+        embedding = embedding[0] if embedding else {}
+    if not isinstance(embedding, dict):
+        raise TypeError("the prediction holds no embedding")
+    values = embedding["values"]
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               for v in values):
+        raise TypeError("embedding values are not a list of numbers")
+    statistics = embedding.get("statistics") or {}
+    tokens = statistics.get("token_count", statistics.get("tokenCount")) if isinstance(statistics, dict) else None
+    if tokens is None:
+        tokens = prediction.get("tokenCount", (prediction.get("usageMetadata") or {}).get("promptTokenCount"))
+    return values, int(tokens or 0)
+
+
+def embedding_result(row: dict) -> dict:
+    """One embedding row as the Gemini-style result `gemini_endpoints.group_embeddings` gathers:
+    `{key, response: {embedding: {values}, tokenCount}}`, or `{key, error}` for a failed row
+    (a non-empty `status`). KeyError/TypeError/ValueError: a row that cannot be read."""
+    key = _embedding_key(row)
+    status = row.get("status")
+    if status:
+        if not isinstance(status, str):
+            raise TypeError(f"status {status!r} is not a string")
+        return {"key": key, "error": row_error(status)}
+    values, tokens = _embedding(_prediction(row))
+    return {"key": key, "response": {"embedding": {"values": values}, "tokenCount": tokens}}
+
+
+def request_custom_id(line: dict) -> str:
+    """The client's custom_id of a converted input line (an embedding instance's without its `#<i>/<N>`)."""
+    return endpoints.split_embed_key(line_custom_id(line))[0] if "content" in line else line_custom_id(line)
 
 
 def _request_id(row: dict, number: int, job: str) -> str:
@@ -316,6 +400,10 @@ def request_counts(job: dict) -> dict:
     submitted = str((job.get("labels") or {}).get(JOB_LABEL_REQUESTS, ""))
     incomplete = max(int(stats.get("incompleteCount") or 0), 0)
     total = int(submitted) if submitted.isdigit() else completed + failed + incomplete
+    # An embeddings job counts texts, several per request at times: never more than the requests (a request
+    # with a failed text failed; the rest, up to the total, completed).
+    failed = min(failed, total)
+    completed = min(completed, total - failed)
     return {"total": total, "completed": completed, "failed": failed}
 
 

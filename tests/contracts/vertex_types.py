@@ -10,6 +10,11 @@
   fake answers with are read by the SDK's own reader (`batches._BatchJob_from_vertex`) into
   `types.BatchJob`, every `JOB_STATE_*` a declared `types.JobState`, counters int64 JSON strings.
 - Result rows: `response` as `types.GenerateContentResponse` (genai_types' check), `status` a string.
+- Text embedding jobs (providers-next.md §1.13 [V:S6]; no SDK model of batch instances or rows, so the
+  documented shapes): an instance is `{"content": str}` with the optional `task_type` and `title` of
+  the text embedding API, plus the one pass-through key the gateway adds (`custom_id`, whether Vertex
+  keeps it is [U]); a row is `{"instance", "predictions": [{"embeddings": {"statistics": {"token_count",
+  "truncated"}, "values"}}], "status"}`.
 
 Every check raises `ContractViolation` naming the path of the first problem.
 """
@@ -26,8 +31,8 @@ from google.genai import _api_client, batches, models, types
 from tests.contracts import genai_types
 from tests.contracts.genai_types import ContractViolation, _fail, _keys, _validated_sdk_dict, strict
 
-__all__ = ["ContractViolation", "check_create_job", "check_input_line", "check_job", "check_job_list",
-           "check_result_row"]
+__all__ = ["ContractViolation", "check_create_job", "check_embedding_instance", "check_embedding_row",
+           "check_input_line", "check_job", "check_job_list", "check_result_row"]
 
 # BatchPredictionJob fields a client may set on create (google.cloud.aiplatform_v1 batch_prediction_job.py).
 CREATE_FIELDS = ("displayName", "model", "inputConfig", "outputConfig", "labels", "modelParameters",
@@ -38,6 +43,10 @@ COMPLETION_STATS = ("successfulCount", "failedCount", "incompleteCount", "succes
 LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
 RESERVED_COLUMNS = ("response", "status")  # BigQuery output columns Vertex writes (§1.7)
+# A text embedding instance (TextEmbeddingInput: content, task_type, title) and the gateway's carrier key.
+EMBEDDING_INSTANCE_FIELDS = ("content", "task_type", "title", "custom_id")
+TASK_TYPES = ("RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY", "CLASSIFICATION", "CLUSTERING",
+              "QUESTION_ANSWERING", "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY")
 
 
 class GenerateContentRequest(genai_types.GenerateContentRequest):
@@ -141,3 +150,39 @@ def check_result_row(row: object, what: str = "row") -> None:
         genai_types.check_generate_content_response(row.get("response"), f"{what}.response")
     elif "response" in row:
         raise _fail(what, "a failed row has no response")
+
+
+def check_embedding_instance(line: object, what: str = "line") -> None:
+    """One line of a text embedding job's JSONL input."""
+    instance = _keys(line, EMBEDDING_INSTANCE_FIELDS, what, required=("content",))
+    for key in ("content", "title", "custom_id"):
+        if key in instance and not (isinstance(instance[key], str) and instance[key]):
+            raise _fail(f"{what}.{key}", "must be a non-empty string")
+    if "task_type" in instance and instance["task_type"] not in TASK_TYPES:
+        raise _fail(f"{what}.task_type", f"must be one of {', '.join(TASK_TYPES)}")
+
+
+def check_embedding_row(row: object, what: str = "row") -> None:
+    """A row of a text embedding job's `predictions.jsonl`."""
+    row = _keys(row, ("instance", "predictions", "status"), what, required=("instance", "status"))
+    check_embedding_instance(row["instance"], f"{what}.instance")
+    if not isinstance(row["status"], str):
+        raise _fail(f"{what}.status", "must be a string")
+    if row["status"]:
+        if "predictions" in row:
+            raise _fail(what, "a failed row has no predictions")
+        return
+    predictions = row.get("predictions")
+    if not (isinstance(predictions, list) and len(predictions) == 1):
+        raise _fail(f"{what}.predictions", "must hold one prediction")
+    embeddings = _keys(_keys(predictions[0], ("embeddings",), f"{what}.predictions[0]",
+                             required=("embeddings",))["embeddings"],
+                       ("statistics", "values"), f"{what}.predictions[0].embeddings", required=("values",))
+    values = embeddings["values"]
+    if not (isinstance(values, list) and values and all(isinstance(v, float) for v in values)):
+        raise _fail(f"{what}.predictions[0].embeddings.values", "must be a non-empty list of floats")
+    statistics = _keys(embeddings.get("statistics", {}), ("token_count", "truncated"),
+                       f"{what}.predictions[0].embeddings.statistics")
+    tokens, truncated = statistics.get("token_count", 0), statistics.get("truncated", False)
+    if isinstance(tokens, bool) or not isinstance(tokens, int) or not isinstance(truncated, bool):
+        raise _fail(f"{what}.predictions[0].embeddings.statistics", "token_count is an integer, truncated a boolean")

@@ -223,6 +223,11 @@ class FakeAzure:
                     "code": "content_filter", "message": "The response was filtered due to the prompt triggering "
                     "Azure OpenAI's content management policy."}}, "request_id": request_id, "status_code": 400},
                     "error": None})
+            elif not line["url"].endswith("chat/completions"):  # responses, embeddings: OpenAI's bodies
+                path = line["url"].rsplit("/", 1)[-1]
+                reply = getattr(SyncEndpoints, "_" + path)(body, _question(body), len(output), batch["created_at"])
+                output.append({"custom_id": custom_id, "response": {"body": reply, "request_id": request_id,
+                                                                    "status_code": 200}, "error": None})
             else:
                 output.append({"custom_id": custom_id, "response": {"body": {
                     "choices": [{"content_filter_results": FILTER, "finish_reason": "stop", "index": 0,

@@ -29,7 +29,7 @@ from werkzeug.wrappers import Request
 
 from tests.contracts import openai_types
 from tests.fakes.contract import ContractFake
-from tests.fakes.openai_sync import PATHS, SyncEndpoints, SyncFailure
+from tests.fakes.openai_sync import PATHS, SyncEndpoints, SyncFailure, question
 
 STEPS = ["validating", "in_progress", "finalizing", "completed"]
 UPLOAD_FIELDS = {"purpose", "file", "expires_after[anchor]", "expires_after[seconds]"}
@@ -130,14 +130,13 @@ class FakeOpenAI:
                     "body": {"error": {"message": "The model `fail` does not exist", "type": "invalid_request_error",
                                        "param": "model", "code": "model_not_found"}}}, "error": None})
                 continue
-            question = body["messages"][-1]["content"]
+            # Each line answered with the body its endpoint returns (the same typed replies as the
+            # synchronous endpoints), so responses/embeddings/completions batches get their own shapes.
+            path = request["url"].removeprefix("/v1/")
+            reply = getattr(SyncEndpoints, "_" + path.replace("/", "_"))(
+                body, question(path, body), number, batch["created_at"])
             output.append({"id": f"batch_req_{number}", "custom_id": request["custom_id"], "response": {
-                "status_code": 200, "request_id": f"req_{number}", "body": {
-                    "id": f"chatcmpl-{number}", "object": "chat.completion", "created": batch["created_at"],
-                    "model": body["model"], "choices": [{"index": 0, "message": {
-                        "role": "assistant", "content": f"Answer to: {question}"},
-                        "logprobs": None, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}}, "error": None})
+                "status_code": 200, "request_id": f"req_{number}", "body": reply}, "error": None})
         batch["output_file_id"] = self.add_file(_jsonl(output), f"{batch['id']}_output.jsonl", "batch_output")["id"]
         if errors:
             batch["error_file_id"] = self.add_file(_jsonl(errors), f"{batch['id']}_error.jsonl", "batch_output")["id"]

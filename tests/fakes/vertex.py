@@ -26,6 +26,12 @@ answers the `response` a row of the same request would hold (a model it does not
 "FAIL" text: 400 INVALID_ARGUMENT); `realtime_errors[text]` lists errors (`FakeError`: 429
 RESOURCE_EXHAUSTED, 500 INTERNAL, ...) answered in turn to calls whose text is `text` before they
 succeed, and `generated` records `(model path, request)` of each call answered.
+Text embedding jobs (a model in EMBEDDING_MODELS, §1.13): every input line must be a text embedding
+instance (`{"content", ...}`, checked), and each row is `{"instance": <the instance as sent>,
+"predictions": [{"embeddings": {"statistics": {"token_count", "truncated"}, "values":
+embedding_values(content)}}], "status": ""}`, no request ID (in reverse order too); a "FAIL" content
+gives a failed row (`status` "Bad Request: {...}", no predictions). `scripted` keys such a row by its
+instance's `custom_id` without `cid-` (`<custom_id>#<i>/<N>`).
 `scripted[custom_id]` replaces the row of the line whose `custom_id` column is `cid-<custom_id>`
 (a dict, or raw bytes written as they are); `unchecked` holds custom_ids whose rows, and job names
 whose replies, are off spec on purpose. Every Vertex call must carry `Authorization: Bearer <token>`;
@@ -71,6 +77,7 @@ BUCKET = "dsi-test-bucket"
 OTHER_BUCKET = "dsi-other-bucket"
 MODEL = "gemini-2.5-flash"
 MODELS = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash-001")  # the publisher models the fake knows
+EMBEDDING_MODELS = ("text-embedding-005", "gemini-embedding-001")  # the text embedding models it knows
 _EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z
 _JOBS = re.compile(r"/v1/projects/([^/]+)/locations/([^/]+)/batchPredictionJobs(?:/(\d+))?(:cancel)?$")
 _GENERATE = re.compile(r"/v1/projects/([^/]+)/locations/([^/]+)/(publishers/google/models/[^/:]+):generateContent$")
@@ -94,6 +101,15 @@ def _time(seconds: int) -> str:
 
 def _texts(request: dict) -> str:
     return " ".join(part.get("text", "") for turn in request.get("contents", []) for part in turn.get("parts", []))
+
+
+def _embeds(model: str) -> bool:
+    return model.removeprefix("publishers/google/models/") in EMBEDDING_MODELS
+
+
+def embedding_values(text: str) -> list[float]:
+    """The fake's (deterministic) embedding of `text`."""
+    return [len(text) / 100, 0.5, -0.25]
 
 
 def _split_gs(uri: str) -> tuple[str, str]:
@@ -213,7 +229,7 @@ class FakeVertex:
     def create(self, project: str, location: str, body: dict) -> dict:
         contract.check_create_job(body)
         model = body["model"]
-        if model.removeprefix("publishers/google/models/") not in MODELS:
+        if model.removeprefix("publishers/google/models/") not in MODELS + EMBEDDING_MODELS:
             raise FakeError(404, "NOT_FOUND", f"The PublisherModel {model} does not exist.")
         number = self._tick()
         name = f"projects/{PROJECT_NUMBER}/locations/{location}/batchPredictionJobs/{7_000_000_000 + number}"
@@ -234,7 +250,10 @@ class FakeVertex:
                 continue
             try:
                 line = json.loads(raw)
-                contract.check_input_line(line, f"input line {number}")
+                if _embeds(job["model"]):
+                    contract.check_embedding_instance(line, f"input line {number}")
+                else:
+                    contract.check_input_line(line, f"input line {number}")
             except (ValueError, contract.ContractViolation) as error:
                 self.violations.append(f"{name} line {number}: {error}")
                 return None, f"Failed to import data: line {number} is not a request."
@@ -301,6 +320,8 @@ class FakeVertex:
         custom_id = str(line.get("custom_id", "")).removeprefix("cid-")
         if custom_id in self.scripted:
             return self.scripted[custom_id]
+        if _embeds(model):
+            return self._embedding_row(line)
         echoed = {key: _retyped(value) for key, value in line.items() if key != "request"}
         row: dict = {"status": "", "processed_time": "2026-01-01T00:00:00.000+00:00",
                      "request": _echoed(line["request"]), **echoed}
@@ -311,6 +332,20 @@ class FakeVertex:
             row["status"] = f"Bad Request: {json.dumps(error)}"
             return row
         row["response"] = self._response(text, model)
+        return row
+
+    @staticmethod
+    def _embedding_row(instance: dict) -> dict:
+        """A text embedding row (§1.13): the instance echoed, no request ID."""
+        row: dict = {"instance": json.loads(json.dumps(instance)), "status": ""}
+        if "FAIL" in instance["content"]:
+            error = {"error": {"code": 400, "message": "The text content is empty or invalid.",
+                               "status": "INVALID_ARGUMENT"}}
+            row["status"] = f"Bad Request: {json.dumps(error)}"
+            return row
+        row["predictions"] = [{"embeddings": {
+            "statistics": {"token_count": len(instance["content"].split()), "truncated": False},
+            "values": embedding_values(instance["content"])}}]
         return row
 
     def _response(self, text: str, model: str) -> dict:
@@ -328,7 +363,7 @@ class FakeVertex:
     def generate(self, model: str, request: dict) -> dict:
         """One generateContent call on a publisher model: the response a batch row of this request would hold."""
         contract.check_generate_content_request(request)
-        if model.removeprefix("publishers/google/models/") not in MODELS:
+        if model.removeprefix("publishers/google/models/") not in MODELS + EMBEDDING_MODELS:
             raise FakeError(404, "NOT_FOUND", f"Publisher Model `{model}` was not found or your project does not "
                                               "have access to it.")
         text = _texts(request)
@@ -477,7 +512,11 @@ class FakeVertex:
                     row = json.loads(raw)
                 except ValueError:
                     continue  # a scripted raw row: unchecked by definition
-                if str(row.get("custom_id", "")).removeprefix("cid-") not in self.unchecked:
+                if _embeds(job.get("model", "")):
+                    custom_id = str((row.get("instance") or {}).get("custom_id", "")).removeprefix("cid-")
+                    if custom_id not in self.unchecked:
+                        contract.check_embedding_row(row, f"{job['name']} row {number + 1}")
+                elif str(row.get("custom_id", "")).removeprefix("cid-") not in self.unchecked:
                     contract.check_result_row(row, f"{job['name']} row {number + 1}")
 
 
@@ -556,6 +595,6 @@ def vertex_contract(vertex) -> ContractFake:
     return ContractFake(provider="vertex", script=Script(vertex), model=MODEL, create_body={"model": MODEL})
 
 
-__all__ = ["ADC_TOKEN", "BUCKET", "LOCATION", "MODEL", "OTHER_BUCKET", "PROJECT", "TOKEN", "FakeVertex", "Gcs",
-           "gcs", "gcs_emulator", "service_account_file", "unconvertible_row", "vertex", "vertex_app",
-           "vertex_contract"]
+__all__ = ["ADC_TOKEN", "BUCKET", "EMBEDDING_MODELS", "LOCATION", "MODEL", "OTHER_BUCKET", "PROJECT", "TOKEN",
+           "FakeVertex", "Gcs", "embedding_values", "gcs", "gcs_emulator", "service_account_file", "unconvertible_row",
+           "vertex", "vertex_app", "vertex_contract"]
