@@ -214,7 +214,11 @@
     costs.set(batch.id, { text: "…", title: "" });
     api("/batches/" + encodeURIComponent(batch.id) + "/cost", { key: keyFor(batch.provider) })
       .then((cost) => {
-        const amount = typeof cost.total_cost === "number" ? cost.total_cost.toFixed(4) : String(cost.total_cost);
+        if (typeof cost.total_cost !== "number") { // a model whose price the gateway does not know
+          costs.set(batch.id, { text: "unknown", title: "no price known for this batch's model" });
+          return;
+        }
+        const amount = cost.total_cost >= 1 ? cost.total_cost.toFixed(2) : cost.total_cost.toPrecision(3);
         costs.set(batch.id, { text: amount + " " + (cost.currency || ""), title: "" });
       })
       .catch((error) => costs.set(batch.id, { text: "n/a", title: error.message }))
