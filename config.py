@@ -49,7 +49,7 @@ from configfields import (
     Choice,  # noqa: F401 for settings to come (see the docstring)
     CommaList,
     FileStore,
-    Flag,  # noqa: F401 for settings to come
+    Flag,
     Integer,
     MiB,
     Origin,
@@ -59,6 +59,7 @@ from configfields import (
     Setting,
     Size,
     Text,
+    WebhookSecret,
     WholeSeconds,
     above,
     at_least,
@@ -132,6 +133,9 @@ class CoreSettings(Schema):
                           "batches as files)", validate=[at_least(1)])
     MAX_LINE_BYTES = Size("DEEPINTSHIELD_MAX_LINE_BYTES", 16 * MiB, "longest line of an uploaded batch file",
                           validate=[at_least(1)])
+    LIST_ALL_MAX_PAGES = Integer("DEEPINTSHIELD_LIST_ALL_MAX_PAGES", 10, "pages of up to 100 items read from "
+                                 "each provider's list for one page of `?provider=all` (a provider needing more is "
+                                 "named in `provider_errors` instead)", validate=[at_least(1)])
 
     # The file store: files a provider cannot hold or give back (Anthropic files, Gemini copies)
     FILE_STORE = FileStore("DEEPINTSHIELD_FILE_STORE", "./data/files", "the gateway's file store (checked at "
@@ -156,6 +160,14 @@ class CoreSettings(Schema):
                                 validate=[at_least(1)])
     GATEWAY_LEASE = Seconds("DEEPINTSHIELD_GATEWAY_LEASE", 60.0, "how long a chunk stays a dead worker's before "
                             "another takes it (renewed while its worker lives)", validate=[at_least(2)])
+
+    # Webhooks (blueprints/webhooks): one signed POST when a batch created with `webhook_url` ends
+    WEBHOOK_SECRET = WebhookSecret("DEEPINTSHIELD_WEBHOOK_SECRET", "", "signs webhook POSTs (Standard Webhooks, "
+                                   "as OpenAI's SDK verifies them); empty: `webhook_url` is refused", secret=True)
+    WEBHOOK_ALLOW_LOCAL = Flag("DEEPINTSHIELD_WEBHOOK_ALLOW_LOCAL", False, "webhook URLs may reach loopback and "
+                               "private addresses, loopback ones over http:// (tests, receivers on your own network)")
+    WEBHOOK_TIMEOUT = Seconds("DEEPINTSHIELD_WEBHOOK_TIMEOUT", 10.0, "how long a receiver has to answer a webhook "
+                              "POST (a longer wait is a failed attempt, retried)", validate=[above(0)])
 
     # AWS (the file store on S3, and Bedrock)
     AWS_REGION = Region("AWS_REGION", None, "boto3's region; the Bedrock default when "

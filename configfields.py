@@ -13,6 +13,7 @@ No Flask here: gunicorn's master loads settings before any app exists.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import ipaddress
 import re
@@ -201,6 +202,25 @@ class Url(Setting):
         if any(c.isspace() for c in text):
             raise ValueError
         return text.rstrip("/")
+
+
+class WebhookSecret(Setting):
+    """A Standard Webhooks signing secret, as OpenAI's SDK reads one: `whsec_` and base64 of its bytes."""
+
+    form, noun = "webhook secret", "a webhook secret"
+    expected = "whsec_ followed by the base64 of 24 to 64 random bytes"
+
+    @classmethod
+    def parse(cls, text: str) -> str:
+        if not text.startswith("whsec_"):
+            raise Invalid("no whsec_ prefix")
+        try:
+            raw = base64.b64decode(text[len("whsec_"):], validate=True)
+        except ValueError:
+            raise Invalid("not base64") from None
+        if not 24 <= len(raw) <= 64:
+            raise Invalid(f"{len(raw)} bytes")
+        return text
 
 
 class Origin(Setting):

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import tempfile
 
 from gunicorn import glogging
@@ -24,7 +25,35 @@ import config as _config  # underscored: gunicorn reads this file's public names
 import logformat
 
 logformat.configure()  # the settings' own warnings are JSON lines too (gunicorn's logconfig comes later)
-_settings = _config.startup()
+
+
+def _checked_settings() -> dict:
+    """The settings, checked in a forked child so that this master never imports `ssl`.
+
+    The startup checks may import botocore, werkzeug or requests, and each imports `ssl`. The gevent
+    workers fork from this process and patch `ssl` only then: had it been imported before, every TLS
+    context they made later recursed to a RecursionError (seen with DEEPINTSHIELD_BEDROCK_BUCKET set,
+    whose check reads botocore's S3 rules). A bad setting still ends startup with its one line.
+    """
+    try:
+        settings = _config.from_environment()  # reading the values imports nothing heavy
+    except _config.ConfigError as error:
+        raise SystemExit(str(error)) from None
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's outcome is its exit status
+        try:
+            _config.check(settings)
+        except _config.ConfigError as error:
+            print(error, file=sys.stderr, flush=True)
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(child, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(1)
+    return settings
+
+
+_settings = _checked_settings()
 
 
 def _bind() -> str:

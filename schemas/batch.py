@@ -2,6 +2,8 @@
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from schemas.error import provider_errors_field
+
 BATCH_STATUSES = (
     "validating",
     "failed",
@@ -119,3 +121,4 @@ class BatchListSchema(Schema):
     first_id = fields.String(load_default=None, allow_none=True)
     last_id = fields.String(load_default=None, allow_none=True)
     has_more = fields.Boolean(required=True)
+    provider_errors = provider_errors_field()

@@ -2,7 +2,8 @@
 
 Each schema loads into a small dataclass the provider operations take. `provider` is taken out by
 the dispatcher before loading. The other gateway-only fields (`storage_config`, `model`,
-`output_s3_uri`, `role_arn`, `requests`) are consumed here and never forwarded upstream. Unknown
+`output_s3_uri`, `role_arn`, `requests`, `execution`, `webhook_url`) are consumed here and never
+forwarded upstream. Unknown
 keys are a 400 naming the key (`unknown = RAISE`): a misspelt `provder` must not silently route to
 OpenAI.
 """
@@ -20,6 +21,7 @@ UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "e
 MAX_UPLOAD_BYTES = 8 * 1024**3
 MAX_PART_BYTES = 64 * 1024**2
 UPLOAD_LIFETIME = 3600
+MAX_WEBHOOK_URL = 2048  # characters of a `webhook_url`
 BATCH_ENDPOINTS = (
     "/v1/responses",
     "/v1/chat/completions",
@@ -104,6 +106,7 @@ class NewBatch:
     requests: list[dict] | None
     options: Options = field(default_factory=Options)
     execution: str = "provider"  # or "gateway": run by the gateway through the provider's real-time API
+    webhook_url: str | None = None  # where to POST the batch's end (blueprints/webhooks checks it)
 
 
 @dataclass(frozen=True)
@@ -286,6 +289,11 @@ class CreateBatchSchema(GatewaySchema):
     # real-time price) instead of the provider's batch API. Left out for providers without one.
     execution = fields.String(load_default="provider", validate=validate.OneOf(("provider", "gateway")),
                               metadata={"example": "gateway"})
+    # Where the gateway POSTs a signed event when the batch ends (blueprints/webhooks: an https URL
+    # reaching a public address; the address rules need the settings, so the route checks them).
+    webhook_url = fields.String(load_default=None, allow_none=True,
+                                validate=validate.Length(min=1, max=MAX_WEBHOOK_URL),
+                                metadata={"example": "https://example.com/hooks/batches"})
 
     @validates_schema
     def check(self, data: dict, **kwargs) -> None:
@@ -303,4 +311,5 @@ class CreateBatchSchema(GatewaySchema):
             requests=data.get("requests"),  # left out of the schema for providers that take none
             options=options,
             execution=data.get("execution", "provider"),
+            webhook_url=data.get("webhook_url"),
         )

@@ -22,6 +22,7 @@ from blueprints.common import aws, filestore, http
 from blueprints.gateway import queue as gateway_queue
 from tests.fakes import fake_base
 from tests.gateway.redis_server import redis_server, redis_url  # noqa: F401 fixtures for every test
+from tests.gateway.webhook_receiver import receiver  # noqa: F401 a fixture for every test
 
 OPENAI_BASE = fake_base("openai")  # https://openai.fake/v1
 ANTHROPIC_BASE = fake_base("anthropic")

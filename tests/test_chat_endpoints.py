@@ -51,7 +51,7 @@ def test_a_declared_server_is_a_gateway_only_provider():
     vllm = declared["vllm"]
     assert (vllm.code, vllm.url, vllm.credential) == ("evllm", "http://localhost:8000/v1", "VLLM_API_KEY")
     assert vllm.gateway_only and vllm.optional_key and vllm.realtime == "blueprints.chat.realtime"
-    assert vllm.options == {"model", "execution"} and set(vllm.settings) == {"VLLM_API_KEY"}
+    assert vllm.options == {"model", "execution", "webhook_url"} and set(vllm.settings) == {"VLLM_API_KEY"}
     assert isinstance(vllm.realtime_module, realtime.ChatRealtime)
     assert vllm.realtime_module.base_url == "http://localhost:8000/v1"
 

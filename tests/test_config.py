@@ -280,11 +280,28 @@ def _gunicorn(env: dict, wait: float = 30) -> subprocess.CompletedProcess:
     ("DEEPINTSHIELD_FILE_STORE", "/dev/null/store",
      "DEEPINTSHIELD_FILE_STORE: '/dev/null/store' cannot be used (Not a directory); expected a directory this "
      "process can create, write and read, or s3://bucket/prefix"),
+    ("DEEPINTSHIELD_BEDROCK_PREFIX", "a+b",  # a check that loads botocore (in the master's child)
+     "DEEPINTSHIELD_BEDROCK_PREFIX: 'a+b' cannot be part of a Bedrock job's S3 URI (it does not match botocore's "
+     "S3Uri pattern); expected letters, digits and -!_*'(). between single slashes, no + = , @, and room for the "
+     "keys under it within 1024 characters"),
 ])
 def test_gunicorn_master_exits_with_the_one_line(variable, value, line):
     result = _gunicorn({variable: value})
     assert result.returncode != 0
     assert result.stderr.strip() == line
+
+
+def test_the_gunicorn_master_never_imports_ssl(tmp_path):
+    """Its gevent workers patch `ssl` after they fork; imported in the master before (a startup check
+    reading botocore's rules did), every TLS context a worker made recursed to a RecursionError."""
+    code = ("import runpy, sys; runpy.run_path('gunicorn.conf.py'); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'ssl', 'botocore', 'flask'}))")
+    env = server_env(DEEPINTSHIELD_FILE_STORE=str(tmp_path), DEEPINTSHIELD_BEDROCK_BUCKET="my-batch-bucket",
+                     DEEPINTSHIELD_BEDROCK_PREFIX="jobs/in")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
 
 
 def test_gunicorn_warns_once_about_an_unknown_variable(tmp_path):

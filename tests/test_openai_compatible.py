@@ -106,6 +106,7 @@ def test_a_foreign_option_and_openais_line_rules(sdk, hosts):
     ("Groq=https://api.groq.com/openai/v1", "'Groq' is not a name"),
     ("my_host=https://h/v1", "'my_host' is not a name"),
     ("a=https://a/v1,a=https://b/v1", "'a' is declared twice"),
+    ("all=https://a/v1", "'all' is reserved"),  # provider=all lists every provider
     ("a=ftp://a/v1", "'ftp://a/v1' (for a) is not an http:// or https:// URL"),
 ])
 def test_a_declaration_that_does_not_parse_stops_startup(declaration, problem):

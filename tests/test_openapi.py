@@ -126,3 +126,21 @@ def test_the_docs_page_needs_no_key_and_fetches_nothing_from_elsewhere(client):
 def test_the_vendored_swagger_ui_understands_openapi_3_1():
     version = Path(SWAGGER_UI, "VERSION").read_text().strip()
     assert int(version.lstrip("v").split(".")[0]) >= 5  # Swagger UI renders OpenAPI 3.1 from v5 on
+
+
+def test_only_the_lists_take_provider_all_and_its_key_headers(description):
+    for path, item in description["paths"].items():
+        for method, operation in item.items():
+            if method not in METHODS or not path.startswith(openapi.API):
+                continue
+            params = {(p["in"], p["name"]): p for p in operation["parameters"]}
+            listing = operation["operationId"] in ("listFiles", "listBatches")
+            provider = params.get(("query", "provider"))
+            assert provider is None or ("all" in provider["schema"]["enum"]) == listing, (method, path)
+            headers = {name for where, name in params if where == "header"}
+            assert headers == ({f"X-DeepintShield-Key-{name}" for name in registry.PROVIDERS} if listing else set())
+    for name in ("FileList", "BatchList"):
+        schema = description["components"]["schemas"][name]
+        assert "provider_errors" in schema["properties"] and "provider_errors" not in schema.get("required", [])
+    error = description["components"]["schemas"]["ProviderError"]
+    assert set(error["required"]) == {"provider", "error"}

@@ -2,8 +2,9 @@
 
 Through the real OpenAI SDK (strict validation) against the gateway, with each provider's fake
 behind it (its `<provider>_contract` fixture, tests/fakes/contract.py): every operation's reply is a
-valid OpenAI object, a gateway option the provider does not take is refused the same way, and a
-result line the gateway cannot convert comes out in the error file with its custom_id. A provider
+valid OpenAI object, a gateway option the provider does not take is refused the same way, a
+result line the gateway cannot convert comes out in the error file with its custom_id, and a batch
+created with `webhook_url` gets its end posted once. A provider
 added to the registry is covered without edits here; so is the OpenAI-compatible host that
 tests/fakes/compatible.py declares, standing for every host declared by configuration.
 """
@@ -11,15 +12,19 @@ tests/fakes/compatible.py declares, standing for every host declared by configur
 from __future__ import annotations
 
 import json
+import time
 
 import openai
 import pytest
 
 from blueprints import registry
 from blueprints.common.provider import GATEWAY_FIELDS
+from blueprints.gateway import queue as gateway_queue
+from blueprints.webhooks import watches
 from tests.fakes import compatible as compatible_fakes
 from tests.fakes.compatible import compatible_contract  # noqa: F401 (the declared host's fixture)
 from tests.fakes.contract import ContractFake
+from tests.gateway.webhook_receiver import SECRET
 
 MAX_POLLS = 20
 TERMINAL = ("completed", "failed", "expired", "cancelled")
@@ -140,3 +145,35 @@ def test_a_foreign_gateway_option_is_refused_the_same_way(sdk, contract, field):
         error = caught.value
         assert (error.status_code, error.code, error.param) == (400, "unsupported_parameter", field)
         assert error.body["message"] == f"{field} is not used by provider {contract.provider}."
+
+
+def test_a_webhook_is_posted_once_when_the_batch_ends(sdk, contract, app, rsps, receiver, monkeypatch):
+    """Every provider takes `webhook_url`: the worker's sweep looks at the batch (with the client's key)
+    until it has ended, then posts the event, which the SDK's `webhooks.unwrap` verifies."""
+    app.config.update(WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOW_LOCAL=True)
+    rsps.add_passthru("http://127.0.0.1")  # the receiver (webhooks are posted with requests)
+    gateway_queue.bind(app)
+    huey = gateway_queue.queue_for(app.config["QUEUE"]).huey
+    monkeypatch.setattr(huey, "immediate", True)  # the sweep's tasks run as they are queued
+    custom_ids = [f"hook-{n}" for n in range(max(contract.min_lines, 2))]
+    batch = sdk.batches.create(input_file_id=_upload(sdk, contract, custom_ids).id, endpoint="/v1/chat/completions",
+                               completion_window="24h", extra_body={"provider": contract.provider,
+                                                                    **contract.create_body,
+                                                                    "webhook_url": receiver.url})
+    contract.script.finish(batch.id)
+    t = time.time()
+    for _ in range(MAX_POLLS):
+        if receiver.posts:
+            break
+        t += 61
+        monkeypatch.setattr(watches, "now", lambda t=t: t)
+        with app.app_context():
+            watches.sweep()
+    ((event, raw),) = receiver.events()
+    assert event.type == "batch.completed" and event.data.id == batch.id
+    carried = openai.types.Batch.model_validate(raw["data"]["batch"])
+    assert carried.id == batch.id and carried.status == "completed" and carried.output_file_id
+    with app.app_context():  # once delivered, nothing more is sent
+        monkeypatch.setattr(watches, "now", lambda: t + 86400)
+        assert watches.sweep() == 0
+    assert len(receiver.posts) == 1

@@ -59,6 +59,7 @@ PROVIDER = Provider(
     realtime="blueprints.azure.realtime",
     credential="AZURE_OPENAI_API_KEY",
     base_url="AZURE_OPENAI_ENDPOINT",
+    in_use=lambda settings: bool(settings.get("AZURE_OPENAI_ENDPOINT")),  # no default resource
     settings={
         "AZURE_OPENAI_ENDPOINT": Url("AZURE_OPENAI_ENDPOINT", "", "your Azure OpenAI resource, like "
                                     "`https://<resource>.openai.azure.com`"),

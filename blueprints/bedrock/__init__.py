@@ -52,6 +52,9 @@ PROVIDER = Provider(
     credential=None,  # the server's own AWS credentials
     options=frozenset({"storage_config", "model", "output_s3_uri", "role_arn"}),
     guard="blueprints.bedrock.operations:require_trusted_client",
+    # A deployment that uses Bedrock names a role for its jobs or a bucket for its files.
+    in_use=lambda settings: bool(settings.get("BEDROCK_ROLE_ARN") or settings.get("BEDROCK_DEFAULT_BUCKET")),
+    client_key=False,  # the gateway's own AWS credentials
     check=_check,
     settings={
         "BEDROCK_ROLE_ARN": RoleArn("DEEPINTSHIELD_BEDROCK_ROLE_ARN", "", "role for jobs (or `role_arn` per request)"),

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import current_app, g, has_request_context, request
 
@@ -22,9 +24,13 @@ from errors import APIError
 
 def bearer_token() -> str:
     """The client's bearer key; outside a request (a worker running a client's batch), the key the
-    worker was given for that batch (`g.client_key`)."""
+    worker was given for that batch (`g.client_key`); while a `?provider=all` list calls one provider
+    in passthrough, the key the client sent for it (`acting_as`)."""
     if not has_request_context():
         return g.get("client_key", "")
+    acting = g.get("acting_key")
+    if acting is not None:
+        return acting
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
@@ -65,6 +71,18 @@ def authenticate() -> None:
         raise APIError(401, "Invalid or missing gateway API key.", code="invalid_api_key",
                        headers={"WWW-Authenticate": "Bearer"})
     g.gateway_client = True
+
+
+@contextmanager
+def acting_as(key: str | None) -> Iterator[None]:
+    """Within: `key` stands for the client's bearer key (None: the bearer itself), for the provider
+    calls and owner of one provider's part of a `?provider=all` list (`blueprints/crosslist`)."""
+    previous = g.get("acting_key")
+    g.acting_key = key
+    try:
+        yield
+    finally:
+        g.acting_key = previous
 
 
 def owner(secret: bytes) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from configfields import Invalid, Setting, Url
 
 NAME = re.compile(r"[a-z][a-z0-9]{0,31}")
+RESERVED = frozenset({"all"})  # `provider=all` (the cross-provider lists) is no provider's name
 
 
 def parse(text: str) -> dict[str, str]:
@@ -28,6 +29,8 @@ def parse(text: str) -> dict[str, str]:
             raise Invalid(f"{item.strip()!r} is not name=URL")
         if not NAME.fullmatch(name):
             raise Invalid(f"{name!r} is not a name: lower-case letters and digits, 1-32, starting with a letter")
+        if name in RESERVED:
+            raise Invalid(f"{name!r} is reserved: provider={name} lists every provider (`blueprints/crosslist`)")
         if name in declared:
             raise Invalid(f"{name!r} is declared twice")
         try:

@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
 
 # The request fields only the gateway reads (never sent upstream). A provider takes a subset.
-GATEWAY_FIELDS = frozenset({"storage_config", "model", "output_s3_uri", "role_arn", "requests", "execution"})
+GATEWAY_FIELDS = frozenset({"storage_config", "model", "output_s3_uri", "role_arn", "requests", "execution",
+                            "webhook_url"})
+# The gateway-only fields every provider takes (`webhook_url`: blueprints/webhooks).
+EVERY_PROVIDER = frozenset({"webhook_url"})
 
 
 class Operations(Protocol):
@@ -109,6 +112,12 @@ class Provider:
     realtime: str | None = None
     # True: it has no batch API, so every batch it gets is run by the gateway (`DEEPINTSHIELD_CHAT_ENDPOINTS`).
     gateway_only: bool = False
+    # Whether this deployment uses it, from the settings (the `?provider=all` lists include it only then,
+    # `blueprints/crosslist`); None: whenever its key is there (gateway-key mode) or sent (passthrough).
+    in_use: Callable[[Mapping[str, Any]], bool] | None = None
+    # False: in passthrough the gateway's own credentials call it (Bedrock's AWS) and the client's key only
+    # names who owns what the gateway keeps for it; True: the client's key is the provider key.
+    client_key: bool = True
     # "module:attribute" naming its Uploads API (`blueprints/common/uploads.UploadOperations`), imported on
     # first use; None: `POST /uploads` for it is a 400 `unsupported_endpoint`.
     uploads: str | None = None
@@ -117,6 +126,7 @@ class Provider:
     upload_pattern: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "options", self.options | EVERY_PROVIDER)
         if self.realtime:
             object.__setattr__(self, "options", self.options | {"execution"})
         if not self.options <= GATEWAY_FIELDS:

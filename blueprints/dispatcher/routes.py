@@ -3,7 +3,8 @@
 IDs may arrive with raw `/` from old SDKs (`batches/xyz`, job ARNs), so ID routes use `<path:>`.
 Batches the gateway runs itself (`blueprints/gateway`) are routed here too: a create with
 `execution: "gateway"` or for a provider without a batch API, and every ID of such a batch (or of
-its result files), go to the gateway's operations after the provider's guard.
+its result files), go to the gateway's operations after the provider's guard. A create with
+`webhook_url` has it checked first and watched once the batch exists (blueprints/webhooks).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 
 import metrics
-from blueprints import registry
+from blueprints import crosslist, registry
 from blueprints.common import auth
 from blueprints.common.provider import GATEWAY_FIELDS, Operations, Provider
 from blueprints.common.uploads import UploadOperations
@@ -25,6 +26,7 @@ from blueprints.dispatcher import ids
 from blueprints.dispatcher.forms import unflatten
 from blueprints.dispatcher.uploads import read_upload
 from blueprints.gateway import operations as gateway
+from blueprints.webhooks import watches
 from errors import APIError, BadRequest, first_error_path
 from schemas.batch import BatchListSchema, BatchSchema
 from schemas.fast import fast_loader
@@ -131,6 +133,18 @@ def _json_too_large(limit: int) -> APIError:
                          "large batches as a file.", code="body_too_large")
 
 
+@functools.cache
+def all_schema(kind: type[Schema]) -> Schema:
+    """A list query for every provider (`provider=all`): no provider's own options (each would be
+    another provider's foreign field), so those are unknown keys, refused like any."""
+    return kind(exclude=tuple(sorted(GATEWAY_FIELDS & set(kind._declared_fields))))
+
+
+def _load_all(kind: type[Schema], params: dict):
+    del params["provider"]
+    return all_schema(kind).load(params)
+
+
 def _take_provider(params: dict) -> str | None:
     provider = params.pop("provider", None)
     if provider is None or provider == "":
@@ -187,6 +201,8 @@ def create_file() -> Response:
 @bp.get("/files")
 def list_files() -> Response:
     params = _query_params()
+    if params.get("provider") == crosslist.ALL:
+        return _render(FILE_LIST, crosslist.list_files(_load_all(FileQuerySchema, params)))
     provider = _take_provider(params) or registry.DEFAULT
     operations = _use(provider)
     query = _load(FileQuerySchema, provider, params)
@@ -291,10 +307,12 @@ def create_batch() -> Response:
             else registry.DEFAULT
     operations = _use(provider)
     new = _load(CreateBatchSchema, provider, params)
+    watches.check(new)
     if new.execution == "gateway" or registry.get(provider).gateway_only:
         created = gateway.create_batch(provider, new)
     else:
         created = operations.create_batch(new)
+    watches.register(provider, new, created)
     metrics.batch_created(provider)
     return _render(BATCH, created, created=True)
 
@@ -302,6 +320,8 @@ def create_batch() -> Response:
 @bp.get("/batches")
 def list_batches() -> Response:
     params = _query_params()
+    if params.get("provider") == crosslist.ALL:
+        return _render(BATCH_LIST, crosslist.list_batches(_load_all(BatchQuerySchema, params)))
     provider = _take_provider(params) or registry.DEFAULT
     operations = _use(provider)
     query = _load(BatchQuerySchema, provider, params)

@@ -25,7 +25,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from blueprints import registry
+from blueprints import crosslist, registry
 from blueprints.dispatcher import ids
 from schemas.batch import BatchListSchema, BatchSchema
 from schemas.error import ErrorSchema
@@ -60,8 +60,8 @@ declared in `DEEPINTSHIELD_CHAT_ENDPOINTS`. Point the official `openai` SDK at
 provider per call with `extra_body={{"provider": ...}}` (POST) or `extra_query={{"provider": ...}}` (GET).
 
 **Gateway-only fields** (`provider`, `storage_config`, `model`, `output_s3_uri`, `role_arn`,
-`requests`, `execution`) are consumed by the gateway and never forwarded. In a query string or the upload form,
-nested values are sent the way the SDK flattens them: `storage_config[s3][bucket]=…`,
+`requests`, `execution`, `webhook_url`) are consumed by the gateway and never forwarded. In a query
+string or the upload form, nested values are sent the way the SDK flattens them: `storage_config[s3][bucket]=…`,
 `expires_after[seconds]=…`. Unknown fields are a 400 naming the field; a gateway field the provider
 does not take is a 400 `unsupported_parameter`, the same for every provider and operation. Which
 provider takes which: {{_TAKES}}. A field may be given in the
@@ -73,6 +73,11 @@ record minimum and every batch of a declared chat server are run by the gateway 
 through the provider's real-time API (at its real-time price), with the same Batch lifecycle and
 result files; every `custom_id` is in exactly one of the output and error files.
 
+**Webhooks.** A batch created with `webhook_url` (https, reaching a public address) gets one POST
+when it ends: OpenAI's batch event (`batch.completed`, `batch.failed`, `batch.expired`,
+`batch.cancelled`) with the Batch object in `data.batch`, signed with Standard Webhooks headers that
+the SDK's `webhooks.unwrap` verifies, retried with backoff until a 2xx (the same `webhook-id` each time).
+
 **IDs** the gateway returns are URL-safe and name their provider, so `provider` is optional on
 follow-up calls; native IDs (`batches/x`, a Bedrock job ARN) are accepted when the provider is
 named, and may then contain `/`. An ID that is not valid for its provider is a 404 `invalid_id`.
@@ -80,6 +85,13 @@ named, and may then contain `/`. An ID that is not valid for its provider is a 4
 **Keys.** With `DEEPINTSHIELD_API_KEYS` set, every `{ALIAS}` request needs one of those keys as a
 bearer token (401 otherwise) and the gateway uses its own provider keys. Without it (passthrough),
 the client's bearer key is the provider key; Bedrock then serves loopback clients only.
+
+**Every provider at once.** `GET {API}/files?provider=all` and `GET {API}/batches?provider=all` list
+the items of every provider this deployment uses (and the batches the gateway runs), newest first
+(`created_at`, then ID), each with its own ID; `after` is an item's ID, as the SDK's auto-pagination
+sends it. In passthrough each provider's key goes in its own `X-DeepintShield-Key-<provider>` header
+(Bedrock needs none). A provider that cannot be listed is named in the page's `provider_errors`
+instead of failing the page.
 
 **Errors** are always `{{"error": {{"message", "type", "param", "code"}}}}`. A provider's own 4xx and
 429 keep their status (the message names the provider); a provider failure is a 502, a timeout or a
@@ -128,6 +140,29 @@ PROVIDER = {
     "description": f"The provider to run the call on; empty or absent: `{registry.DEFAULT}`, or the "
                    "provider an ID the gateway issued names.",
 }
+
+# A list's `provider`: also `all` (blueprints/crosslist), with its passthrough key headers.
+LIST_PROVIDER = {
+    "type": "string",
+    "enum": [*registry.PROVIDERS, "", crosslist.ALL],
+    "description": PROVIDER["description"] + f" `{crosslist.ALL}`: every provider this deployment uses, merged "
+                   "newest first (no provider's own fields then; files: `order=desc` only, `limit` 100 unless "
+                   "given); the providers it could not list are in `provider_errors`.",
+}
+
+
+def _key_headers() -> list[dict]:
+    """The passthrough key headers of `provider=all`, one a provider."""
+    def meaning(name: str, client_key: bool) -> str:
+        if not client_key:
+            return f"With `provider=all` in passthrough: optional ({name} runs on the gateway's credentials); " \
+                   f"names the owner of its gateway-run batches."
+        return f"With `provider=all` in passthrough: the {name} key (the bearer key of a {name} call); " \
+               f"without it, {name} is named in `provider_errors`. Ignored with gateway keys."
+    return [{"in": "header", "name": crosslist.KEY_HEADER.format(provider=name), "required": False,
+             "schema": {"type": "string"}, "description": meaning(name, spec.client_key)}
+            for name, spec in registry.PROVIDERS.items()]
+
 
 HEADERS = {
     "RequestId": {
@@ -232,9 +267,9 @@ def _query_value(plugin: MarshmallowPlugin, field: fields.Field) -> dict:
     return _not_null(plugin.converter.field2property(field))
 
 
-def _query(plugin: MarshmallowPlugin, schema: type[Schema]) -> list[dict]:
+def _query(plugin: MarshmallowPlugin, schema: type[Schema], provider: dict = PROVIDER) -> list[dict]:
     """The query parameters of a request schema, `provider` first; nested ones as deepObject."""
-    params = [{"in": "query", "name": "provider", "schema": PROVIDER}]
+    params = [{"in": "query", "name": "provider", "schema": provider}]
     for name, field in schema().fields.items():
         param = {"in": "query", "name": name, "required": field.required, "schema": _query_value(plugin, field)}
         if isinstance(field, fields.Nested):
@@ -389,6 +424,11 @@ LINKS = {
 
 # Operations
 
+LIST_ALL = ("With `provider=all`: every provider's items, newest first. A provider's list is read from its start "
+            "for each page, at most DEEPINTSHIELD_LIST_ALL_MAX_PAGES pages of 100 (past that it is named in "
+            "`provider_errors` with code `list_too_deep`); an `after` of a provider not listed, or no longer "
+            "listed, is a 400 `invalid_cursor`.")
+
 
 def _paths(spec: APISpec, plugin: MarshmallowPlugin) -> None:
     file_id = {"in": "path", "name": "file_id", "required": True, "schema": {"type": "string", "minLength": 1},
@@ -416,7 +456,8 @@ def _paths(spec: APISpec, plugin: MarshmallowPlugin) -> None:
                         "Storage) or into the gateway's file store (Anthropic; a copy for Gemini). Bedrock and "
                         "Vertex AI need `storage_config` (`s3` / `gcs`) or the configured default bucket."),
         "get": operation("listFiles", "Files", "List files", _ok("A page of files.", _json("FileList")),
-                         _query(plugin, FileQuerySchema)),
+                         [*_query(plugin, FileQuerySchema, LIST_PROVIDER), *_key_headers()],
+                         description=LIST_ALL),
     })
     spec.path(f"{API}/files/{{file_id}}", operations={
         "get": operation("retrieveFile", "Files", "Retrieve a file", file_ok, [file_id, *options]),
@@ -445,7 +486,8 @@ def _paths(spec: APISpec, plugin: MarshmallowPlugin) -> None:
             description="An SDK retry of a create finds the batch the first attempt made where the provider "
                         "allows it (Bedrock); a 5xx answer carries `x-should-retry: false`."),
         "get": operation("listBatches", "Batches", "List batches", _ok("A page of batches.", _json("BatchList")),
-                         _query(plugin, BatchQuerySchema)),
+                         [*_query(plugin, BatchQuerySchema, LIST_PROVIDER), *_key_headers()],
+                         description=LIST_ALL),
     })
     spec.path(f"{API}/batches/{{batch_id}}", operations={
         "get": operation("retrieveBatch", "Batches", "Retrieve a batch", batch_ok, [batch_id, *options]),
@@ -606,8 +648,9 @@ def _build() -> dict:
 
 
 def _every_key_present(schema: dict) -> None:
-    """The gateway answers with every field of its objects (null where it has no value)."""
-    schema["required"] = list(schema["properties"])
+    """The gateway answers with every field of its objects (null where it has no value), but for the
+    `provider_errors` of a list page, which only a `provider=all` list has (OpenAI's lists do not)."""
+    schema["required"] = [name for name in schema["properties"] if name != "provider_errors"]
 
 
 def _ecma_patterns(node: object) -> object:

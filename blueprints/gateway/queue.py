@@ -1,9 +1,10 @@
 """The task queue of gateway-run batches: huey, on the job store's SQLite file or on Redis.
 
 huey (a well-kept task queue with both engines) carries only *hints*: "drive job X" and a periodic
-"sweep". What a job has done is in the job store, never in a task: a task lost with a killed worker
-costs nothing but time, because the sweep (every minute, and when a worker starts) queues a drive
-for every job that has work nobody holds. huey's own retries are off for the same reason.
+"sweep" (and, for webhooks, "look at watch X" and their own periodic sweep: blueprints/webhooks). What a
+job has done is in the job store, never in a task: a task lost with a killed worker costs nothing but
+time, because the sweep (every minute, and when a worker starts) queues a drive for every job that has
+work nobody holds. huey's own retries are off for the same reason.
 
 Tasks run in the worker process (`python -m worker`, or a test's consumer threads) inside the
 Flask app that process made (`bind`), so they read the same settings as the web side.
@@ -34,6 +35,8 @@ class Queue:
         self.huey = huey
         self.drive = huey.task(name="drive")(_drive)
         self.sweep = huey.periodic_task(crontab(minute="*"), name="sweep")(_sweep)
+        self.watch = huey.task(name="watch")(_watch)
+        self.webhooks = huey.periodic_task(crontab(minute="*"), name="webhooks")(_webhooks)
 
 
 @cache
@@ -60,6 +63,20 @@ def _sweep() -> None:
 
     with _bound().app_context():
         runner.sweep()
+
+
+def _watch(watch_id: str, token: float) -> None:
+    from blueprints.webhooks import watches
+
+    with _bound().app_context():
+        watches.handle(watch_id, token)
+
+
+def _webhooks() -> None:
+    from blueprints.webhooks import watches
+
+    with _bound().app_context():
+        watches.sweep()
 
 
 def _bound() -> Flask:

@@ -16,8 +16,9 @@ stops a chunk between lines (the line in flight finishes and is kept).
 When every chunk is done, or the job is stopping and nobody holds a chunk, the finalizer (holding
 the `FINALIZE` lease) writes the output and error files into the file store in input order (lines
 that never ran get `batch_cancelled` / `batch_expired` error lines), sums their usage, and ends the
-job. `sweep()` (every minute, and when a worker starts) queues a drive for each job with work
-nobody holds, so nothing waits on a task lost with a killed worker.
+job (and posts its webhook, if it has one: blueprints/webhooks). `sweep()` (every minute, and when
+a worker starts) queues a drive for each job with work nobody holds, so nothing waits on a task lost
+with a killed worker.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from blueprints.common.provider import LineRequest, Realtime
 from blueprints.gateway import NAMESPACE, keys, limits
 from blueprints.gateway.queue import queue
 from blueprints.gateway.store import ENDED, FINALIZE, Job, JobStore, store_for
+from blueprints.webhooks import watches
 from errors import APIError, UpstreamError
 from translators import batch_output, jsonl
 from translators import openai_shapes as shapes
@@ -273,6 +275,9 @@ def finalize_if_ready(job_id: str) -> None:
     store.release(job_id, FINALIZE, done=True)
     store.forget(job_id)
     filestore.OwnedStore(filestore.backend(), job.owner).delete(NAMESPACE, job.record["input_key"])
+    ended = store.get(job_id)
+    if ended is not None and ended.status in ENDED:
+        watches.batch_ended(ended)
 
 
 def _finalize(store: JobStore, job: Job) -> None:

@@ -12,6 +12,10 @@ the chunk done. A worker killed mid-chunk leaves a lease that runs out, and the 
 chunk again. Result lines are recorded per line number, first write wins: a line that ran twice
 (its worker died after the call, before the chunk was done) is kept once, and lines already recorded
 are skipped on the rerun. The finalizer leases the pseudo-chunk `FINALIZE` the same way.
+
+Webhook *watches* (blueprints/webhooks) live here too: one per batch created with a `webhook_url`,
+due at a time; whoever claims a due one moves its due time past a lease first, so two workers never
+handle it at once, and one that dies leaves it due again when the lease runs out.
 """
 
 from __future__ import annotations
@@ -54,6 +58,16 @@ class Progress:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass
+class Watch:
+    """A batch whose end is to be posted to a webhook. `record` holds what the worker needs."""
+
+    id: str  # the batch's ID as the client has it
+    owner: str
+    due: float  # when it is next to be looked at (polled, or its event posted)
+    record: dict
+
+
 class JobStore(Protocol):
     def create(self, job: Job) -> None: ...
     def get(self, job_id: str) -> Job | None: ...
@@ -70,6 +84,13 @@ class JobStore(Protocol):
     def results(self, job_id: str, first: int, last: int) -> dict[int, tuple[bool, bytes]]: ...
     def forget(self, job_id: str) -> None: ...
     def take(self, key: str, per_minute: float, cost: float, now: float) -> float: ...
+    def add_watch(self, watch: Watch) -> bool: ...
+    def get_watch(self, watch_id: str) -> Watch | None: ...
+    def due_watches(self, now: float, limit: int) -> list[str]: ...
+    def claim_watch(self, watch_id: str, until: float, now: float) -> Watch | None: ...
+    def set_watch(self, watch_id: str, due: float, **record: object) -> None: ...
+    def drop_watch(self, watch_id: str) -> None: ...
+    def nudge_watch(self, watch_id: str, now: float) -> bool: ...
 
 
 # SQLite
@@ -89,6 +110,9 @@ CREATE TABLE IF NOT EXISTS gw_results (
     job TEXT NOT NULL, line INTEGER NOT NULL, ok INTEGER NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (job, line)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS gw_buckets (key TEXT PRIMARY KEY, tokens REAL NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS gw_watches (
+    id TEXT PRIMARY KEY, owner TEXT NOT NULL, due REAL NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS gw_watches_due ON gw_watches (due);
 """
 
 
@@ -255,6 +279,43 @@ class SqliteJobStore:
             db.execute("INSERT OR REPLACE INTO gw_buckets (key, tokens, at) VALUES (?, ?, ?)", (key, tokens, now))
             return wait
 
+    def add_watch(self, watch: Watch) -> bool:
+        """Record `watch` unless one of its ID exists (a repeated create): whether it was added."""
+        with self._tx() as db:
+            return db.execute("INSERT OR IGNORE INTO gw_watches (id, owner, due, record) VALUES (?, ?, ?, ?)",
+                              (watch.id, watch.owner, watch.due, json.dumps(watch.record))).rowcount == 1
+
+    def get_watch(self, watch_id: str) -> Watch | None:
+        row = self._db().execute("SELECT id, owner, due, record FROM gw_watches WHERE id = ?", (watch_id,)).fetchone()
+        return Watch(row[0], row[1], row[2], json.loads(row[3])) if row else None
+
+    def due_watches(self, now: float, limit: int) -> list[str]:
+        return [row[0] for row in self._db().execute(
+            "SELECT id FROM gw_watches WHERE due <= ? ORDER BY due LIMIT ?", (now, limit))]
+
+    def claim_watch(self, watch_id: str, until: float, now: float) -> Watch | None:
+        with self._tx() as db:
+            if db.execute("UPDATE gw_watches SET due = ? WHERE id = ? AND due <= ?", (until, watch_id, now)).rowcount:
+                row = db.execute("SELECT id, owner, due, record FROM gw_watches WHERE id = ?", (watch_id,)).fetchone()
+                return Watch(row[0], row[1], row[2], json.loads(row[3]))
+            return None
+
+    def set_watch(self, watch_id: str, due: float, **record: object) -> None:
+        with self._tx() as db:
+            row = db.execute("SELECT record FROM gw_watches WHERE id = ?", (watch_id,)).fetchone()
+            if row is not None:
+                db.execute("UPDATE gw_watches SET due = ?, record = ? WHERE id = ?",
+                           (due, json.dumps({**json.loads(row[0]), **record}), watch_id))
+
+    def drop_watch(self, watch_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM gw_watches WHERE id = ?", (watch_id,))
+
+    def nudge_watch(self, watch_id: str, now: float) -> bool:
+        """Make the watch due now (its batch just ended); whether there is one."""
+        with self._tx() as db:
+            return db.execute("UPDATE gw_watches SET due = MIN(due, ?) WHERE id = ?", (now, watch_id)).rowcount == 1
+
 
 def _greenlets() -> bool:
     """Whether gevent has patched `threading` in this process (gunicorn's gevent web workers)."""
@@ -312,6 +373,30 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('EXPIRE', KEYS[1], 3600)
 return tostring(wait)
 """
+_CLAIM_WATCH = """
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due or tonumber(due) > tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+"""
+_NUDGE_WATCH = """
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due then return 0 end
+if tonumber(due) > tonumber(ARGV[2]) then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+return 1
+"""
+_ADD_WATCH = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('HSET', KEYS[2], 'owner', ARGV[3], 'record', ARGV[4])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+"""
+_SET_WATCH = """
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], 'record', ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+"""
 
 
 class RedisJobStore:
@@ -327,6 +412,10 @@ class RedisJobStore:
         self._claim_one = self.redis.register_script(_CLAIM_ONE)
         self._record = self.redis.register_script(_RECORD)
         self._take = self.redis.register_script(_TAKE)
+        self._claim_watch = self.redis.register_script(_CLAIM_WATCH)
+        self._add_watch = self.redis.register_script(_ADD_WATCH)
+        self._set_watch = self.redis.register_script(_SET_WATCH)
+        self._nudge_watch = self.redis.register_script(_NUDGE_WATCH)
 
     def _k(self, kind: str, *parts: str) -> str:
         return self.P + kind + ":" + ":".join(parts)
@@ -442,6 +531,42 @@ class RedisJobStore:
 
     def take(self, key: str, per_minute: float, cost: float, now: float) -> float:
         return float(self._take(keys=[self._k("bucket", key)], args=[per_minute, cost, now]))
+
+    def add_watch(self, watch: Watch) -> bool:
+        return bool(self._add_watch(keys=[self.P + "watches", self._k("watch", watch.id)],
+                                    args=[watch.id, watch.due, watch.owner, json.dumps(watch.record)]))
+
+    def get_watch(self, watch_id: str) -> Watch | None:
+        owner, record = self.redis.hmget(self._k("watch", watch_id), "owner", "record")
+        due = self.redis.zscore(self.P + "watches", watch_id)
+        if owner is None or record is None or due is None:
+            return None
+        return Watch(watch_id, owner.decode(), float(due), json.loads(record))
+
+    def due_watches(self, now: float, limit: int) -> list[str]:
+        return [member.decode() for member in self.redis.zrangebyscore(self.P + "watches", "-inf", now,
+                                                                       start=0, num=limit)]
+
+    def claim_watch(self, watch_id: str, until: float, now: float) -> Watch | None:
+        if not self._claim_watch(keys=[self.P + "watches"], args=[watch_id, until, now]):
+            return None
+        return self.get_watch(watch_id)
+
+    def set_watch(self, watch_id: str, due: float, **record: object) -> None:
+        # Read, merge, write: only the worker holding the watch's claim writes it, so nothing races here.
+        current = self.redis.hget(self._k("watch", watch_id), "record")
+        if current is not None:
+            self._set_watch(keys=[self.P + "watches", self._k("watch", watch_id)],
+                            args=[watch_id, due, json.dumps({**json.loads(current), **record})])
+
+    def drop_watch(self, watch_id: str) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zrem(self.P + "watches", watch_id)
+        pipe.delete(self._k("watch", watch_id))
+        pipe.execute()
+
+    def nudge_watch(self, watch_id: str, now: float) -> bool:
+        return bool(self._nudge_watch(keys=[self.P + "watches"], args=[watch_id, now]))
 
 
 def is_redis(location: str) -> bool:

@@ -102,6 +102,7 @@ PROVIDER = Provider(
     options=frozenset({"storage_config", "model"}),
     uploads="blueprints.vertex.uploads:uploads",  # parts in the bucket (blueprints/vertex/uploads.py)
     check=_check,
+    in_use=lambda settings: bool(settings.get("VERTEX_PROJECT")),  # listing (and creating) needs the project
     settings={
         "VERTEX_PROJECT": Project("DEEPINTSHIELD_VERTEX_PROJECT", "", "Google Cloud project that runs Vertex AI "
                                   "batches (needed to create and list them)"),
