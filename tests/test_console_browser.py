@@ -1,11 +1,14 @@
 """The web console in a real browser: Debian's Chromium, headless, driven by selenium through Debian's
 chromedriver, against the gateway on a loopback port with the OpenAI and Anthropic fakes behind it.
 
-One session does what a user does: types a key per provider (passthrough mode), uploads a JSONL and
-creates a batch on each provider, watches the OpenAI one's progress bar fill to completed, downloads
-its output file (the blob the page fetched with the key, saved by the browser), cancels the Anthropic
-one, and sees both providers' batches and files in one table. Screenshots of each step are saved under
-`$CONSOLE_SCREENSHOTS` (else the test's tmp dir) and the path is printed.
+Against the gateway as it is (its `?provider=all` lists), one session does what a user does: types a
+key per provider (passthrough mode), uploads a JSONL and creates a batch on each provider, watches the
+OpenAI one's progress bar fill to completed, downloads its output file (the blob the page fetched with
+the key, saved by the browser), cancels the Anthropic one, and sees both providers' batches and files
+in one table. Screenshots of each step are saved under `$CONSOLE_SCREENSHOTS` (else the test's tmp
+dir) and the path is printed. Two more sessions: the merged-list and cost contracts answered by a
+canned layer (checking the headers the page sends), and gateway-key mode on a gateway that refuses
+`?provider=all` (the page then lists provider by provider).
 
 Without Chromium, chromedriver or selenium the test is skipped, except under CI (`CI_REQUIRE_BROWSER=1`,
 set by .ci/run, which installs Debian's chromium and chromium-driver), where that is a failure.
@@ -17,10 +20,13 @@ import importlib.util
 import json
 import os
 import shutil
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server
 
 from tests.fakes.anthropic import anthropic_fakes
 from tests.fakes.openai import FakeOpenAI
@@ -232,6 +238,39 @@ def test_console_runs_batches_on_two_providers_in_a_real_browser(gateway, fakes,
     assert not [message for message in logs if "Content Security Policy" in message or "Uncaught" in message], logs
 
 
+@contextmanager
+def _served(wsgi):
+    """`wsgi` on a loopback port in a background thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+class OlderGateway:
+    """In front of the app: a gateway without `?provider=all`, refusing it as one does (a 400 naming
+    `provider`); records each list call's provider."""
+
+    def __init__(self, app) -> None:
+        self.app, self.lists = app, []
+
+    def __call__(self, environ, start_response):
+        from werkzeug.wrappers import Request, Response
+
+        request = Request(environ)
+        if request.method == "GET" and request.path in ("/openai/v1/batches", "/openai/v1/files"):
+            self.lists.append(request.args.get("provider"))
+            if request.args.get("provider") == "all":
+                body = {"error": {"message": "Unknown provider 'all'.", "type": "invalid_request_error",
+                                  "param": "provider", "code": "unknown_provider"}}
+                return Response(json.dumps(body), status=400, mimetype="application/json")(environ, start_response)
+        return self.app(environ, start_response)
+
+
 class MergedLists:
     """In front of the app: the all-providers lists and the cost endpoint as their contracts say (other
     branches build them), answered from canned data, recording what the page sent. Everything else
@@ -271,18 +310,11 @@ class MergedLists:
         return self.app(environ, start_response)
 
 
-def test_console_uses_the_merged_list_and_cost_endpoint_when_the_gateway_has_them(app, rsps, browser):
-    import threading
-
-    from werkzeug.serving import make_server
-
+def test_console_uses_the_merged_list_and_cost_endpoint_as_their_contracts_say(app, rsps, browser):
     merged = MergedLists(app)
-    server = make_server("127.0.0.1", 0, merged, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with _served(merged) as base:
         driver = browser
-        driver.get(f"http://127.0.0.1:{server.server_port}/console")
+        driver.get(f"{base}/console")
         _until(lambda: driver.execute_script("return document.body.dataset.ready"), "the page to start")
         driver.find_element("id", "key-openai").send_keys(OPENAI_KEY)
         driver.find_element("id", "key-anthropic").send_keys(ANTHROPIC_KEY)
@@ -314,9 +346,6 @@ def test_console_uses_the_merged_list_and_cost_endpoint_when_the_gateway_has_the
         assert not [url for url in merged.urls if OPENAI_KEY in url or ANTHROPIC_KEY in url]
         assert not [path for path, _, headers in merged.seen if path.startswith("/console")
                     and ("Authorization" in headers or any(h.startswith("X-Deepintshield") for h in headers))]
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 def registry_names() -> set[str]:
@@ -324,15 +353,24 @@ def registry_names() -> set[str]:
     return set(registry.PROVIDERS)
 
 
-def test_console_in_gateway_key_mode_uses_one_key_and_the_gateways_own(app, gateway, rsps, browser, screenshots,
-                                                                      tmp_path):
-    from selenium.webdriver.common.by import By
-
+def test_console_in_gateway_key_mode_on_a_gateway_without_merged_lists(app, rsps, browser, screenshots, tmp_path):
+    """One gateway key, the gateway's own key upstream; the lists asked provider by provider."""
     openai = FakeOpenAI()
     openai.register(rsps)
     app.config.update(API_KEYS=["sk-gateway-console"], OPENAI_API_KEY="sk-operator")
-    driver = browser
-    driver.get(f"{gateway}/console")
+    older = OlderGateway(app)
+    with _served(older) as base:
+        _gateway_key_session(browser, base, screenshots, tmp_path)
+    assert "all" in older.lists and set(older.lists) == {"all", "openai"}  # refused once, then OpenAI's own
+    assert older.lists.count("all") == 2  # batches and files once each: not asked again on each refresh
+    assert openai.keys_seen == {"sk-operator"}  # the gateway's own key upstream, never the client's
+    assert openai.violations == []
+
+
+def _gateway_key_session(driver, base: str, screenshots: Path, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base}/console")
     _until(lambda: driver.execute_script("return document.body.dataset.ready"), "the page to start")
     assert "gateway-key" in driver.find_element(By.ID, "mode").text
     assert driver.find_elements(By.CSS_SELECTOR, "#provider-keys input[type=password]") == []  # no per-provider keys
@@ -354,5 +392,3 @@ def test_console_in_gateway_key_mode_uses_one_key_and_the_gateways_own(app, gate
     files = _until(lambda: (rows := _rows(driver, "files")) and len(rows) == 2 and rows, "the output file listed")
     assert sorted(row["cells"][3] for row in files) == ["batch", "batch_output"]  # listed with no click
     driver.save_screenshot(str(screenshots / "4-gateway-key-mode.png"))
-    assert openai.keys_seen == {"sk-operator"}  # the gateway's own key upstream, never the client's
-    assert openai.violations == []
