@@ -12,7 +12,7 @@ import errors
 import logformat
 import metrics
 import requestlog
-from blueprints import dispatcher, docs, health
+from blueprints import console, dispatcher, docs, health
 from jsonprovider import MsgspecProvider
 
 
@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     metrics.register(app)
     app.register_blueprint(docs.bp)  # /openapi.json and /docs: the description of every route above
+    app.register_blueprint(console.bp, url_prefix="/console")  # the web console, a client of the API above
     _log_mode(app)
     _warn_ephemeral_store(app)
     return app

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -48,6 +49,8 @@ ALIAS = "/openai"
 DOCS_ASSETS = ("swagger-ui.css", "index.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
                "favicon-32x32.png", "favicon-16x16.png")
 ASSET_TYPES = {"css": "text/css", "js": "text/javascript", "png": "image/png"}
+# The web console's files (blueprints/console/static; a test holds that folder to this list).
+CONSOLE_ASSETS = ("console.css", "console.js")
 
 INFO = f"""\
 DeepintShield speaks the OpenAI Files and Batch API and runs the work on the provider each request
@@ -598,6 +601,36 @@ def _gateway_paths(spec: APISpec) -> None:
                         "schema": {"type": "string", "enum": list(DOCS_ASSETS)}}],
         "responses": {"200": asset, "404": {"$ref": "#/components/responses/NotFound"}},
     }})
+    _console_paths(spec, plain)
+
+
+def _console_paths(spec: APISpec, plain: Callable[..., dict]) -> None:
+    """The web console (blueprints/console): a page, its two files, and the providers it offers."""
+    spec.path("/console", operations={"get": plain(
+        "console", "The web console: a page that calls this API from the browser with the keys typed into it",
+        _ok("The console page.", {"text/html": {"schema": {"type": "string"}}}))})
+    files = _ok("The file.", {kind: {"schema": {"type": "string"}} for kind in ("text/css", "text/javascript")})
+    spec.path("/console/static/{filename}", operations={"get": {
+        **plain("consoleAsset", "A file of the console page", files),
+        "parameters": [{"in": "path", "name": "filename", "required": True,
+                        "schema": {"type": "string", "enum": list(CONSOLE_ASSETS)}}],
+        "responses": {"200": files, "404": {"$ref": "#/components/responses/NotFound"}},
+    }})
+    provider = {"type": "object", "additionalProperties": False,
+                "required": ["name", "code", "endpoints", "models", "model_option", "gateway_only"],
+                "properties": {"name": {"type": "string"}, "code": {"type": "string"},
+                               "endpoints": {"type": "array", "items": {"type": "string"}},
+                               "models": {"type": "array", "items": {"type": "string"},
+                                          "description": "Suggestions only: any model name may be sent."},
+                               "model_option": {"type": "boolean",
+                                                "description": "Takes `model` on the batch create."},
+                               "gateway_only": {"type": "boolean"}}}
+    spec.path("/console/config.json", operations={"get": plain(
+        "consoleConfig", "The providers the console offers and the batch endpoints each runs",
+        _ok("The console's configuration.", {"application/json": {"schema": {
+            "type": "object", "additionalProperties": False, "required": ["mode", "default_provider", "providers"],
+            "properties": {"mode": {"enum": ["passthrough", "gateway-key"]}, "default_provider": {"type": "string"},
+                           "providers": {"type": "array", "items": provider}}}}}))})
 
 
 # The whole description
