@@ -392,3 +392,39 @@ def _gateway_key_session(driver, base: str, screenshots: Path, tmp_path: Path) -
     files = _until(lambda: (rows := _rows(driver, "files")) and len(rows) == 2 and rows, "the output file listed")
     assert sorted(row["cells"][3] for row in files) == ["batch", "batch_output"]  # listed with no click
     driver.save_screenshot(str(screenshots / "4-gateway-key-mode.png"))
+
+
+def test_console_shows_batches_of_all_four_providers_at_once(gateway, app, bedrock_contract, openai_contract,
+                                                             anthropic_contract, gemini_contract, browser,
+                                                             screenshots):
+    """Batches made with the SDK on OpenAI, Anthropic, Gemini and Bedrock (gateway-key mode, the real
+    merged list) show in one table, each with its provider, progress and times."""
+    from selenium.webdriver.common.by import By
+
+    from tests.fakes import bedrock as bedrock_fakes
+    from tests.test_list_all_e2e import KEY, _create, _sdk, _upload
+
+    app.config.update(API_KEYS=[KEY], OPENAI_API_KEY=KEY, ANTHROPIC_API_KEY=KEY, GEMINI_API_KEY=KEY,
+                      AZURE_OPENAI_ENDPOINT="", VERTEX_PROJECT="",
+                      BEDROCK_DEFAULT_BUCKET=bedrock_fakes.BUCKET, BEDROCK_DEFAULT_PREFIX="contract")
+    sdk = _sdk(gateway)
+    fakes = (openai_contract, anthropic_contract, gemini_contract, bedrock_contract)
+    made = {fake.provider: _create(sdk, fake, _upload(sdk, fake, f"console-{fake.provider}").id).id for fake in fakes}
+
+    driver = browser
+    driver.get(f"{gateway}/console")
+    _until(lambda: driver.execute_script("return document.body.dataset.ready"), "the page to start")
+    for box in driver.find_elements(By.CSS_SELECTOR, "input.show"):
+        if box.get_attribute("name") not in made and box.is_selected():
+            box.click()
+    driver.find_element(By.ID, "key-gateway").send_keys(KEY)
+    driver.find_element(By.ID, "keys-save").click()
+    rows = _until(lambda: (rows := _rows(driver, "batches")) and {r["provider"] for r in rows} >= set(made) and rows,
+                  "batches of all four providers")
+    shown = {row["provider"]: row for row in rows}
+    assert set(shown) == {"openai", "anthropic", "gemini", "bedrock"}
+    for provider, row in shown.items():
+        assert row["status"] and row["progress"] is not None, (provider, row)
+    assert shown["openai"]["id"] == made["openai"] and shown["gemini"]["id"] == made["gemini"]
+    assert driver.execute_script("return document.querySelectorAll('#batch-provider-errors li').length") == 0
+    driver.save_screenshot(str(screenshots / "5-four-providers.png"))

@@ -265,7 +265,7 @@
     row.dataset.id = batch.id;
     row.dataset.provider = batch.provider;
     row.dataset.status = batch.status;
-    row.append(el("td", batch.provider, { className: "provider" }), el("td", batch.id, { className: "id" }),
+    row.append(el("td", batch.provider, { className: "provider" }), el("td", batch.id, { className: "id", title: batch.id }),
                el("td", batch.status, { className: "status status-" + batch.status }), progressCell(batch),
                tokensCell(batch), costCell(batch), el("td", when(batch.created_at)), el("td", when(ended(batch))),
                resultsCell(batch), actionsCell(batch));
@@ -304,7 +304,7 @@
     const button = el("button", "Download", { type: "button", className: "download-file" });
     button.addEventListener("click", () => download(file.id, file.provider, file.filename || file.id));
     actions.append(button);
-    row.append(el("td", file.provider, { className: "provider" }), el("td", file.id, { className: "id" }),
+    row.append(el("td", file.provider, { className: "provider" }), el("td", file.id, { className: "id", title: file.id }),
                el("td", file.filename), el("td", file.purpose, { className: "purpose" }),
                el("td", size(file.bytes), { className: "size", title: file.bytes + " bytes" }),
                el("td", when(file.created_at)), actions);
