@@ -106,7 +106,9 @@ def test_slow_clients_are_cut_off_and_others_are_still_answered(server):
         for _ in range(15):
             time.sleep(0.3)
             probes.append(_probe(server))
-        assert max(probes) < 1.0, probes
+        # A starved server never answers a probe (it times out at 2 s); a loaded machine can delay one
+        # a little past a second now and then, but not the typical one.
+        assert max(probes) < 1.5 and sorted(probes)[len(probes) // 2] < 0.25, probes
         for thread in threads:
             thread.join(timeout=15)
     finally:
