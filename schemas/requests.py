@@ -241,8 +241,9 @@ class CreateUploadSchema(GatewaySchema):
 class CompleteUploadSchema(GatewaySchema):
     """`POST /uploads/{id}/complete`: the parts in the file's order, and optionally the file's MD5."""
 
+    # Each part once (a part listed twice would be in the file twice: a 400 naming the repeat).
     part_ids = fields.List(fields.String(validate=validate.Length(min=1, max=1024)), required=True,
-                           validate=validate.Length(max=10_000))
+                           validate=validate.Length(max=10_000), metadata={"uniqueItems": True})
     md5 = fields.String(load_default=None, validate=validate.Length(min=1, max=128))
 
     @post_load

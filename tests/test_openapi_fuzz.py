@@ -198,9 +198,18 @@ def _keep_to(case, provider) -> None:
     judge a multipart body holding a file, so an edited upload would count as invalid data.
     """
     foreign = GATEWAY_FIELDS - provider.options
+    storage = STORAGE_KINDS.get(provider.name)  # the one storage_config kind it takes (the other: a 400)
     for values in (case.query, case.body):
         if isinstance(values, dict):
             assume(not any(key.partition("[")[0] in foreign for key in values))
+            if storage:
+                kinds = {key.split("[")[1].rstrip("]") for key in values if key.startswith("storage_config[")}
+                if isinstance(values.get("storage_config"), dict):
+                    kinds |= set(values["storage_config"])
+                assume(kinds <= {storage})
+
+
+STORAGE_KINDS = {"bedrock": "s3", "vertex": "gcs"}
 
 
 def _served_by(case, provider) -> None:
