@@ -35,12 +35,12 @@ def server(tmp_path_factory):
            "DEEPINTSHIELD_FILE_STORE": str(tmp_path_factory.mktemp("store")), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # answered, not just accepted: the master accepts before its worker is up
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
+            _probe(port)
+            break
+        except (OSError, AssertionError, http.client.HTTPException):
             time.sleep(0.1)
     else:
         process.kill()
