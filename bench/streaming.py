@@ -261,14 +261,15 @@ def gemini_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> lis
             up_g.append(seconds)
             _expect(reply["bytes"], path, "the gateway stored")
 
-            stored = store / (ids.decode_file(reply["id"]).native.removeprefix("files/") + ".jsonl")
+            key = ids.decode_file(reply["id"]).native.removeprefix("files/")
+            stored = next(store.glob(f"*/{key}.jsonl"))  # <owner>/<key>.jsonl (the store is owner-scoped)
             seconds, count = read_file(stored)
             down_d.append(seconds)
             _expect(count, path, "the stored copy")
             seconds, count = download(gateway + f"/openai/v1/files/{reply['id']}/content?provider=gemini")
             down_g.append(seconds)
             _expect(count, path, "gateway download")
-            for leftover in store.glob("*"):
+            for leftover in store.glob("*/*.json*"):
                 leftover.unlink()
         rows.append(row("gemini (conversion)", mb, (up_d, up_g), mb, (down_d, down_g), _growth(pids, before)))
     procs.stop_all()
