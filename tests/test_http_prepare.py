@@ -15,7 +15,8 @@ CASES = [
     ("GET", "https://host.example/v1beta/files?pageSize=100", {"params": {"pageToken": "a b/c"}}),
     ("GET", "https://bücher.example/ä path/x y?q=ü", {}),
     ("POST", "https://api.openai.com/v1/batches", {"json": {"input_file_id": "file-1"}, "headers": {"X-A": "1"}}),
-    ("POST", "https://api.openai.com/v1/files", {"files": {"file": ("a.jsonl", b"{}\n")}, "data": {"purpose": "batch"}}),
+    ("POST", "https://api.openai.com/v1/files",
+     {"files": {"file": ("a.jsonl", b"{}\n")}, "data": {"purpose": "batch"}}),
     ("DELETE", "https://user:pw@api.example/v1/files/f", {}),
     ("GET", "https://api.openai.com/v1/x", {"cookies": {"c": "1"}}),
 ]
