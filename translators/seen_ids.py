@@ -11,27 +11,37 @@ The digest is the string's own `hash()`: a keyed 64-bit SipHash (its key random 
 a string computes once and keeps, so the IDs the set of a block was built from cost nothing more to
 digest (BLAKE2b per ID was most of an upload's CPU time, issue 16). A set lives in one request, so
 a digest never has to mean the same in another process. Blocks are checked and added in C where
-possible: `isdisjoint`/`update` take a whole block of IDs.
+possible: `isdisjoint`/`update` take a whole block of IDs, and a byte-per-slot filter (2 MB, made at
+the first spill) rules most new IDs out before any search of the runs.
 """
 
 from __future__ import annotations
 
 import bisect
+import collections
 import heapq
+import itertools
 from array import array
 from collections.abc import Iterable, Set
 
 EXACT = 65_536
 RUNS = 3  # each run is one more search per ID; a merge rewrites them all (fewer was faster in bench)
+FILTER = 1 << 21  # slots (one byte each: 2 MB) of the filter in front of the runs, made at the first spill
 
 
 class SeenIds:
     def __init__(self) -> None:
         self._recent: set[str] = set()
         self._runs: list[array] = []  # sorted digests (hash()) of older IDs
+        # A byte per slot, set for every older digest's slot: most IDs that were never seen are told apart
+        # here in C, and only the few whose slot is set are searched for in the runs.
+        self._filter = bytearray()
 
     def __contains__(self, ident: str) -> bool:
-        return ident in self._recent or (bool(self._runs) and self._in_runs(hash(ident)))
+        if ident in self._recent:
+            return True
+        digest = hash(ident)
+        return bool(self._runs) and bool(self._filter[digest & (FILTER - 1)]) and self._in_runs(digest)
 
     def _in_runs(self, digest: int) -> bool:
         for run in self._runs:
@@ -61,13 +71,20 @@ class SeenIds:
             return False
         if not self._runs:
             return True
-        return not any(map(self._in_runs, map(hash, idents)))
+        digests = [hash(ident) for ident in idents]
+        maybe = itertools.compress(digests, map(self._filter.__getitem__, map((FILTER - 1).__and__, digests)))
+        return not any(map(self._in_runs, maybe))
 
     def __len__(self) -> int:
         return len(self._recent) + sum(len(run) for run in self._runs)
 
     def _spill(self) -> None:
-        self._runs.append(array("q", sorted(map(hash, self._recent))))
+        digests = array("q", sorted(map(hash, self._recent)))
+        if not self._filter:
+            self._filter = bytearray(FILTER)
+        collections.deque(map(self._filter.__setitem__, map((FILTER - 1).__and__, digests), itertools.repeat(1)),
+                          maxlen=0)  # every slot set, in C
+        self._runs.append(digests)
         self._recent = set()
         if len(self._runs) > RUNS:
             self._runs = [array("q", heapq.merge(*self._runs))]  # streamed: no list of every digest
