@@ -62,7 +62,8 @@ def main() -> None:
     with harness.Processes() as procs:
         path = data.batch_file(args.size, args.line_bytes)
         fake = harness.start_fake(procs, "--content", str(path))
-        gateway, master = harness.start_gateway(procs, {"OPENAI_BASE_URL": fake + "/v1", "WEB_CONCURRENCY": "1"})
+        gateway, master = harness.start_gateway(procs, {"OPENAI_BASE_URL": fake + "/v1", "WEB_CONCURRENCY": "1",
+                                                      **streaming.NO_CAPS})
         worker = harness.workers(master.pid)[0]
         headers = {"Authorization": f"Bearer {harness.KEY}"}
         if args.scenario in CALLS:

@@ -36,7 +36,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the gateway's
 import data  # noqa: E402
 import harness  # noqa: E402
 
-TARGETS = {"rss_growth_mb": 64.0, "upload_ratio": 0.50, "download_ratio": 0.80}
+TARGETS = {"rss_growth_mb": 64.0, "upload_ratio": 0.70, "download_ratio": 0.90}  # issue 16
 LINE_BYTES = data.LINE_BYTES  # set from --line-bytes
 # The short-line files hold more requests than OpenAI's and Bedrock's per-file caps: lift the caps
 # so the same bytes can be measured (the long-line files are within them).
@@ -261,14 +261,15 @@ def gemini_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> lis
             up_g.append(seconds)
             _expect(reply["bytes"], path, "the gateway stored")
 
-            stored = store / (ids.decode_file(reply["id"]).native.removeprefix("files/") + ".jsonl")
+            key = ids.decode_file(reply["id"]).native.removeprefix("files/")
+            stored = next(store.glob(f"*/{key}.jsonl"))  # <owner>/<key>.jsonl (the store is owner-scoped)
             seconds, count = read_file(stored)
             down_d.append(seconds)
             _expect(count, path, "the stored copy")
             seconds, count = download(gateway + f"/openai/v1/files/{reply['id']}/content?provider=gemini")
             down_g.append(seconds)
             _expect(count, path, "gateway download")
-            for leftover in store.glob("*"):
+            for leftover in store.glob("*/*.json*"):
                 leftover.unlink()
         rows.append(row("gemini (conversion)", mb, (up_d, up_g), mb, (down_d, down_g), _growth(pids, before)))
     procs.stop_all()
@@ -307,9 +308,9 @@ def main() -> dict:
           f"{r['down_mb']:.0f}", r["down_direct"], r["down_gw"], f"{r['down_ratio']:.0%}",
           f"{r['rss_growth']:.1f}"] for r in results]))
     checks = [
-        ("peak RSS growth, any size", f"<= {TARGETS['rss_growth_mb']:.0f} MB",
+        ("peak RSS growth, any size", f"< {TARGETS['rss_growth_mb']:.0f} MB",
          f"{max(r['rss_growth'] for r in results):.1f} MB",
-         max(r["rss_growth"] for r in results) <= TARGETS["rss_growth_mb"]),
+         max(r["rss_growth"] for r in results) < TARGETS["rss_growth_mb"]),
         ("upload vs direct", f">= {TARGETS['upload_ratio']:.0%}", f"{min(r['up_ratio'] for r in results):.0%}",
          min(r["up_ratio"] for r in results) >= TARGETS["upload_ratio"]),
         ("download vs direct", f">= {TARGETS['download_ratio']:.0%}",

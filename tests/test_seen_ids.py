@@ -30,3 +30,16 @@ def test_memory_per_id_is_a_few_bytes_past_the_exact_window():
     # A set of these strings alone would be about 40 MB.
     assert peak < 16 * 1024 * 1024, peak
     assert "request-000000001" in seen and "request-000399999" in seen
+
+
+def test_blocks_added_at_once_spill_and_are_found(monkeypatch):
+    monkeypatch.setattr(seen_ids, "EXACT", 100)
+    monkeypatch.setattr(seen_ids, "RUNS", 2)
+    seen = SeenIds()
+    for start in range(0, 2_000, 70):  # blocks (sets, as the batch-file check adds them) across many spills
+        block = {f"id-{n}" for n in range(start, start + 70)}
+        assert seen.isdisjoint(block)
+        seen.update(block)
+    assert len(seen) == 2_030 and len(seen._runs) <= 3
+    assert not seen.isdisjoint({"fresh", "id-5"}) and not seen.isdisjoint({"id-2029"})
+    assert seen.isdisjoint({"fresh", "id-2030"}) and "id-1234" in seen and "id-9999" not in seen
