@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-
-import genai_prices
+from importlib import metadata
 
 # The gateway's provider name -> the price table's provider (None: guessed from the model name).
 PRICE_PROVIDERS = {"openai": "openai", "azure": "azure", "anthropic": "anthropic", "gemini": "google",
                    "vertex": "google", "bedrock": "aws"}
 # Each provider's published batch discount on its real-time prices (DEEPINTSHIELD_BATCH_DISCOUNTS overrides).
 DEFAULT_DISCOUNTS = dict.fromkeys(PRICE_PROVIDERS, 0.5)
-SOURCE = f"genai-prices {genai_prices.__version__}"
+SOURCE = f"genai-prices {metadata.version('genai-prices')}"
 CURRENCY = "USD"
 _PLACES = Decimal("0.00000001")  # costs to a hundred-millionth of a dollar
 
@@ -41,6 +40,9 @@ def model_cost(numbers: Mapping[str, int], model: str, provider: str, discount: 
                    "input_cost": None, "output_cost": None, "total_cost": None}
     if not model:
         return entry
+    # Imported on first use: the package and pydantic add about 25 MB to every worker that never prices.
+    import genai_prices
+
     usage = genai_prices.Usage(input_tokens=entry["input_tokens"],
                                cache_read_tokens=min(entry["cached_tokens"], entry["input_tokens"]),
                                output_tokens=entry["output_tokens"])
