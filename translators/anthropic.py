@@ -41,6 +41,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -203,7 +204,9 @@ class SamplingRules:
 UNRESTRICTED = SamplingRules(enforced=False)
 
 
+@functools.lru_cache(maxsize=1024)
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    # Cached: a batch file names one or a few models, and fnmatch per line was a hot spot.
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
@@ -244,11 +247,15 @@ def chat_to_params(body: dict, *, default_max_tokens: int | None, sampling: Samp
     params["messages"] = messages
     params.update(_sampling(body))
     sampling.check(params.get("model") or model, params)
-    params.update(_user(body))
-    params.update(_tools(body))
-    fmt = _response_format(body.get("response_format"))
-    if fmt is not None:
-        params["output_config"] = {"format": fmt}
+    # Each of the optional fields below is looked at only when the body has it (most have none).
+    if "safety_identifier" in body or "user" in body:
+        params.update(_user(body))
+    if "tools" in body or "tool_choice" in body or "parallel_tool_calls" in body:
+        params.update(_tools(body))
+    if "response_format" in body:
+        fmt = _response_format(body["response_format"])
+        if fmt is not None:
+            params["output_config"] = {"format": fmt}
     return params
 
 
@@ -327,6 +334,19 @@ def _messages(messages: object) -> tuple[str | list | None, list[dict]]:
     system: list[str] = []
     turns: list[dict] = []
     for index, message in enumerate(messages):
+        if type(message) is dict:
+            # Fast path: a plain-text system or user message (most lines are only these).
+            role, content = message.get("role"), message.get("content")
+            if type(content) is str:
+                if role == "system" or role == "developer":
+                    system.append(content)
+                    continue
+                if role == "user":
+                    if turns and turns[-1]["role"] == "user":
+                        _append(turns, {"role": "user", "content": content})
+                    else:
+                        turns.append({"role": "user", "content": content})
+                    continue
         where = f"messages[{index}]"
         if not isinstance(message, dict):
             raise _bad(where, "must be an object")
