@@ -190,12 +190,13 @@ class SamplingRules:
                              param=where + present[0], code="unsupported_parameter")
         if model is None:
             return
-        name = claude_name(model)
-        if _matches(name, self.no_sampling_models):
+        decide = _model_sampling if type(model) is str else _model_sampling.__wrapped__  # unhashable: as before
+        refused, both = decide(model, self.no_sampling_models, self.temperature_and_top_p_models)
+        if refused:
             raise BadRequest(f"{where}{present[0]} is not accepted by {model} (it takes no temperature, top_p or "
                              "top_k; DEEPINTSHIELD_ANTHROPIC_NO_SAMPLING_MODELS).",
                              param=where + present[0], code="unsupported_parameter")
-        if "temperature" in present and "top_p" in present and not _matches(name, self.temperature_and_top_p_models):
+        if "temperature" in present and "top_p" in present and not both:
             raise BadRequest(f"{where}temperature and {where}top_p cannot both be given for {model}; give only one "
                              "(DEEPINTSHIELD_ANTHROPIC_TEMPERATURE_AND_TOP_P_MODELS lists the models that take both).",
                              param=where + "top_p", code="unsupported_parameter")
@@ -205,8 +206,14 @@ UNRESTRICTED = SamplingRules(enforced=False)
 
 
 @functools.lru_cache(maxsize=1024)
+def _model_sampling(model: str, no_sampling: tuple[str, ...], both: tuple[str, ...]) -> tuple[bool, bool]:
+    """(takes no sampling field, takes temperature and top_p together) for `model`: decided once per
+    model (a batch file names one or a few), as the glob matching costs more than the rest of a line."""
+    name = claude_name(model)
+    return _matches(name, no_sampling), _matches(name, both)
+
+
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
-    # Cached: a batch file names one or a few models, and fnmatch per line was a hot spot.
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
