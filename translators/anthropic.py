@@ -967,6 +967,9 @@ def check_endpoint(endpoint: str, param: str = "endpoint") -> None:
                      f"{', '.join(TO_PARAMS)}).", param=param, code="unsupported_endpoint")
 
 
+_OPENAI_ITEM_KEYS = frozenset({"custom_id", "method", "url", "body"})
+
+
 def batch_request(item: object, *, default_max_tokens: int | None, sampling: SamplingRules = SamplingRules(),
                   model: str | None = None, endpoint: str = CHAT_COMPLETIONS) -> dict:
     """One inline `requests` item or batch-file line -> `{"custom_id", "params"}`.
@@ -996,7 +999,7 @@ def batch_request(item: object, *, default_max_tokens: int | None, sampling: Sam
         return {"custom_id": custom_id, "params": params}
     if "body" not in item:
         raise BadRequest('needs "params" (Anthropic form) or "body" (OpenAI form).', param="body")
-    extra = set(item) - {"custom_id", "method", "url", "body"}
+    extra = set(item) - _OPENAI_ITEM_KEYS if not item.keys() <= _OPENAI_ITEM_KEYS else None  # no set per line
     if extra:
         raise BadRequest(f"unexpected keys {sorted(extra)}.", param=sorted(extra)[0])
     if item.get("method", "POST") != "POST":
