@@ -7,7 +7,15 @@ Each row runs the gateway's own line pipeline on 64 KiB byte chunks: `jsonl.spli
 the same run. Lines/s is the median of `--repeats` timed runs; peak memory is measured separately
 with tracemalloc at two sizes (inputs generated lazily, outputs counted and dropped), so "flat in
 the number of lines" shows as equal peaks. A translator module or function that does not exist
-yet shows as "not available".
+yet shows as "not available". Each row is marked against `TARGET` (150,000 lines/s, issue 16).
+
+How "memory flat" is measured: the input rows keep the file's custom_ids for the uniqueness rule
+(`translators/seen_ids.py`), which holds the newest `EXACT` = 65,536 IDs as strings and older
+ones as 8-byte digests. Below 65,536 lines the peak therefore grows by ~100 B per line (the
+string set filling up) and stops growing there, so the two sizes must both lie past it: the
+default is 70,000 vs 140,000 lines (what is left is the 8 bytes per older ID, by design; the
+memory pass traces every allocation, so a full run takes minutes on a loaded machine). Smaller
+`--memory-lines` show the set filling up, not a leak.
 
 Run: `.venv/bin/python bench/conversion.py [--lines 50000] [--repeats 3]`.
 """
@@ -18,6 +26,7 @@ import argparse
 import gc
 import importlib
 import json
+import os
 import statistics
 import sys
 import time
@@ -33,8 +42,11 @@ from translators import jsonl  # noqa: E402
 
 CREATED = 1_700_000_000
 MAX_TOKENS = 4096
-TARGET = 50_000  # lines/s, each way
+TARGET = 150_000  # lines/s, each way (issue 16)
 CHUNK = 64 * 1024
+# Peak growth per line that still counts as flat: the 8-byte digest an input row keeps per custom_id
+# older than the newest 65,536 (seen_ids.py), plus measuring noise. A leak of one object per line is ~50+.
+FLAT_BYTES = 12
 ANSWER = ("The printing press, invented by Johannes Gutenberg around 1440, made books cheap enough for "
           "ordinary people. For example, Luther's pamphlets spread across Europe in weeks.")
 CLAUDE = "anthropic.claude-3-5-sonnet-20240620-v1:0"
@@ -179,8 +191,8 @@ def peak_memory(make, translate, check: bool, lines: int) -> float:
 def main() -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=50_000)
-    parser.add_argument("--memory-lines", type=int, nargs=2, default=[2_000, 20_000],
-                        help="the two sizes at which peak memory is measured")
+    parser.add_argument("--memory-lines", type=int, nargs=2, default=[70_000, 140_000],
+                        help="the two sizes at which peak memory is measured (both past seen_ids.EXACT)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -189,7 +201,7 @@ def main() -> list[dict]:
     baseline: dict[str, float] = {}
     for direction, name, make, translate, check in rows():
         if translate is None:
-            table_rows.append([direction, name, "not available", "", "", "", "", ""])
+            table_rows.append([direction, name, "not available", "", "", "", "", "", ""])
             results.append({"direction": direction, "name": name, "available": False})
             continue
         speed, out = throughput(make, translate, check, args.lines, args.repeats)
@@ -201,16 +213,19 @@ def main() -> list[dict]:
         results.append({"direction": direction, "name": name, "available": True, "lines_per_s": speed,
                         "vs_baseline": ratio, "out_bytes_per_line": out / args.lines,
                         "peak_mb_small": small, "peak_mb_large": large, "growth_bytes_per_line": per_line})
-        table_rows.append([direction, name, f"{speed:,.0f}", f"{ratio:.0%}", f"{out / args.lines:.0f}",
-                           f"{small:.2f}", f"{large:.2f}", f"{per_line:.0f}"])
+        results[-1]["meets_target"] = speed >= TARGET
+        table_rows.append([direction, name, f"{speed:,.0f}", "pass" if speed >= TARGET else "FAIL",
+                           f"{ratio:.0%}", f"{out / args.lines:.0f}", f"{small:.2f}", f"{large:.2f}",
+                           f"{per_line:.0f}"])
 
     small_n, large_n = args.memory_lines
     print(f"\nConversion: {args.lines:,} lines, one core, median of {args.repeats}; "
           f"peak = tracemalloc peak of the streamed pipeline\n")
-    print(_table(["direction", "conversion", "lines/s", "vs json round trip", "out bytes/line",
+    print(f"load average {os.getloadavg()[0]:.2f} (the machine is shared: compare runs at similar load)\n")
+    print(_table(["direction", "conversion", "lines/s", f">= {TARGET:,}", "vs json round trip", "out bytes/line",
                   f"peak MB @ {small_n:,}", f"peak MB @ {large_n:,}", "growth B/line"], table_rows))
-    print("\nInput rows grow by the custom_id set of `BatchInputCheck` (the uniqueness rule); the translators"
-          " hold one line.")
+    print("\nInput rows grow by the custom_id set of `BatchInputCheck` (the uniqueness rule): ~100 B per line up"
+          " to 65,536 lines, then 8 B per older ID (seen_ids.py); the translators hold one line.")
     real = [r for r in results if r["available"] and "baseline" not in r["name"]]
     if real:
         slowest = min(real, key=lambda r: r["lines_per_s"])
@@ -218,8 +233,8 @@ def main() -> list[dict]:
         print("\n" + _table(["target", "goal", "measured", "met"], [
             ["lines/s each way (one core)", f">= {TARGET:,}", f"{slowest['lines_per_s']:,.0f} ({slowest['name']})",
              "yes" if slowest["lines_per_s"] >= TARGET else "NO"],
-            ["memory flat in lines", "peak growth ~0 B/line", f"{growth:.0f} B/line worst",
-             "yes" if growth < 8 else "NO"],
+            ["memory flat in lines", f"peak growth <= {FLAT_BYTES} B/line", f"{growth:.0f} B/line worst",
+             "yes" if growth <= FLAT_BYTES else "NO"],
         ]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -189,18 +190,27 @@ class SamplingRules:
                              param=where + present[0], code="unsupported_parameter")
         if model is None:
             return
-        name = claude_name(model)
-        if _matches(name, self.no_sampling_models):
+        decide = _model_sampling if type(model) is str else _model_sampling.__wrapped__  # unhashable: as before
+        refused, both = decide(model, self.no_sampling_models, self.temperature_and_top_p_models)
+        if refused:
             raise BadRequest(f"{where}{present[0]} is not accepted by {model} (it takes no temperature, top_p or "
                              "top_k; DEEPINTSHIELD_ANTHROPIC_NO_SAMPLING_MODELS).",
                              param=where + present[0], code="unsupported_parameter")
-        if "temperature" in present and "top_p" in present and not _matches(name, self.temperature_and_top_p_models):
+        if "temperature" in present and "top_p" in present and not both:
             raise BadRequest(f"{where}temperature and {where}top_p cannot both be given for {model}; give only one "
                              "(DEEPINTSHIELD_ANTHROPIC_TEMPERATURE_AND_TOP_P_MODELS lists the models that take both).",
                              param=where + "top_p", code="unsupported_parameter")
 
 
 UNRESTRICTED = SamplingRules(enforced=False)
+
+
+@functools.lru_cache(maxsize=1024)
+def _model_sampling(model: str, no_sampling: tuple[str, ...], both: tuple[str, ...]) -> tuple[bool, bool]:
+    """(takes no sampling field, takes temperature and top_p together) for `model`: decided once per
+    model (a batch file names one or a few), as the glob matching costs more than the rest of a line."""
+    name = claude_name(model)
+    return _matches(name, no_sampling), _matches(name, both)
 
 
 def _matches(name: str, patterns: tuple[str, ...]) -> bool:
@@ -244,11 +254,15 @@ def chat_to_params(body: dict, *, default_max_tokens: int | None, sampling: Samp
     params["messages"] = messages
     params.update(_sampling(body))
     sampling.check(params.get("model") or model, params)
-    params.update(_user(body))
-    params.update(_tools(body))
-    fmt = _response_format(body.get("response_format"))
-    if fmt is not None:
-        params["output_config"] = {"format": fmt}
+    # Each of the optional fields below is looked at only when the body has it (most have none).
+    if "safety_identifier" in body or "user" in body:
+        params.update(_user(body))
+    if "tools" in body or "tool_choice" in body or "parallel_tool_calls" in body:
+        params.update(_tools(body))
+    if "response_format" in body:
+        fmt = _response_format(body["response_format"])
+        if fmt is not None:
+            params["output_config"] = {"format": fmt}
     return params
 
 
@@ -327,6 +341,19 @@ def _messages(messages: object) -> tuple[str | list | None, list[dict]]:
     system: list[str] = []
     turns: list[dict] = []
     for index, message in enumerate(messages):
+        if type(message) is dict:
+            # Fast path: a plain-text system or user message (most lines are only these).
+            role, content = message.get("role"), message.get("content")
+            if type(content) is str:
+                if role == "system" or role == "developer":
+                    system.append(content)
+                    continue
+                if role == "user":
+                    if turns and turns[-1]["role"] == "user":
+                        _append(turns, {"role": "user", "content": content})
+                    else:
+                        turns.append({"role": "user", "content": content})
+                    continue
         where = f"messages[{index}]"
         if not isinstance(message, dict):
             raise _bad(where, "must be an object")
@@ -940,6 +967,9 @@ def check_endpoint(endpoint: str, param: str = "endpoint") -> None:
                      f"{', '.join(TO_PARAMS)}).", param=param, code="unsupported_endpoint")
 
 
+_OPENAI_ITEM_KEYS = frozenset({"custom_id", "method", "url", "body"})
+
+
 def batch_request(item: object, *, default_max_tokens: int | None, sampling: SamplingRules = SamplingRules(),
                   model: str | None = None, endpoint: str = CHAT_COMPLETIONS) -> dict:
     """One inline `requests` item or batch-file line -> `{"custom_id", "params"}`.
@@ -969,7 +999,7 @@ def batch_request(item: object, *, default_max_tokens: int | None, sampling: Sam
         return {"custom_id": custom_id, "params": params}
     if "body" not in item:
         raise BadRequest('needs "params" (Anthropic form) or "body" (OpenAI form).', param="body")
-    extra = set(item) - {"custom_id", "method", "url", "body"}
+    extra = set(item) - _OPENAI_ITEM_KEYS if not item.keys() <= _OPENAI_ITEM_KEYS else None  # no set per line
     if extra:
         raise BadRequest(f"unexpected keys {sorted(extra)}.", param=sorted(extra)[0])
     if item.get("method", "POST") != "POST":

@@ -184,6 +184,7 @@ SPECIAL_KEYS = ("messages", "stop", "response_format", "logprobs", "top_logprobs
 # OpenAI keys with no Gemini meaning that change nothing about the answer: dropped.
 IGNORED_KEYS = ("model", "user", "metadata", "store", "parallel_tool_calls", "service_tier", "stream",
                 "stream_options")
+_KNOWN_KEYS = frozenset((*GENERATION_KEYS, *SPECIAL_KEYS, *IGNORED_KEYS))
 # `reasoning_effort` -> thinkingConfig.thinkingBudget (the mapping of Gemini's OpenAI-compatible endpoint).
 THINKING_BUDGETS = {"none": 0, "minimal": 1024, "low": 1024, "medium": 8192, "high": 24576}
 TOOL_CHOICE_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
@@ -335,6 +336,15 @@ def _turns(messages: object) -> tuple[list[str], list[dict]]:
             contents.append({"role": role, "parts": parts})
 
     for i, message in enumerate(messages):
+        if type(message) is dict and type(message.get("content")) is str:
+            # Fast path: a plain-text system or user message (most lines are only these).
+            role = message.get("role")
+            if role == "system" or role == "developer":
+                system.append(message["content"])
+                continue
+            if role == "user":
+                add("user", [{"text": message["content"]}])
+                continue
         where = f"body.messages[{i}]"
         if not isinstance(message, dict):
             raise BadRequest(f"{where} must be an object.", param=where)
@@ -470,7 +480,7 @@ def _safety_settings(value: object) -> list[dict]:
 
 def generate_content_request(body: dict) -> dict:
     """An OpenAI chat.completions request body as a Gemini GenerateContentRequest (§C.7)."""
-    unknown = sorted(set(body) - set(GENERATION_KEYS) - set(SPECIAL_KEYS) - set(IGNORED_KEYS))
+    unknown = sorted(body.keys() - _KNOWN_KEYS)
     if unknown:
         raise _bad(f"body.{unknown[0]} has no Gemini equivalent.", f"body.{unknown[0]}")
     system, contents = _turns(body.get("messages"))
@@ -480,8 +490,9 @@ def generate_content_request(body: dict) -> dict:
 
     config: dict = {}
     for key, target in GENERATION_KEYS.items():
-        if body.get(key) is not None:
-            config[target] = _typed(body[key], target, f"body.{key}")
+        value = body.get(key)
+        if value is not None:
+            config[target] = _typed(value, target, f"body.{key}")
     stop = body.get("stop")
     if stop is not None:
         config["stopSequences"] = [stop] if isinstance(stop, str) else stop

@@ -55,6 +55,15 @@ class SeenIds:
         if len(self._recent) >= EXACT:
             self._spill()
 
+    def add_new(self, ident: str) -> bool:
+        """Add `ident` and say True when it was not seen before; False (and nothing added) when it was."""
+        if ident in self._recent or (self._runs and ident in self):
+            return False
+        self._recent.add(ident)
+        if len(self._recent) >= EXACT:
+            self._spill()
+        return True
+
     def update(self, idents: Iterable[str]) -> None:
         if not isinstance(idents, Set):  # perhaps long or endless: one at a time, spilling as it goes
             for ident in idents:

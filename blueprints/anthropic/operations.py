@@ -312,13 +312,13 @@ class _LineCheck:
 
     def __call__(self, number: int, obj: dict) -> dict:
         self.shared(number, obj)
-        label = f"line {number}"
         url = obj.get("url")
         endpoint = self.endpoint or (url if isinstance(url, str) else translate.CHAT_COMPLETIONS)
         try:
             item = translate.batch_request(obj, default_max_tokens=self.max_tokens, sampling=self.sampling,
                                            model=self.model, endpoint=endpoint)
         except BadRequest as error:
+            label = f"line {number}"
             param = f"{label}: {error.param}" if error.param else label
             raise BadRequest(f"Line {number}: {error.message}", param=param, code=error.code or "invalid_batch_line"
                              ) from None
