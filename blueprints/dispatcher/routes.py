@@ -313,15 +313,21 @@ def cancel_upload(upload_id: str) -> Response:
 # Batches
 
 
+def _input_provider(params: dict) -> str:
+    """The provider a batch create or estimate names, else the one its input file's ID names (a file
+    the gateway issued for another provider), else the default."""
+    provider = _take_provider(params)
+    if provider is not None:
+        return provider
+    input_file_id = params.get("input_file_id")
+    return ids.decode_file(input_file_id).provider if isinstance(input_file_id, str) and input_file_id \
+        else registry.DEFAULT
+
+
 @bp.post("/batches")
 def create_batch() -> Response:
     params = _merged(_query_params(), _body_params())
-    provider = _take_provider(params)
-    if provider is None:
-        # A file the gateway issued for another provider names its provider.
-        input_file_id = params.get("input_file_id")
-        provider = ids.decode_file(input_file_id).provider if isinstance(input_file_id, str) and input_file_id \
-            else registry.DEFAULT
+    provider = _input_provider(params)
     operations = _use(provider)
     new = _load(CreateBatchSchema, provider, params)
     watches.check(new)
@@ -396,11 +402,7 @@ def retrieve_batch(batch_id: str) -> Response:
 @bp.post("/batches/estimate")
 def estimate_batch() -> Response:
     params = _merged(_query_params(), _body_params())
-    provider = _take_provider(params)
-    if provider is None:
-        input_file_id = params.get("input_file_id")
-        provider = ids.decode_file(input_file_id).provider if isinstance(input_file_id, str) and input_file_id \
-            else registry.DEFAULT
+    provider = _input_provider(params)
     operations = _use(provider)
     return _render(BATCH_ESTIMATE, costs.estimate(provider, ESTIMATE_REQUEST.load(params), operations))
 
