@@ -282,16 +282,7 @@ def completions_to_chat(body: dict) -> dict:
 
 def completion_prompt(prompt: object) -> str:
     """The one prompt of a Completions body: a string or a list of one string."""
-    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
-        prompt = prompt[0]
-    if isinstance(prompt, str):
-        if not prompt:
-            raise _bad("prompt", "must not be empty")
-        return prompt
-    if isinstance(prompt, list) and len(prompt) > 1 and all(isinstance(p, str) for p in prompt):
-        raise _refused("prompt", f"holds {len(prompt)} prompts; a line takes one (one model call per line, so each "
-                       "result maps back to its custom_id): put each prompt on its own line")
-    raise _refused("prompt", "must be a string or a list of one string (token arrays cannot be sent)")
+    return _one_text(prompt, "prompt", "prompts", "one model call per line")
 
 
 # Embeddings
@@ -299,14 +290,19 @@ def completion_prompt(prompt: object) -> str:
 
 def embedding_text(body: dict) -> str:
     """The one text of an embeddings body: `input` as a string or a list of one string."""
-    value = body.get("input")
+    return _one_text(body.get("input"), "input", "texts", "one record per line")
+
+
+def _one_text(value: object, field: str, plural: str, why: str) -> str:
+    """`value` as one non-empty string (a string, or a list of one); several strings are refused with the
+    advice to put each on its own line, and anything else (token arrays) as unsendable."""
     if isinstance(value, list) and len(value) == 1 and isinstance(value[0], str):
         value = value[0]
     if isinstance(value, str):
         if not value:
-            raise _bad("input", "must not be empty")
+            raise _bad(field, "must not be empty")
         return value
     if isinstance(value, list) and len(value) > 1 and all(isinstance(v, str) for v in value):
-        raise _refused("input", f"holds {len(value)} texts; a line takes one (one record per line, so each result "
-                       "maps back to its custom_id): put each text on its own line")
-    raise _refused("input", "must be a string or a list of one string (token arrays cannot be sent)")
+        raise _refused(field, f"holds {len(value)} {plural}; a line takes one ({why}, so each result maps back to "
+                       f"its custom_id): put each {plural[:-1]} on its own line")
+    raise _refused(field, "must be a string or a list of one string (token arrays cannot be sent)")
