@@ -17,7 +17,7 @@ Three modes:
   second, untimed port, so `handler_seconds` counts each request the gateway makes exactly once.
 
 `--sample-checks N` (fake mode): the served fake's per-line SDK-type checks (`SAMPLED_CHECKS`: a
-Gemini input or result line, an Anthropic result line) run on the first N lines and then on every
+Gemini input or result line, an Anthropic request's params or result line) run on the first N lines and then on every
 N-th one. Those pydantic checks cost ~1 ms a line, which would make a 1,000,000-line batch take
 most of an hour in the fake alone (bench/million.py); every line the gateway sends is still parsed
 and answered, and the fakes themselves (what the test suite runs) are unchanged.
@@ -215,6 +215,7 @@ class _Registry:
 SAMPLED_CHECKS = {
     "tests.contracts.genai_types": ("check_batch_line", "check_result_line"),
     "tests.fakes.anthropic": ("check_result",),
+    "tests.contracts.anthropic_types": ("check_params",),  # each request of a Message Batch create
 }
 
 
