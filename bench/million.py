@@ -87,6 +87,11 @@ def main() -> dict:
         lines = min(args.lines, LIMITS.get(provider, args.lines))
         results[provider] = run_provider(provider, lines)
         results[provider]["limited"] = lines < args.lines
+        t = results[provider]["total"]
+        print(f"{provider}: {lines:,} lines, {results[provider]['output_lines']:,} output lines, "
+              f"wall {t['wall']:.1f} s "
+              f"(gateway {t['gateway']:.1f}, fake {t['fake']:.1f}, client {t['client']:.1f}), worker RSS growth "
+              f"{results[provider]['rss_growth_mb']:.1f} MB", flush=True)  # kept should a later provider fail
 
     print(f"\n{args.lines:,}-line batch per provider: upload (with conversion), create, poll, download of the "
           "converted results, with the OpenAI SDK through gunicorn; one run; seconds\n")
