@@ -34,16 +34,28 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the gateway's settings (its per-file caps)
 
 import data  # noqa: E402
 import harness  # noqa: E402
 import lifecycle  # noqa: E402
 
 PROVIDERS = ("openai", "anthropic", "gemini", "bedrock")
-# Requests per batch file the gateway lets through by default (the providers' own limits).
-LIMITS = {"openai": 50_000, "bedrock": 50_000}
+# The gateway's caps on requests per batch file (the providers' own limits), as its settings default them.
+LIMIT_SETTINGS = {"openai": ("blueprints.openai", "OPENAI_MAX_BATCH_REQUESTS"),
+                  "bedrock": ("blueprints.bedrock", "BEDROCK_MAX_RECORDS")}
 SAMPLE_CHECKS = 1000
 RSS_GROWTH_MB = 64.0
+
+
+def limit(provider: str) -> int | None:
+    """The gateway's default cap on requests per batch file for `provider` (None: no cap)."""
+    if provider not in LIMIT_SETTINGS:
+        return None
+    import importlib
+
+    module, name = LIMIT_SETTINGS[provider]
+    return int(importlib.import_module(module).PROVIDER.settings[name].load_default) or None
 
 
 def _rss(master_pid: int) -> dict[int, int]:
@@ -84,7 +96,7 @@ def main() -> dict:
 
     results: dict[str, dict] = {}
     for provider in args.providers:
-        lines = min(args.lines, LIMITS.get(provider, args.lines))
+        lines = min(args.lines, limit(provider) or args.lines)
         results[provider] = run_provider(provider, lines)
         results[provider]["limited"] = lines < args.lines
         t = results[provider]["total"]
