@@ -12,10 +12,12 @@ Providers (`--providers`, all by default), each with its own gateway so RSS grow
   boto3 `upload_fileobj` with the gateway's own TransferConfig, and `get_object` streamed back.
 - `gemini`: the fast fake's resumable upload (start, then `upload, finalize`); the gateway checks and
   converts every line and keeps the client's bytes in its file store. Direct = the same bytes sent to
-  the fake with `requests`. Download = the gateway serving its stored copy vs reading that copy from disk.
+  the fake with `requests`. Download = the gateway serving its stored copy vs the same bytes served by
+  the fast fake with `sendfile` (`static_server`).
 - `anthropic`: the file store (Anthropic batches take no file: the upload is checked line by line and
   kept in the gateway's owner-scoped file store, the download served from it). Direct = the same bytes
-  written to a file beside the stored copy in 1 MiB chunks and fsynced (as the store does), and read back.
+  written to a file beside the stored copy in 1 MiB chunks and fsynced (as the store does); download as
+  for `gemini`.
   The upload's key check (one call to the Anthropic fake of tests/fakes) counts as the gateway's time.
 
 Run: `.venv/bin/python bench/streaming.py [--sizes 50 200] [--repeats 3] [--providers openai bedrock gemini anthropic]`.
@@ -109,6 +111,13 @@ def read_file(path: Path) -> tuple[float, int]:
         while count := file.readinto(buffer):
             total += count
     return time.perf_counter() - started, total
+
+
+def static_server(procs: harness.Processes, path: Path) -> str:
+    """The direct download of a stored copy: the fast fake serving the same bytes with `sendfile` over
+    loopback, as a plain file server would (reading the file from the page cache, with no socket at
+    all, is not a transfer the gateway could match)."""
+    return harness.start_fake(procs, "--content", str(path), name=f"static-{path.stem}")
 
 
 def row(provider: str, size_mb: float, up: tuple[list, list], down_mb: float, down: tuple[list, list],
@@ -247,7 +256,8 @@ def gemini_direct(fake: str, path: Path) -> float:
 
 
 def gemini_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> list[dict]:
-    """Upload with conversion to the Gemini fake vs straight to it; download of the stored copy vs disk."""
+    """Upload with conversion to the Gemini fake vs straight to it; download of the stored copy vs the
+    same bytes from a sendfile server."""
     from blueprints.dispatcher import ids
 
     fake = harness.start_fake(procs, name="gemini-fake")
@@ -261,6 +271,7 @@ def gemini_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> lis
         path = data.batch_file(size, LINE_BYTES)
         mb = path.stat().st_size / harness.MB
         up_d, up_g, down_d, down_g = [], [], [], []
+        static = static_server(procs, path)
         for _ in range(repeats):
             up_d.append(gemini_direct(fake, path))
             seconds, reply = upload(gateway + "/openai/v1/files", path, {"purpose": "batch", "provider": "gemini"})
@@ -269,9 +280,10 @@ def gemini_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> lis
 
             key = ids.decode_file(reply["id"]).native.removeprefix("files/")
             stored = next(store.glob(f"*/{key}.jsonl"))  # <owner>/<key>.jsonl (the store is owner-scoped)
-            seconds, count = read_file(stored)
+            _expect(stored.stat().st_size, path, "the stored copy")
+            seconds, count = download(static + "/v1/files/file-static/content")
             down_d.append(seconds)
-            _expect(count, path, "the stored copy")
+            _expect(count, path, "the direct download")
             seconds, count = download(gateway + f"/openai/v1/files/{reply['id']}/content?provider=gemini")
             down_g.append(seconds)
             _expect(count, path, "gateway download")
@@ -295,7 +307,7 @@ def write_file(source: Path, target: Path) -> float:
 
 def filestore_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> list[dict]:
     """`provider=anthropic`: upload checked line by line into the file store vs writing the same bytes to
-    disk; download served from the store vs reading the stored copy."""
+    disk; download served from the store vs the same bytes from a sendfile server."""
     from blueprints.dispatcher import ids
 
     # The upload asks Anthropic whether the key is valid (one small call, part of the gateway's time):
@@ -311,6 +323,7 @@ def filestore_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> 
         path = data.batch_file(size, LINE_BYTES)
         mb = path.stat().st_size / harness.MB
         up_d, up_g, down_d, down_g = [], [], [], []
+        static = static_server(procs, path)
         for _ in range(repeats):
             seconds, reply = upload(gateway + "/openai/v1/files", path, fields)
             up_g.append(seconds)
@@ -321,9 +334,10 @@ def filestore_rows(procs: harness.Processes, sizes: list[int], repeats: int) -> 
             up_d.append(write_file(path, direct))
             direct.unlink()
 
-            seconds, count = read_file(stored)
+            _expect(stored.stat().st_size, path, "the stored copy")
+            seconds, count = download(static + "/v1/files/file-static/content")
             down_d.append(seconds)
-            _expect(count, path, "the stored copy")
+            _expect(count, path, "the direct download")
             seconds, count = download(gateway + f"/openai/v1/files/{reply['id']}/content?provider=anthropic")
             down_g.append(seconds)
             _expect(count, path, "gateway download")
