@@ -46,7 +46,14 @@ from errors import BadRequest
 from translators import batch_output
 from translators import endpoint_bodies as bodies
 from translators import openai_shapes as shapes
-from translators.anthropic import UNRESTRICTED, SamplingRules, chat_to_params, message_to_chat_completion
+from translators.anthropic import (
+    UNRESTRICTED,
+    SamplingRules,
+    chat_to_params,
+    fast_chat_params,
+    message_to_chat_completion,
+)
+from translators.typed_lines import ChatLine
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 CHAT_COMPLETIONS = shapes.CHAT_COMPLETIONS
@@ -274,6 +281,51 @@ def to_record(line: dict, *, record_id: str, claude: bool, default_max_tokens: i
     url = line.get("url") or CHAT_COMPLETIONS
     return {"recordId": record_id, "modelInput": model_input(url, line["body"], claude=claude, model=model,
                                                              default_max_tokens=default_max_tokens, sampling=sampling)}
+
+
+def fast_records(lines: list[ChatLine], *, record_ids: Sequence[str], claude: bool, default_max_tokens: int,
+                 model: str | None = None, sampling: SamplingRules = SamplingRules()) -> list[dict] | None:
+    """`to_record` for a block of typed lines (`typed_lines.ChatLine`), the n-th with `record_ids[n]`;
+    None when any line needs the general way (the caller then converts the block line by line)."""
+    out = []
+    rules = sampling if claude else UNRESTRICTED
+    for line, record in zip(lines, record_ids, strict=True):
+        if line.url != CHAT_COMPLETIONS:
+            return None
+        params = fast_chat_params(line.body, default_max_tokens, rules, model)
+        if params is None:
+            return None
+        if claude:
+            params.pop("model", None)  # CLAUDE_DROPPED: the typed body has none of the others
+            body = {"anthropic_version": ANTHROPIC_VERSION}
+            body.update(params)
+        else:
+            converse = _fast_converse(params)
+            if converse is None:
+                return None
+        out.append({"recordId": record, "modelInput": body if claude else converse})
+    return out
+
+
+def _fast_converse(params: dict) -> dict | None:
+    """`chat_to_converse`'s output for params of text messages (from `fast_chat_params`); None where it raises."""
+    if "max_tokens" not in params:
+        return None
+    out: dict = {"messages": [{"role": m["role"], "content": [{"text": m["content"]}] if type(m["content"]) is str
+                               else [{"text": block["text"]} for block in m["content"]]} for m in params["messages"]]}
+    system = params.get("system")
+    if system is not None:
+        texts = [system] if isinstance(system, str) else [block["text"] for block in system]
+        if any(texts):
+            out["system"] = [{"text": text} for text in texts if text]
+    inference = {"maxTokens": params["max_tokens"]}
+    for source, target in (("temperature", "temperature"), ("top_p", "topP"), ("stop_sequences", "stopSequences")):
+        if source in params:
+            inference[target] = params[source]
+    if "" in inference.get("stopSequences", ()):
+        return None
+    out["inferenceConfig"] = inference
+    return out
 
 
 def model_input(url: str, body: dict, *, claude: bool, default_max_tokens: int, model: str | None = None,
