@@ -13,7 +13,8 @@ import random
 import pytest
 
 from errors import BadRequest
-from translators import anthropic, bedrock, jsonl
+from translators import anthropic, bedrock, gemini, jsonl
+from translators import gemini_endpoints as endpoints
 from translators.typed_lines import decode_chat_lines
 
 CLAUDE = "anthropic.claude-3-5-sonnet-20240620-v1:0"
@@ -118,6 +119,19 @@ def random_line(rng: random.Random, wild: float = 0.15) -> dict:
     return line
 
 
+def good_line(rng: random.Random) -> dict:
+    """A line every path accepts (under the default sampling rules), in varied spellings of its values."""
+    body: dict = {"messages": [{"role": "system", "content": rng.choice(TEXTS)}] * rng.randrange(0, 3)
+                  + [{"role": "user", "content": rng.choice(TEXTS)}, {"role": "assistant", "content": "ok"},
+                     {"role": "user", "content": rng.choice(TEXTS)}][: rng.randrange(1, 4)]}
+    _set(body, "model", rng.choice([MISSING, None, "claude-sonnet-4-5", CLAUDE]))
+    _set(body, "max_tokens", rng.choice([MISSING, None, 1, 256, 2**63 - 1]))
+    _set(body, "temperature", rng.choice([MISSING, None, 0, 1, 0.0, 1.0, 0.7]))
+    _set(body, "stop", rng.choice([MISSING, None, "END", [], ["a", "b"]]))
+    return {"custom_id": f"request-{rng.randrange(10**9)}", "method": "POST", "url": "/v1/chat/completions",
+            "body": body}
+
+
 def dump(rng: random.Random, line: dict) -> bytes:
     """JSON text of a line, in one of several spellings (escaped or raw unicode, spaces)."""
     style = rng.random()
@@ -168,6 +182,8 @@ def targets(rng: random.Random):
         ("bedrock-claude", lambda: bedrock_target(True, rules, CLAUDE)),
         ("bedrock-claude-nosampling", lambda: bedrock_target(True, RULES[1], "claude-opus-4-7")),
         ("bedrock-converse", lambda: bedrock_target(False, anthropic.UNRESTRICTED, NOVA)),
+        ("gemini", lambda: (gemini.batch_line, gemini.fast_batch_lines)),
+        ("gemini-gateway", lambda: (endpoints.batch_lines, gemini.fast_batch_lines)),
     ]
 
 
@@ -179,6 +195,15 @@ def new_check(rng: random.Random) -> jsonl.BatchInputCheck:
 
 def state(check: jsonl.BatchInputCheck) -> tuple:
     return check.count, check.format, check.url, sorted(check._ids._recent)
+
+
+def counted(fast, accepted: list[bool]):
+    def call(lines):
+        out = fast(lines)
+        accepted.append(out is not None)
+        return out
+
+    return call
 
 
 def run(lines: list[bytes], translate, check, fast=None) -> tuple[bytes, tuple | None]:
@@ -236,9 +261,12 @@ def test_pipeline_gives_the_same_bytes_and_the_same_400(seed, monkeypatch):
     """Whole files mixing good and bad lines: fast + fallback equals the per-line pipeline exactly."""
     rng = random.Random(1000 + seed)
     monkeypatch.setattr(jsonl, "BLOCK_BYTES", rng.choice([1, 200, 600, 2000, 64 * 1024]))
+    accepted: list[bool] = []
     for _ in range(8):
         wild = rng.choice([0.0, 0.0, 0.005, 0.02, 0.1])
-        lines = [dump(rng, random_line(rng, wild)) for _ in range(rng.randrange(1, 40))]
+        share = rng.random()
+        lines = [dump(rng, good_line(rng) if rng.random() < share else random_line(rng, wild))
+                 for _ in range(rng.randrange(1, 40))]
         for _ in range(rng.randrange(0, 3)):
             lines.insert(rng.randrange(len(lines) + 1),
                          rng.choice([b"", b"not json", b"[1]", b"{\"custom_id\": 1}", lines[0]]))
@@ -248,9 +276,10 @@ def test_pipeline_gives_the_same_bytes_and_the_same_400(seed, monkeypatch):
             check_slow = new_check(rng)
             check_fast = jsonl.BatchInputCheck(check_slow.formats, check_slow.endpoint, check_slow.max_requests)
             expected = run(lines, translate_slow, check_slow)
-            got = run(lines, translate_fast, check_fast, fast)
+            got = run(lines, translate_fast, check_fast, counted(fast, accepted))
             assert got == expected, (name, expected[1])
             assert state(check_fast) == state(check_slow)
+    assert any(accepted) or len(accepted) < 10  # the typed path is exercised
 
 
 def test_the_usual_file_goes_the_typed_way_and_errors_keep_their_line_numbers(monkeypatch):
@@ -286,3 +315,44 @@ def test_a_subclass_with_its_own_rules_gets_no_typed_path():
     parsed = decode_chat_lines(b'{"custom_id": "a", "method": "POST", "url": "u", "body": {"messages": []}}\n')
     assert jsonl.BatchInputCheck().plan_block(parsed) is not None
     assert Stricter().plan_block(parsed) is None
+
+
+def _items(operations, lines, model, monkeypatch) -> tuple[list, tuple | None]:
+    monkeypatch.setattr(operations.storedfiles, "lines", lambda namespace, key: iter(lines))
+    out: list = []
+    try:
+        for label, item in operations._file_items("key", 4096, model, "/v1/chat/completions"):
+            out.append((label, jsonl.dumps(item)))
+    except BadRequest as error:
+        return out, (error.message, error.param, error.code)
+    return out, None
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_anthropic_create_items_are_the_same_with_the_typed_path(seed, app, monkeypatch):
+    """The Anthropic create path (`_file_items`): same labels, items and 400 with and without the fast path."""
+    from blueprints.anthropic import operations
+
+    rng = random.Random(2000 + seed)
+    monkeypatch.setattr(jsonl, "BLOCK_BYTES", rng.choice([1, 300, 2000, 64 * 1024]))
+    fast = anthropic.fast_batch_requests
+    typed = []
+
+    def counting(*args, **kwargs):
+        out = fast(*args, **kwargs)
+        typed.append(out is not None)
+        return out
+
+    with app.app_context():
+        for _ in range(6):
+            wild = rng.choice([0.0, 0.0, 0.01, 0.1])
+            lines = [dump(rng, random_line(rng, wild) if rng.random() < 0.1 else good_line(rng))
+                     for _ in range(rng.randrange(1, 30))]
+            if rng.random() < 0.5:
+                lines.insert(rng.randrange(len(lines) + 1), rng.choice([b"", b"[1]", lines[0]]))
+            model = rng.choice([None, "claude-sonnet-4-5", "claude-opus-4-7"])
+            monkeypatch.setattr(anthropic, "fast_batch_requests", lambda *a, **k: None)
+            expected = _items(operations, lines, model, monkeypatch)
+            monkeypatch.setattr(anthropic, "fast_batch_requests", counting)
+            assert _items(operations, lines, model, monkeypatch) == expected
+    assert any(typed)

@@ -43,6 +43,7 @@ from collections.abc import Callable
 from errors import BadRequest
 from translators import batch_output
 from translators import openai_shapes as shapes
+from translators.typed_lines import UNSET, ChatBody, ChatLine
 
 CHAT_COMPLETIONS = shapes.CHAT_COMPLETIONS
 # Gemini expires a batch left pending or running for 48 hours (providers.md §0).
@@ -534,6 +535,67 @@ def generate_content_request(body: dict) -> dict:
 def batch_line(obj: dict) -> dict:
     """One OpenAI batch input line (already checked) as a Gemini file-input line `{key, request}`."""
     return {"key": obj["custom_id"], "request": generate_content_request(obj["body"])}
+
+
+# The typed fast path (translators/typed_lines.py): whole blocks of usual lines, same bytes as above.
+
+
+def fast_content_request(body: ChatBody) -> dict | None:
+    """`generate_content_request` for a typed body, or None where it would raise or needs the general way.
+
+    Accepted: system/developer/user/assistant messages with string content, the generation keys
+    `typed_lines.ChatBody` types (all of the right JSON type once decoded; Gemini takes any value of
+    it) and `stop`; `model` and `stream` are ignored as there.
+    """
+    system: list[str] = []
+    contents: list[dict] = []
+    for message in body.messages:
+        role, content = message.role, message.content
+        if type(content) is not str:
+            return None
+        if role == "system" or role == "developer":
+            system.append(content)
+            continue
+        if role == "user":
+            turn = "user"
+        elif role == "assistant":
+            turn = "model"
+        else:
+            return None
+        if contents and contents[-1]["role"] == turn:
+            contents[-1]["parts"].append({"text": content})
+        else:
+            contents.append({"role": turn, "parts": [{"text": content}]})
+    if not contents:
+        return None  # also an empty list of messages
+    request: dict = {"contents": contents}
+    if system:
+        request["systemInstruction"] = {"parts": [{"text": text} for text in system]}
+    config: dict = {}
+    # GENERATION_KEYS' order (max_completion_tokens after max_tokens: it wins, in the first one's place).
+    for value, target in ((body.max_tokens, "maxOutputTokens"), (body.max_completion_tokens, "maxOutputTokens"),
+                          (body.temperature, "temperature"), (body.top_p, "topP"), (body.n, "candidateCount")):
+        if value is not None and value is not UNSET:
+            config[target] = value
+    stop = body.stop
+    if stop is not None and stop is not UNSET:
+        config["stopSequences"] = [stop] if type(stop) is str else stop
+    if config:
+        request["generationConfig"] = config
+    return request
+
+
+def fast_batch_lines(lines: list[ChatLine]) -> list[dict] | None:
+    """`batch_line` for a block of typed chat-completions lines, or None when any needs the general way."""
+    out = []
+    for line in lines:
+        if line.url != shapes.CHAT_COMPLETIONS:
+            return None
+        request = fast_content_request(line.body)
+        if request is None:
+            return None
+        out.append({"key": line.custom_id, "request": request})
+    return out
 
 
 def inline_request(obj: dict) -> dict:

@@ -538,3 +538,8 @@ def block_numbers(number: int, held: list[bytes]) -> list[int]:
 def dumps(obj: object) -> bytes:
     """Compact JSON bytes (UTF-8), one line."""
     return _encode(obj)
+
+
+def dumps_lines(objs: Iterable[object]) -> bytes:
+    """Compact JSON lines (UTF-8), each ending in `\\n`: `dumps` of each, encoded at once."""
+    return _encode_lines(objs)
