@@ -181,15 +181,16 @@ _FAST_PATHS: dict[Callable, Callable | None] = {}
 
 def _fast_path(translate: Callable[[dict], dict], sample: bytes) -> Callable | None:
     """The typed fast path that does what the row's `translate` does: the one candidate (the translators'
-    fast functions with this bench's options) whose output for the row's first line equals `translate`'s.
+    fast functions with this bench's options) whose output bytes for the row's first line are `translate`'s.
     None for a row none matches (the baseline), which then runs line by line."""
     if translate not in _FAST_PATHS:
         _FAST_PATHS[translate] = None
         typed = typed_lines.decode_chat_lines(sample) if sample else None
         if typed:
-            expected = [translate(json.loads(sample))]
+            expected = jsonl.dumps(translate(json.loads(sample))) + b"\n"
             for candidate in _fast_candidates():
-                if candidate is not None and candidate(typed) == expected:
+                out = candidate(typed) if candidate is not None else None
+                if out is not None and jsonl.dumps_lines(out) == expected:
                     _FAST_PATHS[translate] = candidate
                     break
     return _FAST_PATHS[translate]

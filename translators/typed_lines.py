@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-__all__ = ["UNSET", "ChatBody", "ChatLine", "Message", "TextPart", "decode_chat_lines"]
+__all__ = ["UNSET", "ChatBody", "ChatLine", "Message", "TextPart", "UnsetType", "decode_chat_lines"]
 
 Number = int | float
 
