@@ -79,7 +79,8 @@ def random_line(rng: random.Random, wild: float = 0.15) -> dict:
 
     count = rng.randrange(1, 5)
     messages = [_message(rng) for _ in range(count)] if rng.random() < wild * 2 else (
-        [{"role": "system", "content": rng.choice(TEXTS)}] * rng.randrange(0, 3)
+        [{"role": rng.choice(["system", "developer"]), "content": rng.choice(TEXTS)}
+         for _ in range(rng.randrange(0, 3))]
         + [{"role": rng.choice(["user", "assistant", "user"]), "content": rng.choice(TEXTS[:4])}
            for _ in range(rng.randrange(1, 4))])
     body: dict = {}
@@ -121,7 +122,8 @@ def random_line(rng: random.Random, wild: float = 0.15) -> dict:
 
 def good_line(rng: random.Random) -> dict:
     """A line every path accepts (under the default sampling rules), in varied spellings of its values."""
-    body: dict = {"messages": [{"role": "system", "content": rng.choice(TEXTS)}] * rng.randrange(0, 3)
+    body: dict = {"messages": [{"role": rng.choice(["system", "developer"]), "content": rng.choice(TEXTS)}
+         for _ in range(rng.randrange(0, 3))]
                   + [{"role": "user", "content": rng.choice(TEXTS)}, {"role": "assistant", "content": "ok"},
                      {"role": "user", "content": rng.choice(TEXTS)}][: rng.randrange(1, 4)]}
     _set(body, "model", rng.choice([MISSING, None, "claude-sonnet-4-5", CLAUDE]))

@@ -42,6 +42,8 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
+import msgspec
+
 from errors import BadRequest
 from translators import batch_output
 from translators import endpoint_bodies as bodies
@@ -53,7 +55,7 @@ from translators.anthropic import (
     fast_chat_params,
     message_to_chat_completion,
 )
-from translators.typed_lines import ChatLine
+from translators.typed_lines import UNSET, ChatLine, UnsetType
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 CHAT_COMPLETIONS = shapes.CHAT_COMPLETIONS
@@ -307,24 +309,52 @@ def fast_records(lines: list[ChatLine], *, record_ids: Sequence[str], claude: bo
     return out
 
 
-def _fast_converse(params: dict) -> dict | None:
+class _Text(msgspec.Struct, gc=False):
+    text: str
+
+
+class _Turn(msgspec.Struct, gc=False):
+    role: str
+    content: list[_Text]
+
+
+class _Inference(msgspec.Struct, omit_defaults=True, gc=False):
+    maxTokens: int  # noqa: N815 (Converse's field names)
+    temperature: float | UnsetType = UNSET
+    topP: float | UnsetType = UNSET  # noqa: N815
+    stopSequences: list[str] | UnsetType = UNSET  # noqa: N815
+
+
+class _Converse(msgspec.Struct, omit_defaults=True, gc=False):
+    """`chat_to_converse`'s output for text messages, encoding to the same bytes (keys in its order, unset
+    ones left out); not tracked by the cyclic GC, as a block makes thousands (see `typed_lines`)."""
+
+    messages: list[_Turn]
+    system: list[_Text] | UnsetType = UNSET
+    inferenceConfig: _Inference | UnsetType = UNSET  # noqa: N815
+
+
+def _fast_converse(params: dict) -> _Converse | None:
     """`chat_to_converse`'s output for params of text messages (from `fast_chat_params`); None where it raises."""
     if "max_tokens" not in params:
         return None
-    out: dict = {"messages": [{"role": m["role"], "content": [{"text": m["content"]}] if type(m["content"]) is str
-                               else [{"text": block["text"]} for block in m["content"]]} for m in params["messages"]]}
+    out = _Converse([_Turn(m["role"], [_Text(m["content"])] if type(m["content"]) is str
+                           else [_Text(block["text"]) for block in m["content"]]) for m in params["messages"]])
     system = params.get("system")
     if system is not None:
         texts = [system] if isinstance(system, str) else [block["text"] for block in system]
         if any(texts):
-            out["system"] = [{"text": text} for text in texts if text]
-    inference = {"maxTokens": params["max_tokens"]}
-    for source, target in (("temperature", "temperature"), ("top_p", "topP"), ("stop_sequences", "stopSequences")):
-        if source in params:
-            inference[target] = params[source]
-    if "" in inference.get("stopSequences", ()):
-        return None
-    out["inferenceConfig"] = inference
+            out.system = [_Text(text) for text in texts if text]
+    inference = _Inference(params["max_tokens"])
+    if "temperature" in params:
+        inference.temperature = params["temperature"]
+    if "top_p" in params:
+        inference.topP = params["top_p"]
+    if "stop_sequences" in params:
+        if "" in params["stop_sequences"]:
+            return None
+        inference.stopSequences = params["stop_sequences"]
+    out.inferenceConfig = inference
     return out
 
 
