@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import itertools
 import json
 import os
 import statistics
@@ -38,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import data  # noqa: E402
-from translators import jsonl  # noqa: E402
+from translators import jsonl, typed_lines  # noqa: E402
 
 CREATED = 1_700_000_000
 MAX_TOKENS = 4096
@@ -319,9 +320,52 @@ def chunks_of(make: Callable[[int], dict], count: int) -> Iterator[bytes]:
 
 
 def pipeline(chunks: Iterable[bytes], translate: Callable[[dict], dict], check: bool) -> int:
-    """Run the gateway's line pipeline; returns the number of output bytes (which are dropped)."""
+    """Run the gateway's line pipeline; returns the number of output bytes (which are dropped).
+
+    Input rows run `jsonl.translated_lines` with the translator's typed fast path (`fast=`), as the
+    gateway does: blocks of usual lines go the typed way, the rest line by line.
+    """
     rule = jsonl.BatchInputCheck((jsonl.OPENAI,)) if check else None
-    return sum(len(line) for line in jsonl.translated_lines(jsonl.split_lines(chunks), translate, rule))
+    fast = None
+    if check:
+        chunks = iter(chunks)
+        first = next(chunks, b"")
+        chunks = itertools.chain([first], chunks)
+        fast = _fast_path(translate, first.split(b"\n", 1)[0])
+    return sum(len(line) for line in jsonl.translated_lines(jsonl.split_lines(chunks), translate, rule, fast=fast))
+
+
+_FAST_PATHS: dict[Callable, Callable | None] = {}
+
+
+def _fast_path(translate: Callable[[dict], dict], sample: bytes) -> Callable | None:
+    """The typed fast path that does what the row's `translate` does: the one candidate (the translators'
+    fast functions with this bench's options) whose output bytes for the row's first line are `translate`'s.
+    None for a row none matches (the baseline), which then runs line by line."""
+    if translate not in _FAST_PATHS:
+        _FAST_PATHS[translate] = None
+        typed = typed_lines.decode_chat_lines(sample) if sample else None
+        if typed:
+            expected = jsonl.dumps(translate(json.loads(sample))) + b"\n"
+            for candidate in _fast_candidates():
+                out = candidate(typed) if candidate is not None else None
+                if out is not None and jsonl.dumps_lines(out) == expected:
+                    _FAST_PATHS[translate] = candidate
+                    break
+    return _FAST_PATHS[translate]
+
+
+def _fast_candidates() -> list[Callable | None]:
+    fast_requests = _function("anthropic", "fast_batch_requests")
+    fast_records = _function("bedrock", "fast_records")
+    fast_lines = _function("gemini", "fast_batch_lines")
+    return [
+        fast_requests and (lambda lines: fast_requests(lines, default_max_tokens=MAX_TOKENS)),
+        fast_lines,
+        *(fast_records and (lambda lines, claude=claude: fast_records(
+            lines, record_ids=["R0000000001"] * len(lines), claude=claude, default_max_tokens=MAX_TOKENS))
+          for claude in (True, False)),
+    ]
 
 
 def throughput(make, translate, check: bool, lines: int, repeats: int) -> tuple[float, int]:

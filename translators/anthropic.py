@@ -50,6 +50,7 @@ from errors import BadRequest
 from translators import batch_output
 from translators import openai_shapes as shapes
 from translators.claude_models import NO_SAMPLING_MODELS, TEMPERATURE_AND_TOP_P_MODELS
+from translators.typed_lines import UNSET, ChatBody, ChatLine
 
 CHAT_COMPLETIONS, RESPONSES, COMPLETIONS, EMBEDDINGS = (
     shapes.CHAT_COMPLETIONS, shapes.RESPONSES, shapes.COMPLETIONS, shapes.EMBEDDINGS)
@@ -1018,6 +1019,109 @@ def batch_request(item: object, *, default_max_tokens: int | None, sampling: Sam
                          code=error.code) from None
     return {"custom_id": custom_id, "params": params}
 
+
+
+# The typed fast path (translators/typed_lines.py): whole blocks of usual lines, same bytes as above.
+
+
+def fast_chat_params(body: ChatBody, default_max_tokens: int | None, sampling: SamplingRules,
+                     model: str | None = None) -> dict | None:
+    """`chat_to_params` for a typed body, or None where it would raise or the body needs the general way.
+
+    Only what is translated here identically to `chat_to_params` is accepted: text messages of the
+    roles system, developer, user (string) and assistant (non-empty string), the sampling fields
+    and `stop`; `typed_lines.ChatBody` refuses every other field.
+    """
+    n = body.n
+    if n is not None and n is not UNSET and n != 1:
+        return None
+    params: dict = {}
+    name = body.model
+    if name is not None and name is not UNSET:
+        if not name:
+            return None
+        params["model"] = name
+    max_tokens = default_max_tokens
+    value = body.max_completion_tokens  # read before max_tokens, as `_max_tokens` does
+    if value is None or value is UNSET:
+        value = body.max_tokens
+    if value is not None and value is not UNSET:
+        if value < 1:
+            return None
+        max_tokens = value
+    if max_tokens is not None:
+        params["max_tokens"] = max_tokens
+    system: list[str] = []
+    turns: list[dict] = []
+    last = None  # the role of the last turn
+    for message in body.messages:
+        role, content = message.role, message.content
+        if role == "system" or role == "developer":
+            if type(content) is str:
+                system.append(content)
+            else:
+                system.extend(part.text for part in content)  # type: ignore[union-attr]
+            continue
+        if type(content) is not str or not (role == "user" or (role == "assistant" and content)):
+            return None
+        if role == last:
+            _append(turns, {"role": role, "content": content})
+        else:
+            turns.append({"role": role, "content": content})
+            last = role
+    if not turns:
+        return None
+    if system:
+        params["system"] = system[0] if len(system) == 1 else [{"type": "text", "text": text} for text in system]
+    params["messages"] = turns
+    temperature, top_p, stop = body.temperature, body.top_p, body.stop
+    sampled = False
+    if temperature is not None and temperature is not UNSET:
+        if not 0 <= temperature <= 1:
+            return None
+        params["temperature"] = temperature
+        sampled = True
+    if top_p is not None and top_p is not UNSET:
+        if not 0 <= top_p <= 1:
+            return None
+        params["top_p"] = top_p
+        sampled = True
+    if stop is not None and stop is not UNSET:
+        if type(stop) is str:
+            params["stop_sequences"] = [stop]
+        elif stop:
+            params["stop_sequences"] = stop
+    if sampled and sampling.enforced and not _sampling_allowed(sampling, name or model, params):
+        return None
+    return params
+
+
+def _sampling_allowed(sampling: SamplingRules, model: str | None, params: dict) -> bool:
+    """Whether `sampling.check(model, params)` passes (params with temperature and/or top_p, no top_k)."""
+    if sampling.api_version and sampling.api_version >= NO_SAMPLING_SINCE:
+        return False
+    if model is None:
+        return True
+    refused, both = _model_sampling(model, sampling.no_sampling_models, sampling.temperature_and_top_p_models)
+    return not refused and (both or "temperature" not in params or "top_p" not in params)
+
+
+def fast_batch_requests(lines: list[ChatLine], *, default_max_tokens: int | None,
+                        sampling: SamplingRules = SamplingRules(), model: str | None = None,
+                        endpoint: str = CHAT_COMPLETIONS) -> list[dict] | None:
+    """`batch_request` for a block of typed lines (one item each), or None when any line needs the general way."""
+    if endpoint != CHAT_COMPLETIONS:
+        return None
+    out = []
+    match = CUSTOM_ID.fullmatch
+    for line in lines:
+        if line.method != "POST" or line.url != endpoint or not match(line.custom_id) or line.body.stream is True:
+            return None
+        params = fast_chat_params(line.body, default_max_tokens, sampling, model)
+        if params is None:
+            return None
+        out.append({"custom_id": line.custom_id, "params": params})
+    return out
 
 
 def with_model(params: dict, model: str | None) -> dict:

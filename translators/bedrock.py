@@ -42,11 +42,20 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
+import msgspec
+
 from errors import BadRequest
 from translators import batch_output
 from translators import endpoint_bodies as bodies
 from translators import openai_shapes as shapes
-from translators.anthropic import UNRESTRICTED, SamplingRules, chat_to_params, message_to_chat_completion
+from translators.anthropic import (
+    UNRESTRICTED,
+    SamplingRules,
+    chat_to_params,
+    fast_chat_params,
+    message_to_chat_completion,
+)
+from translators.typed_lines import UNSET, ChatLine, UnsetType
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 CHAT_COMPLETIONS = shapes.CHAT_COMPLETIONS
@@ -274,6 +283,79 @@ def to_record(line: dict, *, record_id: str, claude: bool, default_max_tokens: i
     url = line.get("url") or CHAT_COMPLETIONS
     return {"recordId": record_id, "modelInput": model_input(url, line["body"], claude=claude, model=model,
                                                              default_max_tokens=default_max_tokens, sampling=sampling)}
+
+
+def fast_records(lines: list[ChatLine], *, record_ids: Sequence[str], claude: bool, default_max_tokens: int,
+                 model: str | None = None, sampling: SamplingRules = SamplingRules()) -> list[dict] | None:
+    """`to_record` for a block of typed lines (`typed_lines.ChatLine`), the n-th with `record_ids[n]`;
+    None when any line needs the general way (the caller then converts the block line by line)."""
+    out = []
+    rules = sampling if claude else UNRESTRICTED
+    for line, record in zip(lines, record_ids, strict=True):
+        if line.url != CHAT_COMPLETIONS:
+            return None
+        params = fast_chat_params(line.body, default_max_tokens, rules, model)
+        if params is None:
+            return None
+        if claude:
+            params.pop("model", None)  # CLAUDE_DROPPED: the typed body has none of the others
+            body = {"anthropic_version": ANTHROPIC_VERSION}
+            body.update(params)
+        else:
+            converse = _fast_converse(params)
+            if converse is None:
+                return None
+        out.append({"recordId": record, "modelInput": body if claude else converse})
+    return out
+
+
+class _Text(msgspec.Struct, gc=False):
+    text: str
+
+
+class _Turn(msgspec.Struct, gc=False):
+    role: str
+    content: list[_Text]
+
+
+class _Inference(msgspec.Struct, omit_defaults=True, gc=False):
+    maxTokens: int  # noqa: N815 (Converse's field names)
+    temperature: float | UnsetType = UNSET
+    topP: float | UnsetType = UNSET  # noqa: N815
+    stopSequences: list[str] | UnsetType = UNSET  # noqa: N815
+
+
+class _Converse(msgspec.Struct, omit_defaults=True, gc=False):
+    """`chat_to_converse`'s output for text messages, encoding to the same bytes (keys in its order, unset
+    ones left out); not tracked by the cyclic GC, as a block makes thousands (see `typed_lines`)."""
+
+    messages: list[_Turn]
+    system: list[_Text] | UnsetType = UNSET
+    inferenceConfig: _Inference | UnsetType = UNSET  # noqa: N815
+
+
+def _fast_converse(params: dict) -> _Converse | None:
+    """`chat_to_converse`'s output for params of text messages (from `fast_chat_params`); None where it raises."""
+    if "max_tokens" not in params:
+        return None
+    out = _Converse([_Turn(m["role"], [_Text(m["content"])] if type(m["content"]) is str
+                           else [_Text(block["text"]) for block in m["content"]]) for m in params["messages"]])
+    system = params.get("system")
+    if system is not None:
+        texts = [system] if isinstance(system, str) else [block["text"] for block in system]
+        if any(texts):
+            out.system = [_Text(text) for text in texts if text]
+    inference = _Inference(params["max_tokens"])
+    if "temperature" in params:
+        inference.temperature = params["temperature"]
+    if "top_p" in params:
+        inference.topP = params["top_p"]
+    if "stop_sequences" in params:
+        if "" in params["stop_sequences"]:
+            return None
+        inference.stopSequences = params["stop_sequences"]
+    out.inferenceConfig = inference
+    return out
 
 
 def model_input(url: str, body: dict, *, claude: bool, default_max_tokens: int, model: str | None = None,

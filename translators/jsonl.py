@@ -13,13 +13,15 @@ small text expensive in memory): past either, a 400 that names the line.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Protocol
 
 import msgspec
 
 from errors import BadRequest
 from translators.openai_shapes import CHAT_COMPLETIONS  # noqa: F401 (the batch-line url most checks take)
 from translators.seen_ids import SeenIds
+from translators.typed_lines import ChatLine, decode_chat_lines
 
 # Formats a batch input line may be in. Providers choose which ones they accept.
 OPENAI = "openai"          # {"custom_id", "method", "url", "body"}
@@ -36,7 +38,9 @@ MAX_DEPTH = 64
 MAX_CONTAINERS = 200_000
 
 _decode = msgspec.json.Decoder().decode
-_encode = msgspec.json.Encoder().encode
+_encoder = msgspec.json.Encoder()
+_encode = _encoder.encode
+_encode_lines = _encoder.encode_lines
 
 
 class _Body(msgspec.Struct):
@@ -53,6 +57,28 @@ class _OpenAILine(msgspec.Struct):
 
 
 _decode_openai_lines = msgspec.json.Decoder(_OpenAILine).decode_lines
+
+
+class _TypedBody(Protocol):
+    @property
+    def stream(self) -> object: ...
+
+
+class TypedLine(Protocol):
+    """An OpenAI-format line parsed into a Struct (`_OpenAILine`, `typed_lines.ChatLine`): what the rules read."""
+
+    @property
+    def custom_id(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def body(self) -> _TypedBody: ...
+
+
+def _nothing() -> None:
+    return None
 
 
 def split_lines(chunks: Iterable[bytes], max_line: int = MAX_LINE_BYTES) -> Iterator[bytes]:
@@ -273,30 +299,56 @@ class BatchInputCheck:
         Python objects), and the rules run over the block at once. Anything the fast path does not
         accept goes line by line through `__call__`, which names the line that breaks a rule.
         """
-        if OPENAI in self.formats and self.format in (None, OPENAI) and self._accept_block(block):
+        if self._accept_block(block):
             return number + block.count(b"\n")
         return check_each(self, number, block.split(b"\n")[:-1])
 
     def _accept_block(self, block: bytes) -> bool:
+        if OPENAI not in self.formats or self.format not in (None, OPENAI):
+            return False
         try:
             parsed = _decode_openai_lines(block)  # skips blank lines
         except (msgspec.DecodeError, RecursionError):  # other formats, wrong types, deep nesting
             return False
+        commit = self._plan(parsed)
+        if commit is None:
+            return False
+        commit()
+        return True
+
+    def plan_block(self, parsed: Sequence[TypedLine]) -> Callable[[], None] | None:
+        """The rules over a block of already-parsed OpenAI-format lines, without changing any state.
+
+        Returns the function that records the block (its IDs, count, format and url) once the
+        caller has done its own work on it, or None when the block breaks a rule or is one the
+        rules cannot decide at once (the caller then goes line by line, which names the line). A
+        subclass that adds rules to `__call__` gets None unless it overrides this too.
+        """
+        if type(self).__call__ is not BatchInputCheck.__call__:
+            return None
+        return self._plan(parsed)
+
+    def _plan(self, parsed: Sequence[TypedLine]) -> Callable[[], None] | None:
+        if OPENAI not in self.formats or self.format not in (None, OPENAI):
+            return None
         if not parsed:
-            return True
+            return _nothing
         url = self.url or parsed[0].url
         if not url or not all(p.method == "POST" and p.url == url and p.body.stream is not True for p in parsed):
-            return False
+            return None
         if self.max_requests is not None and self.count + len(parsed) > self.max_requests:
-            return False  # line by line, to name the line past the cap
+            return None  # line by line, to name the line past the cap
         ids = [p.custom_id for p in parsed]
         fresh = set(ids)
         if len(fresh) != len(ids) or "" in fresh or not self._ids.isdisjoint(fresh):
-            return False
-        self._ids.update(fresh)
-        self.count += len(parsed)
-        self.format, self.url = OPENAI, url
-        return True
+            return None
+
+        def commit() -> None:
+            self._ids.update(fresh)
+            self.count += len(parsed)
+            self.format, self.url = OPENAI, url
+
+        return commit
 
     def finish(self) -> None:
         """Call after the last line: an empty file is a 400."""
@@ -375,9 +427,40 @@ def _check_lengths(block: bytes, number: int, max_line: int) -> None:
 def translated_lines(
     lines: Iterable[bytes], translate: Callable[[dict], dict | list[dict]],
     check: Callable[[int, dict], dict] | None = None,
+    fast: Callable[[list[ChatLine]], list | None] | None = None,
 ) -> Iterator[bytes]:
     """Parse each line, check it, translate it, and yield it as JSONL (bytes with `\\n`): one line, or one
-    per item when `translate` gives a list (a line that becomes several provider lines)."""
+    per item when `translate` gives a list (a line that becomes several provider lines).
+
+    With `fast` (a translator's typed fast path) and a `check` that has `plan_block`, blocks of lines
+    go the typed way when they can (`translated_blocks`): same bytes, same errors, several times faster.
+    """
+    if fast is None:
+        yield from _translated_each(lines, translate, check)
+        return
+
+    def step(number: int, obj: dict) -> dict | list[dict]:
+        if check is not None:
+            check(number, obj)
+        try:
+            return translate(obj)
+        except BadRequest as error:
+            raise BadRequest(f"Line {number}: {error.message}", param=f"line {number}", code=error.code) from None
+
+    plan = getattr(check, "plan_block", None)
+    for _, _, outs, typed in translated_blocks(lines, step, plan=plan, fast=fast):
+        if typed:
+            yield _encode_lines(outs)
+        else:
+            out = outs[0]
+            yield b"".join(_encode(item) + b"\n" for item in out) if isinstance(out, list) else _encode(out) + b"\n"
+    finish = getattr(check, "finish", None)
+    if finish:
+        finish()
+
+
+def _translated_each(lines: Iterable[bytes], translate: Callable[[dict], dict | list[dict]],
+                     check: Callable[[int, dict], dict] | None) -> Iterator[bytes]:
     for number, obj in numbered_objects(lines):
         if check is not None:
             check(number, obj)
@@ -394,6 +477,69 @@ def translated_lines(
         finish()
 
 
+# Lines are taken in blocks of about this many bytes for the typed path (one block is held at a time).
+BLOCK_BYTES = 64 * 1024
+
+
+def translated_blocks(
+    lines: Iterable[bytes], step: Callable[[int, dict], object], *,
+    plan: Callable[[list[ChatLine]], Callable[[], None] | None] | None = None,
+    fast: Callable[[list[ChatLine]], list | None] | None = None,
+) -> Iterator[tuple[int, list[bytes], list, bool]]:
+    """Translate lines a block at a time: `(number of the line before, raw lines, outputs, typed)`.
+
+    A block of whole lines is decoded at once into `typed_lines.ChatLine`s; when every line has that
+    shape, `plan` (the batch rules, `BatchInputCheck.plan_block`) accepts the block and `fast` (the
+    translator's typed path) translates it, the block's outputs come back at once (`typed` True; one
+    per non-blank line) and only then is the block recorded by the rules. Anything else (`fast` or
+    `plan` None, a line of another shape, a rule broken, a value the fast path does not translate
+    exactly like the per-line path) goes line by line through `step(number, parsed line)` as before,
+    one raw line per yield (`typed` False; no output for a blank line), so every 400 stays the same.
+    `step` raising stops the stream at that line.
+    """
+    number = 0
+    held: list[bytes] = []
+    size = 0
+    for raw in lines:
+        held.append(raw)
+        size += len(raw)
+        if size >= BLOCK_BYTES:
+            yield from _block(number, held, step, plan, fast)
+            number += len(held)
+            held, size = [], 0
+    if held:
+        yield from _block(number, held, step, plan, fast)
+
+
+def _block(number: int, held: list[bytes], step: Callable[[int, dict], object],
+           plan: Callable[[list[ChatLine]], Callable[[], None] | None] | None,
+           fast: Callable[[list[ChatLine]], list | None] | None) -> Iterator[tuple[int, list[bytes], list, bool]]:
+    if plan is not None and fast is not None:
+        parsed = decode_chat_lines(b"\n".join(held))
+        if parsed:
+            commit = plan(parsed)
+            if commit is not None:
+                outs = fast(parsed)
+                if outs is not None:
+                    commit()
+                    yield number, held, outs, True
+                    return
+    for raw in held:
+        number += 1
+        if raw.strip():
+            yield number - 1, [raw], [step(number, parse_line(raw, number))], False
+
+
+def block_numbers(number: int, held: list[bytes]) -> list[int]:
+    """The line numbers of the non-blank lines of a block that follows line `number` (one per typed output)."""
+    return [number + offset for offset, raw in enumerate(held, start=1) if raw.strip()]
+
+
 def dumps(obj: object) -> bytes:
     """Compact JSON bytes (UTF-8), one line."""
     return _encode(obj)
+
+
+def dumps_lines(objs: Iterable[object]) -> bytes:
+    """Compact JSON lines (UTF-8), each ending in `\\n`: `dumps` of each, encoded at once."""
+    return _encode_lines(objs)

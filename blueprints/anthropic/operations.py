@@ -36,6 +36,7 @@ from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
 from translators import anthropic as translate
 from translators import batch_output, jsonl
 from translators import openai_shapes as shapes
+from translators.typed_lines import ChatLine
 
 log = logging.getLogger("deepintshield")
 
@@ -329,10 +330,30 @@ class _LineCheck:
 
 
 def _file_items(key: str, max_tokens: int, model: str | None, endpoint: str) -> Iterator[tuple[str, dict]]:
+    """The stored file's lines as `(label, request item)`: blocks of usual chat lines the typed way
+    (`jsonl.translated_blocks`, `translate.fast_batch_requests`), anything else line by line."""
     check = _LineCheck(max_tokens, model, endpoint)
-    for number, obj in jsonl.numbered_objects(storedfiles.lines(NAMESPACE, key)):
-        label = f"line {number}"
-        yield label, _with_model(check(number, obj), model, label)
+
+    def step(number: int, obj: dict) -> dict:
+        return _with_model(check(number, obj), model, f"line {number}")
+
+    def fast(lines: list[ChatLine]) -> list[dict] | None:
+        items = translate.fast_batch_requests(lines, default_max_tokens=max_tokens, sampling=check.sampling,
+                                              model=model, endpoint=endpoint)
+        for item in items or ():
+            if "model" not in item["params"]:  # as `translate.with_model`
+                if not model:
+                    return None
+                item["params"]["model"] = model
+        return items
+
+    for number, raws, outs, typed in jsonl.translated_blocks(storedfiles.lines(NAMESPACE, key), step,
+                                                             plan=check.shared.plan_block, fast=fast):
+        if typed:
+            for line, item in zip(jsonl.block_numbers(number, raws), outs, strict=True):
+                yield f"line {line}", item
+        else:
+            yield f"line {number + 1}", outs[0]
     check.finish()
 
 

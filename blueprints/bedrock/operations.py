@@ -19,7 +19,7 @@ import ipaddress
 import itertools
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 
 from flask import current_app, request
@@ -39,6 +39,7 @@ from translators.jsonl import (
     CHAT_COMPLETIONS,
     OPENAI,
     BatchInputCheck,
+    TypedLine,
     check_each,
     checked_chunks,
     line_format,
@@ -47,6 +48,7 @@ from translators.jsonl import (
     split_lines,
     translated_lines,
 )
+from translators.typed_lines import ChatLine
 
 log = logging.getLogger("deepintshield")
 
@@ -417,6 +419,10 @@ class _InputCheck(BatchInputCheck):
             self._check_body(number, obj)
         return obj
 
+    def plan_block(self, parsed: Sequence[TypedLine]) -> Callable[[], None] | None:
+        # Typed OpenAI lines need no rule beyond the shared ones unless bodies are checked (uploads).
+        return None if self.bodies else self._plan(parsed)
+
     def _check_body(self, number: int, obj: dict) -> None:
         url = obj["url"]
         if url not in tr.ENDPOINTS:
@@ -450,6 +456,12 @@ class _OneModel:
             raise BadRequest(f"Line {number} uses model {model!r} but line 1 uses {self.model!r}; a Bedrock job runs "
                              "one model (pass `model` to choose it).", param=f"line {number}: body.model")
         return obj
+
+    def plan_block(self, parsed: Sequence[ChatLine]) -> Callable[[], None] | None:
+        """The typed fast path's rules: the shared ones, and every line's model (when it names one) this one."""
+        if any(type(line.body.model) is str and line.body.model and line.body.model != self.model for line in parsed):
+            return None
+        return self.check.plan_block(parsed)
 
     def finish(self) -> None:
         self.check.finish()
@@ -511,7 +523,15 @@ def _convert(region: str, bucket: str, lines: Iterator[bytes], input_key: str, r
         custom_ids.append(obj["custom_id"])
         return tr.to_record(obj, record_id=tr.record_id(len(custom_ids)), **options)
 
-    client.upload(region, bucket, input_key, translated_lines(lines, record, rule))
+    def fast(lines: list[ChatLine]) -> list[dict] | None:  # whole blocks of usual lines (typed_lines)
+        start = len(custom_ids) + 1
+        records = tr.fast_records(lines, record_ids=[tr.record_id(n) for n in range(start, start + len(lines))],
+                                  **options)
+        if records is not None:
+            custom_ids.extend(line.custom_id for line in lines)
+        return records
+
+    client.upload(region, bucket, input_key, translated_lines(lines, record, rule, fast=fast))
     return custom_ids
 
 

@@ -140,7 +140,7 @@ def _spooled_batch(chunks: Iterator[bytes], spool: BinaryIO) -> Iterator[bytes]:
 
     OpenAI-format lines are converted (§C.7; `gemini_endpoints.batch_lines`: the first line's url sets the
     file's endpoint, and an embeddings line becomes one Gemini line per input); a file already in
-    Gemini's format is copied as is. Holds one line (and the chunks it spans) at a time.
+    Gemini's format is copied as is. Holds one block of lines (~64 KiB, `jsonl.BLOCK_BYTES`) at a time.
     """
     check = jsonl.BatchInputCheck((jsonl.OPENAI, jsonl.GEMINI))
     passed: list[bytes] = []
@@ -150,15 +150,22 @@ def _spooled_batch(chunks: Iterator[bytes], spool: BinaryIO) -> Iterator[bytes]:
             passed.append(chunk)
             yield chunk
 
-    for number, raw in enumerate(jsonl.split_lines(source()), start=1):
-        if raw.strip():
-            obj = jsonl.parse_line(raw, number)
-            check(number, obj)
-            if check.format == jsonl.GEMINI:
-                spool.write(raw + b"\n")  # already Gemini's: goes up as sent
-            else:
-                for line in _translated(number, obj, endpoints.batch_lines):
-                    spool.write(jsonl.dumps(line) + b"\n")
+    def step(number: int, obj: dict) -> list[dict] | None:
+        check(number, obj)
+        if check.format == jsonl.GEMINI:
+            return None  # already Gemini's: goes up as sent
+        return _translated(number, obj, endpoints.batch_lines)
+
+    # Blocks of usual chat lines go the typed way (`jsonl.translated_blocks`), anything else line by line.
+    for _, raws, outs, typed in jsonl.translated_blocks(jsonl.split_lines(source()), step, plan=check.plan_block,
+                                                        fast=translate.fast_batch_lines):
+        if typed:
+            spool.write(jsonl.dumps_lines(outs))
+        elif outs[0] is None:
+            spool.write(raws[0] + b"\n")
+        else:
+            for line in outs[0]:
+                spool.write(jsonl.dumps(line) + b"\n")
         yield from passed
         passed.clear()
     yield from passed
