@@ -358,3 +358,47 @@ def test_anthropic_create_items_are_the_same_with_the_typed_path(seed, app, monk
             monkeypatch.setattr(anthropic, "fast_batch_requests", counting)
             assert _items(operations, lines, model, monkeypatch) == expected
     assert any(typed)
+
+
+def _upload_check(operations, lines: list[bytes], chunk: int) -> tuple[int, tuple | None]:
+    """Run the Anthropic upload check (`checked_chunks` with `_LineCheck`) over `lines` in `chunk`-byte
+    chunks: (bytes passed through, the 400 as (message, param, code) or None)."""
+    body = b"".join(line + b"\n" for line in lines)
+    check = operations._LineCheck(4096, None, None)
+    passed = 0
+    try:
+        for piece in jsonl.checked_chunks((body[i:i + chunk] for i in range(0, len(body), chunk)), check):
+            passed += len(piece)
+    except BadRequest as error:
+        return passed, (error.message, error.param, error.code)
+    return passed, None
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_anthropic_upload_check_is_the_same_with_the_typed_path(seed, app, monkeypatch):
+    """The Anthropic upload check (`_LineCheck.check_block`): the same bytes pass and the same 400 stops
+    the upload, with and without the fast path, whatever the chunking."""
+    from blueprints.anthropic import operations
+
+    rng = random.Random(3000 + seed)
+    fast = anthropic.fast_batch_requests
+    typed = []
+
+    def counting(*args, **kwargs):
+        out = fast(*args, **kwargs)
+        typed.append(out is not None)
+        return out
+
+    with app.app_context():
+        for _ in range(6):
+            wild = rng.choice([0.0, 0.0, 0.01, 0.1])
+            lines = [dump(rng, random_line(rng, wild) if rng.random() < 0.1 else good_line(rng))
+                     for _ in range(rng.randrange(1, 30))]
+            if rng.random() < 0.5:
+                lines.insert(rng.randrange(len(lines) + 1), rng.choice([b"", b"[1]", b"not json", lines[0]]))
+            chunk = rng.choice([7, 300, 2000, 1 << 20])
+            monkeypatch.setattr(anthropic, "fast_batch_requests", lambda *a, **k: None)
+            expected = _upload_check(operations, lines, chunk)
+            monkeypatch.setattr(anthropic, "fast_batch_requests", counting)
+            assert _upload_check(operations, lines, chunk) == expected
+    assert any(typed)

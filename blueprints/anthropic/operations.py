@@ -36,7 +36,7 @@ from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
 from translators import anthropic as translate
 from translators import batch_output, jsonl
 from translators import openai_shapes as shapes
-from translators.typed_lines import ChatLine
+from translators.typed_lines import ChatLine, decode_chat_lines
 
 log = logging.getLogger("deepintshield")
 
@@ -324,6 +324,20 @@ class _LineCheck:
             raise BadRequest(f"Line {number}: {error.message}", param=param, code=error.code or "invalid_batch_line"
                              ) from None
         return item
+
+    def check_block(self, number: int, block: bytes) -> int:
+        """`jsonl.checked_chunks`' hook for a block of whole lines after line `number`: the typed way when
+        the block takes it (`translate.fast_batch_requests`; only whether every line translates matters
+        here, the items are dropped), else line by line through `__call__`, which names a bad line."""
+        parsed = decode_chat_lines(block)
+        if parsed:
+            commit = self.shared.plan_block(parsed)
+            if commit is not None and translate.fast_batch_requests(
+                    parsed, default_max_tokens=self.max_tokens, sampling=self.sampling, model=self.model,
+                    endpoint=self.endpoint or translate.CHAT_COMPLETIONS) is not None:
+                commit()
+                return number + block.count(b"\n")
+        return jsonl.check_each(self, number, block.split(b"\n")[:-1])
 
     def finish(self) -> None:
         self.shared.finish()
