@@ -311,7 +311,8 @@ def test_usual_gemini_results_take_the_fast_path_with_every_known_finish_reason(
     for reason in gemini.FINISH_REASONS:
         def make(i: int, reason: str = reason) -> dict:
             return {"key": f"k{i}", "response": {
-                "candidates": [{"content": {"parts": [{"text": "caf\u00e9"}, {"text": "!"}], "role": "model"},
+                "candidates": [{"content": {"role": "model", "parts": [
+                                    {"text": "hm", "thought": True}, {"text": "caf\u00e9"}, {"text": "!"}]},
                                 "finishReason": reason, "avgLogprobs": -0.1, "index": 0}],
                 "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 5, "totalTokenCount": 9},
                 "modelVersion": "gemini-2.0-flash-001", "responseId": f"resp{i}"}}

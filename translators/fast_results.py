@@ -326,9 +326,8 @@ def gemini_chat(*, model: str, created: object) -> FastConvert:
                 parts = candidate.content.parts if candidate.content is not None else None
                 texts = []
                 for part in parts or ():
-                    if part.thought:
-                        return None
-                    texts.append(part.text)
+                    if not part.thought:  # thought text is left out, as gemini._choice leaves it out
+                        texts.append(part.text)
                 index = candidate.index
                 choices.append(_GEMINI_CHOICE % (position if index is _UNSET else index, _encode("".join(texts)),
                                                  reasons[0], reasons[1]))
