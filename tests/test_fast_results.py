@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blueprints.anthropic import operations as anthropic_ops
+from errors import BadRequest
 from translators import anthropic, batch_output, bedrock, fast_results, gemini, gemini_endpoints, jsonl
 
 CREATED = 1_700_000_000
@@ -384,3 +385,21 @@ def test_a_line_with_bad_utf8_in_a_string_goes_to_the_error_file_with_its_text()
     assert output == b""
     line = json.loads(errors)
     assert line["custom_id"] == "line-1" and line["response"]["body"]["provider_result"] == '{"custom_id": "\ufffd"}'
+
+
+def _collected(lines: Iterable[bytes]) -> tuple[list[bytes], str | None]:
+    seen: list[bytes] = []
+    try:
+        for line in lines:
+            seen.append(line)
+    except BadRequest as error:
+        return seen, error.message
+    return seen, None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.text(alphabet="ab \r\n", max_size=60).map(str.encode), max_size=8), st.integers(1, 30))
+def test_blocks_hold_the_lines_split_lines_gives_with_the_same_too_long_errors(chunks: list[bytes], max_line: int):
+    expected = _collected(jsonl.split_lines(chunks, max_line))
+    blocks = (line for block in batch_output._line_blocks(chunks, max_line) for line in block)
+    assert _collected(blocks) == expected
