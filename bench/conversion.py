@@ -184,7 +184,7 @@ def _result_setup(name: str) -> tuple | None:
                 lambda line, n: gemini_endpoints.output_line(line, n, url=gemini_endpoints.CHAT_COMPLETIONS,
                                                              **context),
                 lambda line, n: gemini.identify(line, n, batch="batches/bench"), "gemini", True)
-    if name.startswith("Bedrock results"):
+    if name in ("Bedrock results (Claude)", "Bedrock results (Converse)"):
         from translators import bedrock
 
         fast = getattr(fast_results, "bedrock_chat", None)
