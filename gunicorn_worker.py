@@ -24,16 +24,20 @@ import contextlib
 import errno
 import json
 import logging
+import os
 import socket
 import time
 
 import gevent
+from gevent.socket import wait_write
 from gunicorn import util
 from gunicorn.workers.ggevent import GeventWorker
 
 import config
 
 WINDOW = config.value("CLIENT_WINDOW")
+# Bytes per sendfile(2) call: large enough to be few calls, small enough to check the pace between them.
+SENDFILE_BLOCK = 4 * 1024 * 1024
 MIN_RATE = config.value("CLIENT_MIN_RATE")
 
 _ERROR_TYPES = {400: "invalid_request_error", 403: "permission_error", 414: "invalid_request_error",
@@ -55,7 +59,7 @@ class PacedSocket:
     """A client socket that must keep moving at `min_rate` bytes a second over each `window` of waiting.
 
     Time the server spends elsewhere (calling a provider, say) is not counted: only time blocked on
-    this client. Everything but `recv` and `sendall` passes through to the real socket.
+    this client. Everything but `recv`, `sendall`, `send` and `sendfile` passes through to the real socket.
     """
 
     def __init__(self, sock: socket.socket, window: float = WINDOW, min_rate: float = MIN_RATE) -> None:
@@ -113,10 +117,42 @@ class PacedSocket:
             if self._too_slow(self._out):
                 raise BrokenPipeError(errno.EPIPE, "client too slow to read its response")
 
+    def sendfile(self, file, offset: int = 0, count: int | None = None) -> int:
+        """Send `count` bytes of `file` from `offset` (to its end when None) with sendfile(2), paced.
+
+        gunicorn calls this for a WSGI file wrapper (a stored file's download), so the kernel copies
+        the bytes from the page cache to the socket. gevent's own `sendfile` reads and sends 8 KiB
+        at a time in Python; this waits for the socket only when it is full, under the same pace
+        rule as `sendall`.
+        """
+        out, source = self._sock.fileno(), file.fileno()
+        total = 0
+        while count is None or total < count:
+            if self._cut:
+                raise BrokenPipeError(errno.EPIPE, "client too slow")
+            size = SENDFILE_BLOCK if count is None else min(SENDFILE_BLOCK, count - total)
+            try:
+                sent = os.sendfile(out, source, offset + total, size)
+            except BlockingIOError:  # the socket is full: wait for the client to read some
+                self._wait(self._out, _wait_write, out, max(self._window - self._out.waited, 0.001))
+                if self._too_slow(self._out):
+                    raise BrokenPipeError(errno.EPIPE, "client too slow to read its response") from None
+                continue
+            if not sent:
+                break  # the file ended early
+            total += sent
+            self._out.bytes += sent
+        return total
+
     def send(self, data, *flags) -> int:
         if self._cut:
             raise BrokenPipeError(errno.EPIPE, "client too slow")
         return self._sock.send(data, *flags)
+
+
+def _wait_write(fileno: int, timeout: float) -> None:
+    """Block this greenlet until the socket takes bytes again; TimeoutError after `timeout` seconds."""
+    wait_write(fileno, timeout=timeout)  # gevent raises socket.timeout, which is TimeoutError
 
 
 def write_json_error(sock: socket.socket, status: int, reason: str, message: str) -> None:

@@ -127,11 +127,15 @@ class RequestLog:
             complete = response is not None and response.complete
             method = environ.get("REQUEST_METHOD", "")
             metrics.record_request(route, method, provider, status[0], seconds, body_in.count, sent)
-            log.info("%s %s %s", method, route, status[0], extra={
-                "method": method, "route": route, "provider": provider, "status": status[0],
-                "duration_ms": round(seconds * 1000, 2), "bytes_in": body_in.count, "bytes_out": sent,
-                "complete": complete,
-            })
+            if log.isEnabledFor(logging.INFO):
+                # The record made directly: Logger.info would walk the stack for the caller's file and line
+                # (a sixth of the line's cost), which no field of the line shows.
+                log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "%s %s %s", (method, route, status[0]),
+                                          None, "finished", {
+                    "method": method, "route": route, "provider": provider, "status": status[0],
+                    "duration_ms": round(seconds * 1000, 2), "bytes_in": body_in.count, "bytes_out": sent,
+                    "complete": complete,
+                }))
 
         try:
             body = self.app(environ, start)

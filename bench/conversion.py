@@ -102,6 +102,82 @@ def bedrock_converse_result(i: int) -> dict:
                         "metrics": {"latencyMs": 812}}}
 
 
+# The other endpoints' lines (/v1/responses, /v1/completions, /v1/embeddings) and results, and Vertex's
+# own shapes (its input lines carry the custom_id twice, its result rows echo the request; its
+# embedding jobs take bare instances): blueprints/vertex/translate.py.
+
+RESPONSES, COMPLETIONS, EMBEDDINGS = "/v1/responses", "/v1/completions", "/v1/embeddings"
+TITAN = "amazon.titan-embed-text-v2:0"
+DIMENSIONS = 256  # embedding vectors in the result rows (Titan V2's smallest size; Gemini's are larger)
+VECTOR = [round(((k * 7919) % 2000) / 1000 - 1, 6) for k in range(DIMENSIONS)]
+VERTEX_JOB = "projects/bench/locations/us-central1/batchPredictionJobs/1234567890"
+
+
+def _user_text(i: int) -> str:
+    return data.openai_line(i)["body"]["messages"][1]["content"]
+
+
+def responses_line(i: int, model: str = "gpt-4o-mini") -> dict:
+    return {"custom_id": f"request-{i:07d}", "method": "POST", "url": RESPONSES, "body": {
+        "model": model, "instructions": data.SYSTEM, "input": _user_text(i), "max_output_tokens": 256,
+        "temperature": 0.2}}
+
+
+def completions_line(i: int, model: str = "gpt-4o-mini") -> dict:
+    return {"custom_id": f"request-{i:07d}", "method": "POST", "url": COMPLETIONS, "body": {
+        "model": model, "prompt": _user_text(i), "max_tokens": 256, "temperature": 0.2}}
+
+
+def embeddings_line(i: int, model: str = "text-embedding-3-small") -> dict:
+    return {"custom_id": f"request-{i:07d}", "method": "POST", "url": EMBEDDINGS,
+            "body": {"model": model, "input": _user_text(i)}}
+
+
+def gemini_embedding_result(i: int) -> dict:
+    return {"key": f"request-{i:07d}#0/1", "response": {"embedding": {"values": VECTOR}, "tokenCount": 31}}
+
+
+def titan_result(i: int) -> dict:
+    return {"recordId": f"request-{i:07d}", "modelInput": {"inputText": _user_text(i)},
+            "modelOutput": {"embedding": VECTOR, "inputTextTokenCount": 31}}
+
+
+def _vertex():
+    try:
+        return importlib.import_module("blueprints.vertex.translate")
+    except ImportError:
+        return None
+
+
+def vertex_result(i: int) -> dict:
+    """A Vertex batch prediction result row: status, the echoed request (with the custom_id labels), response."""
+    vertex = _vertex()
+    line = vertex.input_line(data.openai_line(i)) if vertex else {"request": {}}
+    return {"status": "", "processed_time": "2025-01-01T00:00:00.000Z", **line,
+            "response": gemini_result(i)["response"]}
+
+
+def vertex_embedding_result(i: int) -> dict:
+    return {"instance": {"content": _user_text(i), "custom_id": f"cid-request-{i:07d}#0/1"},
+            "predictions": [{"embeddings": {"values": VECTOR, "statistics": {"token_count": 31, "truncated": False}}}],
+            "status": ""}
+
+
+def _grouped(convert: Callable[[dict, int], dict], as_result: Callable[[dict], dict] | None = None,
+             ) -> Callable[[dict], dict]:
+    """An embeddings result converter as the gateway runs it on a one-text line: `group_embeddings` gathers
+    the line's results (one here), then `convert(group, number)`."""
+    group_embeddings = _function("gemini_endpoints", "group_embeddings")
+    counter = iter(range(1, 1 << 62))
+
+    def translate(obj: dict) -> dict:
+        number = next(counter)
+        record = as_result(obj) if as_result else obj
+        return convert(next(group_embeddings([(number, record)]))[1], number)
+
+    return translate
+
+
 def rows() -> list[tuple[str, str, Callable[[int], dict] | None, Callable[[dict], dict] | None, bool]]:
     """(direction, name, line maker, translate or None when missing, check input lines)."""
     batch_request = _function("anthropic", "batch_request")
@@ -144,7 +220,90 @@ def rows() -> list[tuple[str, str, Callable[[int], dict] | None, Callable[[dict]
         ("provider -> OpenAI", "Bedrock results (Converse)", bedrock_converse_result,
          bedrock_output and (lambda o: bedrock_output(o, job_id="bench12345678", model=NOVA, created=CREATED)),
          False),
+        *endpoint_rows(),
     ]
+
+
+def endpoint_rows() -> list[tuple[str, str, Callable[[int], dict] | None, Callable[[dict], dict] | None, bool]]:
+    """The conversions of the other endpoints (and of Vertex), each as the blueprint calls it."""
+    batch_request = _function("anthropic", "batch_request")
+    result_line = _function("anthropic", "result_line")
+    batch_lines = _function("gemini_endpoints", "batch_lines")
+    gemini_output = _function("gemini_endpoints", "output_line")
+    embedding_line = _function("gemini_endpoints", "embedding_line")
+    to_record = _function("bedrock", "to_record")
+    bedrock_output = _function("bedrock", "output_line")
+    vertex = _vertex()
+    counter = iter(range(1, 1 << 62))
+    out: list = []
+
+    def anthropic_request(endpoint: str):
+        return batch_request and (lambda o: batch_request(o, default_max_tokens=MAX_TOKENS, endpoint=endpoint))
+
+    def bedrock_record(claude: bool):
+        return to_record and (lambda o: to_record(o, record_id="R0000000001", claude=claude,
+                                                  default_max_tokens=MAX_TOKENS))
+
+    def model_line(make, model):
+        return lambda i: make(i, model)
+
+    for name, make in (("/v1/responses", responses_line), ("/v1/completions", completions_line)):
+        endpoint = RESPONSES if make is responses_line else COMPLETIONS
+        out += [
+            ("OpenAI -> provider", f"Anthropic requests ({name})", make, anthropic_request(endpoint), True),
+            ("OpenAI -> provider", f"Gemini lines ({name})", make, batch_lines, True),
+            ("OpenAI -> provider", f"Bedrock records (Claude, {name})", model_line(make, CLAUDE),
+             bedrock_record(True), True),
+            ("OpenAI -> provider", f"Bedrock records (Converse, {name})", model_line(make, NOVA),
+             bedrock_record(False), True),
+        ]
+    out += [
+        ("OpenAI -> provider", "Gemini lines (/v1/embeddings)", embeddings_line, batch_lines, True),
+        ("OpenAI -> provider", "Bedrock records (Titan, /v1/embeddings)", model_line(embeddings_line, TITAN),
+         bedrock_record(False), True),
+        ("OpenAI -> provider", "Vertex lines (chat)", data.openai_line, vertex and vertex.input_line, True),
+        ("OpenAI -> provider", "Vertex lines (/v1/responses)", responses_line, vertex and vertex.input_line, True),
+        ("OpenAI -> provider", "Vertex lines (/v1/completions)", completions_line, vertex and vertex.input_line, True),
+        ("OpenAI -> provider", "Vertex instances (/v1/embeddings)", embeddings_line, vertex and vertex.input_line,
+         True),
+    ]
+    for name, endpoint in (("/v1/responses", RESPONSES), ("/v1/completions", COMPLETIONS)):
+        out += [
+            ("provider -> OpenAI", f"Anthropic results ({name})", anthropic_result,
+             result_line and (lambda o, e=endpoint: result_line(o, batch_id="msgbatch_01bench", created=CREATED,
+                                                                  endpoint=e)), False),
+            ("provider -> OpenAI", f"Gemini results ({name})", gemini_result,
+             gemini_output and (lambda o, e=endpoint: gemini_output(o, next(counter), url=e, batch="batches/bench",
+                                                                    model="gemini-2.0-flash", created=CREATED)),
+             False),
+            ("provider -> OpenAI", f"Bedrock results (Claude, {name})", bedrock_claude_result,
+             bedrock_output and (lambda o, e=endpoint: bedrock_output(o, job_id="bench12345678", model=CLAUDE,
+                                                                      created=CREATED, endpoint=e)), False),
+            ("provider -> OpenAI", f"Bedrock results (Converse, {name})", bedrock_converse_result,
+             bedrock_output and (lambda o, e=endpoint: bedrock_output(o, job_id="bench12345678", model=NOVA,
+                                                                      created=CREATED, endpoint=e)), False),
+            ("provider -> OpenAI", f"Vertex results ({name})", vertex_result,
+             vertex and (lambda o, e=endpoint: vertex.output_line(o, next(counter), job=VERTEX_JOB,
+                                                                  model="gemini-2.0-flash", created=CREATED, url=e)),
+             False),
+        ]
+    out += [
+        ("provider -> OpenAI", "Vertex results (chat)", vertex_result,
+         vertex and (lambda o: vertex.output_line(o, next(counter), job=VERTEX_JOB, model="gemini-2.0-flash",
+                                                  created=CREATED)), False),
+        ("provider -> OpenAI", f"Gemini results (/v1/embeddings, {DIMENSIONS}-d)", gemini_embedding_result,
+         embedding_line and _grouped(lambda g, n: embedding_line(g, n, batch="batches/bench",
+                                                                  model="gemini-embedding-001", created=CREATED))
+         , False),
+        ("provider -> OpenAI", f"Bedrock results (Titan, /v1/embeddings, {DIMENSIONS}-d)", titan_result,
+         bedrock_output and (lambda o: bedrock_output(o, job_id="bench12345678", model=TITAN, created=CREATED,
+                                                      endpoint=EMBEDDINGS)), False),
+        ("provider -> OpenAI", f"Vertex results (/v1/embeddings, {DIMENSIONS}-d)", vertex_embedding_result,
+         vertex and embedding_line and _grouped(
+             lambda g, n: embedding_line(g, n, batch=VERTEX_JOB, model="text-embedding-005", created=CREATED,
+                                         provider="Vertex AI"), vertex.embedding_result), False),
+    ]
+    return out
 
 
 def chunks_of(make: Callable[[int], dict], count: int) -> Iterator[bytes]:

@@ -16,6 +16,12 @@ Three modes:
   calls go to the fake, everything else to moto. The fake's own S3 reads and writes go to moto on a
   second, untimed port, so `handler_seconds` counts each request the gateway makes exactly once.
 
+`--sample-checks N` (fake mode): the served fake's per-line SDK-type checks (`SAMPLED_CHECKS`: a
+Gemini input or result line, an Anthropic request's params or result line) run on the first N lines and then on every
+N-th one. Those pydantic checks cost ~1 ms a line, which would make a 1,000,000-line batch take
+most of an hour in the fake alone (bench/million.py); every line the gateway sends is still parsed
+and answered, and the fakes themselves (what the test suite runs) are unchanged.
+
 `GET /_stats` answers `{"requests", "handler_seconds"}`: the time spent inside the fake, so a caller
 can split wall time into fake time and everything else. `POST /_reset` zeroes it.
 
@@ -202,6 +208,32 @@ class _Registry:
 
     def add_passthru(self, *_args, **_kwargs) -> None:
         pass
+
+
+# Per-line checks of the served fakes that `--sample-checks` thins out: module -> function names
+# (looked up as module attributes at call time, so replacing them here reaches every caller).
+SAMPLED_CHECKS = {
+    "tests.contracts.genai_types": ("check_batch_line", "check_result_line"),
+    "tests.fakes.anthropic": ("check_result",),
+    "tests.contracts.anthropic_types": ("check_params",),  # each request of a Message Batch create
+}
+
+
+def sample_checks(every: int) -> None:
+    """Run each `SAMPLED_CHECKS` function on its first `every` calls, then on every `every`-th call."""
+    for module_name, names in SAMPLED_CHECKS.items():
+        module = sys.modules.get(module_name)
+        for name in names if module is not None else ():
+            check = getattr(module, name)
+            calls = [0]
+
+            def sampled(*args, _check=check, _calls=calls, **kwargs):
+                _calls[0] += 1
+                if _calls[0] <= every or _calls[0] % every == 0:
+                    return _check(*args, **kwargs)
+                return None
+
+            setattr(module, name, sampled)
 
 
 class ServedFake:
@@ -414,6 +446,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base", default="", help="the fake's base URL, or a path on this server such as /v1 "
                                                    "(fake mode; default: this server's origin)")
     parser.add_argument("--fake-kwargs", default="{}", help="JSON object of keyword arguments for the fake")
+    parser.add_argument("--sample-checks", type=int, default=0, metavar="N",
+                        help="fake mode: run the fake's per-line SDK-type checks on the first N lines, then every "
+                             "N-th (default 0: every line)")
     args = parser.parse_args(argv)
     kwargs = json.loads(args.fake_kwargs)
     if args.mode == "bedrock":
@@ -421,6 +456,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     base = args.base if args.base.startswith("http") else f"http://127.0.0.1:{args.port}{args.base}"
     handler = FastOpenAI(args.content) if args.mode == "fast" else ServedFake(args.fake, base, kwargs)
+    if args.sample_checks > 0:
+        sample_checks(args.sample_checks)
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()

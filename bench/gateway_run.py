@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lines", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--queue", choices=("sqlite", "redis"), default="sqlite")
+    parser.add_argument("--json", type=Path, help="also write the results here (bench/run_all.sh passes it)")
     args = parser.parse_args(argv)
     rows = []
     for workers in args.workers:
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     print(harness.table(["queue", "workers", "lines", "status", "output lines", "create s", "total s", "lines/s",
                          "lines/s (lines only)", "worker peak MB", "worker growth MB"], rows))
     print(f"target: >= {TARGET_LINES_PER_SECOND:.0f} lines/s with one worker; worker memory flat in the lines")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

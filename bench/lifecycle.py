@@ -51,8 +51,10 @@ MAX_POLLS = 50
 WARM_UP_LINES = 100
 
 
-def start_fakes(procs: harness.Processes, providers: list[str]) -> tuple[dict[str, str], dict]:
-    """One fake process per provider; returns their origins and the gateway environment pointing at them."""
+def start_fakes(procs: harness.Processes, providers: list[str],
+                fake_args: tuple[str, ...] = ()) -> tuple[dict[str, str], dict]:
+    """One fake process per provider; returns their origins and the gateway environment pointing at them.
+    `fake_args` go to the served fakes of `--mode fake` (e.g. `--sample-checks N`, bench/million.py)."""
     origins, env = {}, {}
     for provider in providers:
         if provider == "bedrock":
@@ -66,7 +68,7 @@ def start_fakes(procs: harness.Processes, providers: list[str]) -> tuple[dict[st
         else:
             spec, base, kwargs = FAKES[provider]
             origin = harness.start_fake(procs, "--mode", "fake", "--fake", spec, "--base", base,
-                                        "--fake-kwargs", json.dumps(kwargs), name=f"{provider}-fake")
+                                        "--fake-kwargs", json.dumps(kwargs), *fake_args, name=f"{provider}-fake")
             env[f"{provider.upper()}_BASE_URL"] = origin + base
         origins[provider] = origin
     return origins, env

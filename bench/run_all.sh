@@ -20,3 +20,7 @@ run conversion conversion.py
 run lifecycle lifecycle.py
 run gateway-run gateway_run.py
 run chunked-uploads chunked_uploads.py
+run million million.py
+echo
+echo "== bench/summary.py"
+"$PY" bench/summary.py --json bench/results/summary.json | tee bench/results/summary.txt

@@ -291,3 +291,17 @@ def _openai_only(body: dict) -> dict:
     for choice in body.get("choices") or []:
         choice.pop("native_finish_reason", None)
     return body
+
+
+@pytest.mark.parametrize("values", ["nope", [0.5, True], [0.5, None], [0.5, "0.25"], {"0": 0.5}])
+def test_embedding_values_must_be_numbers(values):
+    record = {"recordId": tr.record_id(1), "modelOutput": {"embedding": values, "inputTextTokenCount": 3}}
+    with pytest.raises(TypeError, match="embedding values are not a list of numbers"):
+        tr.output_line(record, job_id="j", model=TITAN, created=0, endpoint=EMBEDDINGS)
+
+
+def test_embedding_values_come_back_as_floats():
+    record = {"recordId": tr.record_id(1), "modelOutput": {"embedding": [1, -2, 0.25], "inputTextTokenCount": 3}}
+    line = tr.output_line(record, job_id="j", model=TITAN, created=0, endpoint=EMBEDDINGS)
+    vector = line["response"]["body"]["data"][0]["embedding"]
+    assert vector == [1.0, -2.0, 0.25] and all(type(v) is float for v in vector)

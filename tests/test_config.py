@@ -350,3 +350,15 @@ def test_the_kinds_kept_for_settings_to_come():
         Coming().load({"DEEPINTSHIELD_LOG_FORMAT": "xml"})
     with pytest.raises(Exception, match="'maybe' is not on or off"):
         Coming().load({"DEEPINTSHIELD_METRICS": "maybe"})
+
+
+def test_the_app_imports_no_aws_queue_or_crypto_libraries(tmp_path):
+    """Each web worker imports the app: boto3/botocore, huey/redis and cryptography (~25 MB of every
+    worker's RSS, issue 16) are loaded by the Bedrock, S3 store and gateway-run code that uses them."""
+    code = ("import sys, wsgi; print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'boto3', 'botocore', 's3transfer', 'huey', 'redis', 'cryptography'}))")
+    env = server_env(DEEPINTSHIELD_FILE_STORE=str(tmp_path), DEEPINTSHIELD_QUEUE=str(tmp_path / "queue.db"))
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr

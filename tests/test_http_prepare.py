@@ -71,3 +71,27 @@ def test_the_url_cache_is_bounded(monkeypatch):
     for n in range(35):
         lean.prepare_request(requests.Request("GET", f"https://api.openai.com/v1/files/file-{n}"))
         assert len(http._prepared_urls) <= 10
+
+
+@pytest.mark.parametrize(("proxies", "stream", "verify", "cert"), [
+    ({}, None, None, None),
+    ({}, True, False, "c.pem"),
+    ({"https": "http://proxy:3128"}, False, "/ca.pem", None),
+])
+def test_environment_settings_merge_as_requests_merges(proxies, stream, verify, cert):
+    lean, plain = http._Session(), _plain()
+    lean.trust_env = False
+    for s in (lean, plain):
+        s.verify = "/bundle.pem"
+    url = "https://api.openai.com/v1/files"
+    assert (lean.merge_environment_settings(url, dict(proxies), stream, verify, cert)
+            == plain.merge_environment_settings(url, dict(proxies), stream, verify, cert))
+
+
+def test_session_headers_are_not_changed_by_a_call():
+    lean = http._Session()
+    lean.trust_env = False
+    before = dict(lean.headers)
+    prepared = lean.prepare_request(requests.Request("GET", "https://api.openai.com/v1/files"))
+    prepared.headers["Authorization"] = "Bearer x"
+    assert dict(lean.headers) == before

@@ -750,11 +750,8 @@ def responses_usage(output: dict) -> dict:
 
 def titan_to_embeddings(output: dict, *, model: str) -> dict:
     """Titan's `{embedding, inputTextTokenCount}` -> an OpenAI embedding list of one vector."""
-    vector = output["embedding"]
-    if not isinstance(vector, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                               for v in vector):
-        raise TypeError("embedding is not a list of numbers")
-    return shapes.embedding_list([[float(v) for v in vector]], model=model,
+    vector = shapes.embedding_vector(output["embedding"], "embedding values")
+    return shapes.embedding_list([vector], model=model,
                                  prompt_tokens=int(output.get("inputTextTokenCount") or 0))
 
 

@@ -387,14 +387,11 @@ def inline_request(obj: dict) -> dict:
     return {"request": generate_request(obj["url"], obj["body"]), "metadata": {"key": obj["custom_id"]}}
 
 
-def _vector(response: dict) -> list:
+def _vector(response: dict) -> list[float]:
     """The values of one embedding result: `embedding.values` (EmbedContentResponse), or the first of
     `embeddings` (batchEmbedContents, Vertex's embedContent)."""
     embedding = response["embedding"] if "embedding" in response else response["embeddings"][0]
-    values = embedding["values"]
-    if not isinstance(values, list):
-        raise TypeError("embedding values are not a list")
-    return values
+    return shapes.embedding_vector(embedding["values"])
 
 
 def _tokens(response: dict) -> int:

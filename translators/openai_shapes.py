@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import msgspec
+
 CHAT_COMPLETIONS = "/v1/chat/completions"
 RESPONSES = "/v1/responses"
 EMBEDDINGS = "/v1/embeddings"
@@ -205,6 +207,15 @@ def completion_from_chat(chat: dict, *, completion_id: str | None = None) -> dic
         native_finish_reason=choice.get("native_finish_reason"),
         usage={"prompt_tokens": usage.get("prompt_tokens", 0), "completion_tokens": usage.get("completion_tokens", 0),
                "total_tokens": usage.get("total_tokens", 0)})
+
+
+def embedding_vector(values: object, what: str = "embedding values") -> list[float]:
+    """An embedding's values as floats; TypeError naming `what` unless they are a list of numbers
+    (booleans are not). Checked and converted in C: a vector holds hundreds to thousands of values."""
+    try:
+        return msgspec.convert(values, list[float])
+    except msgspec.ValidationError:
+        raise TypeError(f"{what} are not a list of numbers") from None
 
 
 def embedding_list(vectors: list, *, model: str, prompt_tokens: int) -> dict:

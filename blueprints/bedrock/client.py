@@ -15,14 +15,14 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import cast
-
-from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
-from botocore.model import Shape
+from typing import TYPE_CHECKING, cast
 
 from blueprints.common import aws
 from blueprints.common.streams import RELAY_CHUNK, ChunkReader
 from errors import NotFound, UpstreamError
+
+if TYPE_CHECKING:
+    from botocore.model import Shape
 
 log = logging.getLogger("deepintshield")
 
@@ -226,7 +226,7 @@ def _model_call():
     with upstream():
         try:
             yield
-        except (ConnectTimeoutError, ReadTimeoutError):
+        except (aws.ConnectTimeoutError, aws.ReadTimeoutError):
             raise UpstreamError(NAME, 504, "timed out", code="upstream_timeout") from None
 
 

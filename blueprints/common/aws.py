@@ -1,34 +1,60 @@
 """boto3 clients (one per service and region per worker, their calls timed and counted in `metrics`
 through botocore's event hooks), AWS error mapping, and string rules read from botocore's service
-models (so a value we send fits what the service validates)."""
+models (so a value we send fits what the service validates).
+
+boto3 and botocore are imported on first use, not with this module: they cost each worker ~13 MB and
+~0.2 s at start, and only Bedrock and an S3 file store call them. botocore's exceptions and
+`UPLOAD` are looked up on first access (`__getattr__`); an `except aws.ClientError` clause reads it only
+when an exception reaches it, and by then botocore raised it, so it is loaded.
+"""
 
 from __future__ import annotations
 
 import functools
 import re
 import time
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import boto3
-import botocore.session
-from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
 from flask import current_app
 
 import metrics
 from errors import APIError, BadRequest, UpstreamError
 
+if TYPE_CHECKING:
+    from boto3.s3.transfer import TransferConfig
+
+    UPLOAD: TransferConfig
+
 MB = 1024 * 1024
-# Measured in style.md §7: threads read up to 10 parts ahead; without them memory stays ~ one part.
-# 5 MiB is S3's smallest part: a 200 MB upload grew the worker by 45 MB with it, 64 MB with 8 MiB parts.
-UPLOAD = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB, use_threads=False)
+
+
+def _upload_config() -> TransferConfig:
+    from boto3.s3.transfer import TransferConfig
+
+    # Measured in style.md §7: threads read up to 10 parts ahead; without them memory stays ~ one part.
+    # 5 MiB is S3's smallest part: a 200 MB upload grew the worker by 45 MB with it, 64 MB with 8 MiB parts.
+    return TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB, use_threads=False)
+
+
+_EXCEPTIONS = ("ClientError", "BotoCoreError", "ConnectTimeoutError", "ReadTimeoutError", "EndpointConnectionError")
+
+
+def __getattr__(name: str):
+    """botocore's exceptions and `UPLOAD`: made on first access, then module attributes like any other."""
+    if name in _EXCEPTIONS:
+        value = getattr(_exceptions(), name)
+    elif name == "UPLOAD":
+        value = _upload_config()
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def _exceptions():
+    import botocore.exceptions
+
+    return botocore.exceptions
 
 # AWS error code -> the status the client gets. Each agrees with the `httpStatusCode` botocore's
 # bedrock, bedrock-runtime and s3 models declare (tests/test_bedrock_aws.py), except where noted.
@@ -73,6 +99,9 @@ def client(service: str, region: str | None = None, *, provider: str = "bedrock"
 @functools.lru_cache(maxsize=32)
 def _client(service: str, region: str | None, provider: str = "bedrock", retries: int = 3):
     # botocore's `max_attempts` counts the retries after the first attempt (`total_max_attempts`: all of them).
+    import boto3
+    from botocore.config import Config
+
     config = Config(retries={"max_attempts": retries, "mode": "standard"}, connect_timeout=5, read_timeout=120)
     made = boto3.client(service, region_name=region, config=config)
     _instrument(made.meta.events, provider)
@@ -112,9 +141,10 @@ def _call_answered(provider: str, http_response, parsed: dict, model, context: d
 def _call_failed(provider: str, exception: Exception, context: dict, event_name: str, **_) -> None:
     """After a call that got no reply at all (after botocore's own retries)."""
     metrics.observe_upstream(provider, event_name.rpartition(".")[2], _elapsed(context))
-    if isinstance(exception, (ConnectTimeoutError, ReadTimeoutError)):
+    exceptions = _exceptions()
+    if isinstance(exception, (exceptions.ConnectTimeoutError, exceptions.ReadTimeoutError)):
         reason = "timeout"
-    elif isinstance(exception, EndpointConnectionError):
+    elif isinstance(exception, exceptions.EndpointConnectionError):
         reason = "unreachable"
     else:
         reason = "connection"
@@ -134,6 +164,8 @@ def known_regions() -> frozenset[str]:
 
 @functools.cache
 def _botocore_regions() -> frozenset[str]:
+    import botocore.session
+
     session = botocore.session.get_session()
     return frozenset(region for partition in session.get_available_partitions()
                      for service in ("s3", "bedrock") for region in session.get_available_regions(service, partition))
@@ -141,7 +173,8 @@ def _botocore_regions() -> frozenset[str]:
 
 def aws_error(error: Exception, provider: str = "bedrock", *, creates: bool = False) -> APIError:
     """The client-facing error for a boto3 exception."""
-    if isinstance(error, ClientError):
+    exceptions = _exceptions()
+    if isinstance(error, exceptions.ClientError):
         details = error.response.get("Error", {})
         code = str(details.get("Code", "Unknown"))
         status = AWS_STATUS.get(code)
@@ -151,9 +184,9 @@ def aws_error(error: Exception, provider: str = "bedrock", *, creates: bool = Fa
         return UpstreamError(provider, status, details.get("Message") or code, code=code,
                              retryable=False if creates and status >= 500 else None,
                              upstream_status=error.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
-    if isinstance(error, EndpointConnectionError):
+    if isinstance(error, exceptions.EndpointConnectionError):
         return UpstreamError(provider, 502, "unreachable", code="upstream_unreachable")
-    if isinstance(error, BotoCoreError):
+    if isinstance(error, exceptions.BotoCoreError):
         return UpstreamError(provider, 502, type(error).__name__, code="upstream_error",
                              retryable=False if creates else None)
     raise error
@@ -162,14 +195,31 @@ def aws_error(error: Exception, provider: str = "bedrock", *, creates: bool = Fa
 # Values checked against the service model before they are sent
 
 
-@dataclass(frozen=True)
 class StringRule:
-    """A botocore string shape's `pattern` (matched whole), `min` and `max` length."""
+    """A botocore string shape's `pattern` (matched whole), `min` and `max` length.
 
-    shape: str
-    pattern: re.Pattern
-    min: int
-    max: int
+    Read from the service model on first use (a worker that never checks one never loads botocore).
+    """
+
+    def __init__(self, service: str, shape: str) -> None:
+        self.service, self.shape = service, shape
+
+    @functools.cached_property
+    def _rule(self) -> tuple[re.Pattern, int, int]:
+        metadata = service_model(self.service).shape_for(self.shape).metadata
+        return re.compile(metadata["pattern"]), metadata.get("min", 0), metadata.get("max", 1 << 31)
+
+    @property
+    def pattern(self) -> re.Pattern:
+        return self._rule[0]
+
+    @property
+    def min(self) -> int:
+        return self._rule[1]
+
+    @property
+    def max(self) -> int:
+        return self._rule[2]
 
     def problem(self, value: str) -> str | None:
         """Why `value` does not fit the shape, or None when it does."""
@@ -183,14 +233,15 @@ class StringRule:
 @functools.cache
 def service_model(service: str):
     """botocore's service model for `service` (read from the installed botocore's data)."""
+    import botocore.session
+
     return botocore.session.get_session().get_service_model(service)
 
 
 def string_rule(service: str, shape: str) -> StringRule:
-    metadata = service_model(service).shape_for(shape).metadata
-    return StringRule(shape, re.compile(metadata["pattern"]), metadata.get("min", 0), metadata.get("max", 1 << 31))
+    return StringRule(service, shape)
 
 
-# Bedrock's S3 URIs (job input and output) and model IDs, read once per worker at import.
+# Bedrock's S3 URIs (job input and output) and model IDs, read from botocore on first use.
 S3_URI = string_rule("bedrock", "S3Uri")
 MODEL_ID = string_rule("bedrock", "ModelId")

@@ -36,7 +36,7 @@ from pathlib import Path
 from flask import current_app
 
 from blueprints.common import auth, aws
-from blueprints.common.streams import RELAY_CHUNK, ChunkReader
+from blueprints.common.streams import RELAY_CHUNK, ChunkReader, FileBody
 from errors import NotFound
 
 _MAX_MS = 16**12 - 1
@@ -166,10 +166,10 @@ class LocalStore:
     def open(self, namespace: str, key: str) -> Iterator[bytes]:
         self.get(namespace, key)
         try:
-            handle = open(self.root / namespace / f"{key}.jsonl", "rb")  # noqa: SIM115 closed below
+            handle = open(self.root / namespace / f"{key}.jsonl", "rb")  # noqa: SIM115 FileBody closes it
         except FileNotFoundError:
             raise NotFound(f"The stored copy of {key!r} is gone.") from None
-        return _read(handle)
+        return FileBody(handle)
 
     def read_range(self, namespace: str, key: str, start: int, end: int) -> bytes:
         """Bytes `start` to `end` (exclusive) of a stored file (a gateway-run batch's share of its input)."""

@@ -18,11 +18,13 @@ from types import ModuleType
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 from werkzeug.routing import PathConverter
+from werkzeug.wsgi import wrap_file
 
 import metrics
 from blueprints import crosslist, registry
 from blueprints.common import auth, usage
 from blueprints.common.provider import GATEWAY_FIELDS, Operations, Provider
+from blueprints.common.streams import RELAY_CHUNK, FileBody
 from blueprints.common.uploads import UploadOperations
 from blueprints.dispatcher import costs, ids
 from blueprints.dispatcher.forms import unflatten
@@ -249,7 +251,11 @@ def delete_file(file_id: str) -> Response:
 def file_content(file_id: str) -> Response:
     operations, ref, options = _file_call(file_id, _query_params())
     content = operations.file_content(ref, options)
-    response = Response(content.chunks, content_type=content.content_type, direct_passthrough=True)
+    body = content.chunks
+    if isinstance(body, FileBody) and content.length is not None:
+        # A local file with a known length: the server may send it with sendfile(2).
+        body = wrap_file(request.environ, body.file, RELAY_CHUNK)
+    response = Response(body, content_type=content.content_type, direct_passthrough=True)
     if content.length is not None:
         response.content_length = content.length
     if content.filename:

@@ -13,14 +13,19 @@ import base64
 import hashlib
 import hmac
 import os
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
 from blueprints.common import filestore
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 
 def _box() -> AESGCM:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # ~6 MB: only for gateway-run batches
+
     configured = current_app.config.get("OWNER_SECRET") or ""
     secret = configured.encode() if configured else filestore.backend().secret
     return AESGCM(hmac.new(secret, b"deepintshield gateway-run client keys", hashlib.sha256).digest())

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import logging
 from functools import cache
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
-from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from blueprints.gateway.store import is_redis
+
+if TYPE_CHECKING:
+    from huey import Huey
 
 log = logging.getLogger("deepintshield.gateway")
 _app: Flask | None = None
@@ -32,6 +35,8 @@ def bind(app: Flask) -> None:
 
 class Queue:
     def __init__(self, huey: Huey) -> None:
+        from huey import crontab
+
         self.huey = huey
         self.drive = huey.task(name="drive")(_drive)
         self.sweep = huey.periodic_task(crontab(minute="*"), name="sweep")(_sweep)
@@ -41,6 +46,9 @@ class Queue:
 
 @cache
 def queue_for(location: str) -> Queue:
+    # huey (and the redis client it imports) only when a batch is queued: ~11 MB a web worker need not carry.
+    from huey import RedisHuey, SqliteHuey
+
     if is_redis(location):
         return Queue(RedisHuey("deepintshield", url=location))
     return Queue(SqliteHuey("deepintshield", filename=location, timeout=30))

@@ -47,6 +47,7 @@ from datetime import datetime
 from errors import BadRequest
 from translators import gemini, jsonl
 from translators import gemini_endpoints as endpoints
+from translators import openai_shapes as shapes
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
 CUSTOM_ID_FIELD = "custom_id"
@@ -280,10 +281,7 @@ def _embedding(prediction: dict) -> tuple[list, int]:
         embedding = embedding[0] if embedding else {}
     if not isinstance(embedding, dict):
         raise TypeError("the prediction holds no embedding")
-    values = embedding["values"]
-    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                               for v in values):
-        raise TypeError("embedding values are not a list of numbers")
+    values = shapes.embedding_vector(embedding["values"])
     statistics = embedding.get("statistics") or {}
     tokens = statistics.get("token_count", statistics.get("tokenCount")) if isinstance(statistics, dict) else None
     if tokens is None:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import server_env
 
@@ -26,13 +27,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def _serve(tmp_path_factory, **settings: str):
     port = _free_port()
     env = {**server_env(), "DEEPINTSHIELD_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1",
            "DEEPINTSHIELD_HEADER_TIMEOUT": "2", "DEEPINTSHIELD_CLIENT_WINDOW": "1",
            "DEEPINTSHIELD_CLIENT_MIN_RATE": "500",
-           "DEEPINTSHIELD_FILE_STORE": str(tmp_path_factory.mktemp("store")), "PYTHONUNBUFFERED": "1"}
+           "DEEPINTSHIELD_FILE_STORE": str(tmp_path_factory.mktemp("store")), "PYTHONUNBUFFERED": "1", **settings}
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -48,6 +48,17 @@ def server(tmp_path_factory):
     yield port
     process.terminate()
     process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from _serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def store_server(tmp_path_factory):
+    """A gateway with its own keys, so that a file kept in its store needs no call to Anthropic."""
+    yield from _serve(tmp_path_factory, DEEPINTSHIELD_API_KEYS="gk-slow", ANTHROPIC_API_KEY="sk-ant-unused")
 
 
 def _probe(port: int) -> float:
@@ -156,3 +167,49 @@ def test_a_second_instance_on_the_same_port_refuses_to_start(server):
                             timeout=30)
     assert result.returncode != 0
     assert b"already in use" in result.stderr + result.stdout
+
+
+def _stored_batch_file(port: int, lines: int) -> tuple[str, bytes]:
+    """Upload a batch file that the gateway keeps in its file store (provider=anthropic); its id and bytes."""
+    body = b"".join(json.dumps({"custom_id": f"r{n}", "method": "POST", "url": "/v1/chat/completions", "body": {
+        "model": "claude-3-5-haiku-latest", "max_tokens": 16,
+        "messages": [{"role": "user", "content": f"line {n} " + "x" * 400}]}}).encode() + b"\n"
+        for n in range(lines))
+    reply = requests.post(f"http://127.0.0.1:{port}/openai/v1/files", headers={"Authorization": "Bearer gk-slow"},
+                          data={"purpose": "batch", "provider": "anthropic"}, files={"file": ("b.jsonl", body)},
+                          timeout=30)
+    assert reply.status_code == 200, reply.text
+    return reply.json()["id"], body
+
+
+def test_a_stored_file_downloads_whole_by_sendfile_and_a_reader_too_slow_is_cut_off(store_server):
+    server = store_server
+    file_id, body = _stored_batch_file(server, 20_000)  # ~9 MB: more than the socket buffers hold
+    url = f"http://127.0.0.1:{server}/openai/v1/files/{file_id}/content?provider=anthropic"
+    reply = requests.get(url, headers={"Authorization": "Bearer gk-slow"}, timeout=30)
+    assert reply.status_code == 200
+    assert reply.headers["Content-Length"] == str(len(body))
+    assert reply.content == body
+
+    # A reader that stops reading: the sends wait on a full socket, and after a window without
+    # progress (1 s here) the server gives up on it; everyone else is answered meanwhile.
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # a small window (not tiny: draining stays quick)
+    sock.connect(("127.0.0.1", server))
+    path = url.split(str(server), 1)[1]
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer gk-slow\r\n\r\n".encode())
+    probes = []
+    for _ in range(8):
+        time.sleep(0.5)
+        probes.append(_probe(server))
+    assert sorted(probes)[len(probes) // 2] < 0.25, probes
+    sock.settimeout(10)
+    received = 0
+    try:
+        while chunk := sock.recv(1 << 20):
+            received += len(chunk)
+    except OSError:  # reset: also a cut
+        pass
+    finally:
+        sock.close()
+    assert received < len(body), "the stalled download was not cut off"
