@@ -368,24 +368,72 @@ def _fast_candidates() -> list[Callable | None]:
     ]
 
 
-def throughput(make, translate, check: bool, lines: int, repeats: int) -> tuple[float, int]:
+def _result_setup(name: str) -> tuple | None:
+    """(fast, convert, identify, provider, number_blank) as the gateway's call site for row `name` has them."""
+    fast_results = importlib.import_module("translators.fast_results")
+    if name == "Anthropic results":
+        from translators import anthropic
+
+        fast = getattr(fast_results, "anthropic_chat", None)
+        return (fast and fast(CREATED),
+                lambda line, n: anthropic.result_line(line, batch_id="msgbatch_01bench", created=CREATED),
+                lambda line, n: (f"line-{n}", f"msgbatch_01bench_line-{n}"), "anthropic", False)
+    if name == "Gemini results":
+        from translators import gemini, gemini_endpoints
+
+        fast = getattr(fast_results, "gemini_chat", None)
+        context = {"batch": "batches/bench", "model": "gemini-2.0-flash", "created": CREATED}
+        return (fast and fast(model=context["model"], created=CREATED),
+                lambda line, n: gemini_endpoints.output_line(line, n, url=gemini_endpoints.CHAT_COMPLETIONS,
+                                                             **context),
+                lambda line, n: gemini.identify(line, n, batch="batches/bench"), "gemini", True)
+    if name in ("Bedrock results (Claude)", "Bedrock results (Converse)"):
+        from translators import bedrock
+
+        fast = getattr(fast_results, "bedrock_chat", None)
+        model = CLAUDE if "Claude" in name else NOVA
+        return (fast and fast(job_id="bench12345678", model=model, created=CREATED, custom_ids=None),
+                lambda record, n: bedrock.output_line(record, job_id="bench12345678", model=model, created=CREATED),
+                lambda record, n: bedrock.result_identity(record, n, job_id="bench12345678"), "bedrock", False)
+    return None
+
+
+def result_pipeline(chunks: Iterable[bytes], name: str) -> int:
+    """Run the gateway's result conversion for row `name` (`batch_output.converted_chunks` ->
+    `jsonl_chunks`, the output file); returns the number of output bytes (which are dropped)."""
+    from translators import batch_output
+
+    fast, convert, identify, provider, number_blank = _result_setup(name)  # type: ignore[misc]
+    lines = batch_output.converted_chunks(chunks, fast, convert, identify, provider=provider,
+                                          number_blank=number_blank)
+    return sum(len(chunk) for chunk in batch_output.jsonl_chunks(lines, successes=True))
+
+
+def _runner(direction: str, name: str) -> Callable | None:
+    """The result pipeline for a provider -> OpenAI row the gateway runs through `converted_chunks`."""
+    if direction != "provider -> OpenAI" or _result_setup(name) is None:
+        return None
+    return lambda chunks, translate, check: result_pipeline(chunks, name)
+
+
+def throughput(make, translate, check: bool, lines: int, repeats: int, run=pipeline) -> tuple[float, int]:
     """(median lines/s, output bytes) over `repeats` runs on pre-built chunks."""
     chunks = list(chunks_of(make, lines))
     speeds, out = [], 0
     for _ in range(repeats):
         gc.collect()
         started = time.perf_counter()
-        out = pipeline(chunks, translate, check)
+        out = run(chunks, translate, check)
         speeds.append(lines / (time.perf_counter() - started))
     return statistics.median(speeds), out
 
 
-def peak_memory(make, translate, check: bool, lines: int) -> float:
+def peak_memory(make, translate, check: bool, lines: int, run=pipeline) -> float:
     """Peak traced memory (MB) of the pipeline fed lazily: what a streamed conversion holds."""
     gc.collect()
     tracemalloc.start()
     try:
-        pipeline(chunks_of(make, lines), translate, check)
+        run(chunks_of(make, lines), translate, check)
         return tracemalloc.get_traced_memory()[1] / 1024 / 1024
     finally:
         tracemalloc.stop()
@@ -407,8 +455,9 @@ def main() -> list[dict]:
             table_rows.append([direction, name, "not available", "", "", "", "", "", ""])
             results.append({"direction": direction, "name": name, "available": False})
             continue
-        speed, out = throughput(make, translate, check, args.lines, args.repeats)
-        small, large = (peak_memory(make, translate, check, n) for n in args.memory_lines)
+        run = _runner(direction, name) or pipeline
+        speed, out = throughput(make, translate, check, args.lines, args.repeats, run)
+        small, large = (peak_memory(make, translate, check, n, run) for n in args.memory_lines)
         per_line = (large - small) * 1024 * 1024 / (args.memory_lines[1] - args.memory_lines[0])
         if "baseline" in name:
             baseline[direction] = speed

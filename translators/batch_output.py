@@ -7,15 +7,23 @@ error, and wraps it with the builders here, so every provider's output file has 
 provider shares: a line the converter cannot handle never fails the file; it becomes an error-file
 line that keeps its `custom_id` and the provider's own line, and the rest of the file goes on.
 `jsonl_chunks` then picks the output (or error) lines and batches them into chunks for the wire.
+
+`converted_chunks` is the same rule for a results stream of JSONL bytes, with a typed fast path
+(translators/fast_results.py): each block of whole lines (one upstream chunk's worth) is offered
+whole to the provider's fast converter, which either encodes every line of it at once (all of them
+output lines, bytes equal to what `converted_lines` gives) or declines, and then that block goes
+line by line through `converted_lines` unchanged.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import msgspec
 
 import metrics
+from translators import jsonl
 
 EXPIRED = "batch_expired"
 CANCELLED = "batch_cancelled"
@@ -179,7 +187,7 @@ def _original(record: bytes | dict, parsed: dict | None) -> object:
     raw = bytes(record)
     try:
         return _decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):  # msgspec raises the latter for bad UTF-8 in a string
         return raw.decode("utf-8", "replace")
 
 
@@ -192,10 +200,110 @@ def describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def jsonl_chunks(lines: Iterable[dict], *, successes: bool, chunk_size: int = CHUNK) -> Iterator[bytes]:
-    """The output (`successes=True`) or error lines among `lines` as JSONL, in chunks of about `chunk_size`."""
+# Converting a stream of result bytes, block by block, with a fast path
+
+FastConvert = Callable[[list[bytes]], bytes | None]
+"""(a block's non-blank result lines) -> the JSONL of their output lines, one per line and every one
+a success, byte for byte what `converted_lines` + `jsonl_chunks` would give; or None to decline."""
+
+
+class Encoded:
+    """Output-file lines a fast path already encoded (JSONL, one per result line, all successes)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+def converted_chunks(
+    chunks: Iterable[bytes], fast: FastConvert | None, convert: Convert, identify: Identify, *, provider: str,
+    numbers: Iterator[int] | None = None, number_blank: bool = False, max_line: int = jsonl.MAX_LINE_BYTES,
+) -> Iterator[dict | Encoded]:
+    """`converted_lines` over the lines of a JSONL byte stream, trying `fast` on each block first.
+
+    Lines are split as `jsonl.split_lines` splits them (same line-too-long errors) and blank lines
+    are skipped. Each result takes the next of `numbers` (default from 1); with `number_blank`,
+    blank lines take a number too (results numbered by their position in the file). A block `fast`
+    accepts is one `Encoded`, counted as output lines in the metrics; a block it declines goes
+    through `converted_lines` line by line, exactly as without a fast path.
+    """
+    numbers = itertools.count(1) if numbers is None else numbers
+    for block in _line_blocks(chunks, max_line):
+        lines = [raw for raw in block if raw.strip()]
+        data = fast(lines) if fast is not None and lines else None
+        if data is not None:
+            metrics.result_lines(provider, len(lines), 0, 0)
+            yield Encoded(data)
+            taken = len(block) if number_blank else len(lines)
+            next(itertools.islice(numbers, taken - 1, taken), None)  # the numbers these results had
+        elif number_blank:
+            # zip takes from the block first, so no number is drawn past its end
+            records = [(n, raw) for raw, n in zip(block, numbers, strict=False) if raw.strip()]
+            yield from converted_lines(records, convert, identify, provider=provider)
+        elif lines:
+            yield from converted_lines([(n, raw) for raw, n in zip(lines, numbers, strict=False)], convert, identify,
+                                       provider=provider)
+
+
+def _line_blocks(chunks: Iterable[bytes], max_line: int) -> Iterator[list[bytes]]:
+    """The lines of each chunk that end in it (the last unended line joins the next chunk's block):
+    the lines `jsonl.split_lines` gives, in the same order and with the same errors, in blocks."""
+    parts: list[bytes] = []  # the pieces of the line not yet ended
+    pending = 0
+    number = 0  # lines so far, blank ones included (for the line-too-long error)
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if b"\n" not in chunk:
+            parts.append(chunk)
+            pending += len(chunk)
+            if pending > max_line:
+                raise jsonl.line_too_long(number + 1, max_line)
+            continue
+        lines = chunk.split(b"\n")
+        rest = lines.pop()
+        if parts:
+            parts.append(lines[0])
+            lines[0] = b"".join(parts)
+            parts.clear()
+        first = lines[0]
+        if len(first) <= max_line and len(chunk) <= max_line and b"\r" not in chunk and not first.endswith(b"\r"):
+            number += len(lines)
+            yield lines
+        else:
+            block: list[bytes] = []
+            for line in lines:
+                number += 1
+                if len(line) > max_line:
+                    if block:
+                        yield block
+                    raise jsonl.line_too_long(number, max_line)
+                block.append(line[:-1] if line.endswith(b"\r") else line)
+            yield block
+        if rest:
+            parts.append(rest)
+        pending = len(rest)
+    if parts:
+        line = b"".join(parts)
+        yield [line[:-1] if line.endswith(b"\r") else line]
+
+
+def jsonl_chunks(lines: Iterable[dict | Encoded], *, successes: bool, chunk_size: int = CHUNK) -> Iterator[bytes]:
+    """The output (`successes=True`) or error lines among `lines` as JSONL, in chunks of about `chunk_size`.
+
+    An `Encoded` block (output lines only) is added as it is to the output file and skipped in the error file.
+    """
     pending = bytearray()
     for line in lines:
+        if type(line) is Encoded:
+            if successes:
+                pending += line.data
+                if len(pending) >= chunk_size:
+                    yield bytes(pending)
+                    pending.clear()
+            continue
+        assert isinstance(line, dict)
         if is_success(line) == successes:
             pending += _encode(line)
             pending += b"\n"

@@ -34,7 +34,7 @@ from blueprints.dispatcher import ids
 from errors import APIError, BadRequest, NotFound, UpstreamError
 from schemas.requests import BatchQuery, FileQuery, NewBatch, NewFile, Options
 from translators import anthropic as translate
-from translators import batch_output, jsonl
+from translators import batch_output, fast_results, jsonl
 from translators import openai_shapes as shapes
 from translators.typed_lines import ChatLine, decode_chat_lines
 
@@ -120,7 +120,7 @@ def _converted(parts: list[dict], kind: str, native: str) -> Iterator[bytes]:
     """The output (`kind="output"`) or error lines of ended Message Batches, converted as they stream
     to the reply of the endpoint `native` (the batch's native ID) names.
 
-    Every results line becomes exactly one OpenAI line (`batch_output.converted_lines`); a line the
+    Every results line becomes exactly one OpenAI line (`batch_output.converted_chunks`); a line the
     translator cannot read keeps Anthropic's own line in the error file. Non-blank lines are numbered
     from 1 across the parts in order, so an unparsable line's stand-in `custom_id` (`line-<n>`) is
     unique within the batch. A results stream that breaks raises: the download fails, never ends short.
@@ -128,15 +128,16 @@ def _converted(parts: list[dict], kind: str, native: str) -> Iterator[bytes]:
     created = translate.ended_at(parts)
     endpoint = _endpoint(native)
     numbers = itertools.count(1)
+    # Typed fast path for blocks of plain text replies (translators/fast_results.py); others line by line.
+    fast = fast_results.anthropic_chat(created) if endpoint == translate.CHAT_COMPLETIONS else None
 
-    def lines() -> Iterator[dict]:
+    def lines() -> Iterator[dict | batch_output.Encoded]:
         for part in parts:
             chunks = client.results(part["results_url"])
             try:
-                records = ((next(numbers), raw) for raw in jsonl.split_lines(chunks) if raw.strip())
-                yield from batch_output.converted_lines(
-                    records, functools.partial(_convert, batch_id=part["id"], created=created, endpoint=endpoint),
-                    functools.partial(_identify, batch_id=part["id"]), provider=NAME)
+                yield from batch_output.converted_chunks(
+                    chunks, fast, functools.partial(_convert, batch_id=part["id"], created=created, endpoint=endpoint),
+                    functools.partial(_identify, batch_id=part["id"]), provider=NAME, numbers=numbers)
             finally:
                 chunks.close()
 

@@ -31,7 +31,7 @@ from blueprints.common.streams import Content, Upload, primed
 from blueprints.dispatcher import ids
 from errors import APIError, BadRequest, NotFound
 from schemas.requests import BatchQuery, FileQuery, GcsLocation, NewBatch, NewFile, Options, S3Location
-from translators import batch_output
+from translators import batch_output, fast_results
 from translators import bedrock as tr
 from translators import openai_shapes as shapes
 from translators.jsonl import (
@@ -325,7 +325,7 @@ def _result_filename(job: dict, kind: str) -> str:
 def _result_chunks(job: dict, *, errors: bool) -> Iterator[bytes]:
     """The job's result records as OpenAI output (or error) lines, in JSONL chunks.
 
-    One OpenAI line per record, whatever Bedrock wrote (`batch_output.converted_lines`); an S3 read
+    One OpenAI line per record, whatever Bedrock wrote (`batch_output.converted_chunks`); an S3 read
     that breaks propagates, so the client's download fails rather than ending short.
     """
     region, job_id = tr.arn_parts(job["jobArn"])
@@ -341,23 +341,27 @@ def _result_chunks(job: dict, *, errors: bool) -> Iterator[bytes]:
     def identify(record: dict | None, number: int) -> tuple[str, str]:
         return tr.result_identity(record, number, job_id=job_id, custom_ids=custom_ids)
 
-    lines = batch_output.converted_lines(_result_records(job), convert, identify, provider=NAME)
-    return batch_output.jsonl_chunks(lines, successes=not errors)
+    # Blocks of plain text replies take the typed fast path (translators/fast_results.py); others line by line.
+    fast = (fast_results.bedrock_chat(job_id=job_id, model=model, created=created, custom_ids=custom_ids)
+            if endpoint == tr.CHAT_COMPLETIONS else None)
+    numbers = itertools.count(1)  # non-blank lines, numbered across the result files
+
+    def lines() -> Iterator[dict | batch_output.Encoded]:
+        for chunks in _result_objects(job):
+            yield from batch_output.converted_chunks(chunks, fast, convert, identify, provider=NAME, numbers=numbers)
+
+    return batch_output.jsonl_chunks(lines(), successes=not errors)
 
 
-def _result_records(job: dict) -> Iterator[tuple[int, bytes]]:
-    """`(number, raw line)` for every non-blank line of the job's `.jsonl.out` files, numbered across them."""
+def _result_objects(job: dict) -> Iterator[Iterator[bytes]]:
+    """The byte chunks of each of the job's `.jsonl.out` files, in the order S3 lists them."""
     region = tr.arn_parts(job["jobArn"])[0]
     bucket, prefix = tr.job_output_prefix(job)
-    number = 0
     for item in client.list_objects(region, bucket, prefix):
         if not item["Key"].endswith(".jsonl.out"):
             continue  # manifest.json.out and anything else
         reply = client.open_object(region, bucket, item["Key"], missing="A result file vanished while listed.")
-        for raw in split_lines(client.chunks(reply["Body"])):
-            if raw.strip():
-                number += 1
-                yield number, raw
+        yield client.chunks(reply["Body"])
 
 
 def _custom_ids(job: dict) -> list[str] | None:

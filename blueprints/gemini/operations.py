@@ -41,7 +41,7 @@ from blueprints.dispatcher import ids
 from blueprints.gemini import NAME, client
 from errors import APIError, BadRequest, NotFound, UpstreamError
 from schemas.requests import UPLOAD_PURPOSES, BatchQuery, FileQuery, NewBatch, NewFile, Options
-from translators import batch_output, jsonl
+from translators import batch_output, fast_results, jsonl
 from translators import gemini as translate
 from translators import gemini_endpoints as endpoints
 from translators import openai_shapes as shapes
@@ -310,6 +310,11 @@ def _result_records(output: dict) -> Iterator[tuple[int, bytes | dict]]:
         yield from enumerate(translate.inline_results(output), start=1)
 
 
+def _results_file(name: str) -> Iterator[bytes]:
+    """The bytes of a results file, downloaded once the first chunk is asked for (as `_result_records`)."""
+    yield from http.streamed(client.download_file(name), provider=NAME)
+
+
 def _converted_results(operation: dict, output: dict, successes: bool) -> Iterator[bytes]:
     """OpenAI output (or error) lines for a batch's results, in chunks (`batch_output.jsonl_chunks`).
 
@@ -318,6 +323,15 @@ def _converted_results(operation: dict, output: dict, successes: bool) -> Iterat
     """
     context = _mapped(translate.results_context, operation)
     url = endpoints.batch_endpoint(operation)
+    if url == endpoints.CHAT_COMPLETIONS and output.get("responsesFile"):
+        # A results file of a chat batch: blocks of plain text replies take the typed fast path
+        # (translators/fast_results.py), the others go line by line as below, numbered the same way.
+        chunks = _results_file(output["responsesFile"])
+        fast = fast_results.gemini_chat(model=context["model"], created=context["created"])
+        convert = functools.partial(endpoints.output_line, url=url, **context)
+        identify = functools.partial(translate.identify, batch=context["batch"])
+        converted = batch_output.converted_chunks(chunks, fast, convert, identify, provider=NAME, number_blank=True)
+        return batch_output.jsonl_chunks(converted, successes=successes)
     records: Iterator[tuple[int, bytes | dict]] = _result_records(output)
     if url == endpoints.EMBEDDINGS:
         # One OpenAI line per group of results (one result per input of the line).
