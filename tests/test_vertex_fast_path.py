@@ -182,7 +182,7 @@ def test_the_usual_file_goes_the_typed_way_and_errors_name_their_line(app, monke
         assert error is not None and error[1] == "line 38" and "513 bytes" in error[0]
 
 
-def test_other_endpoints_and_long_custom_ids_decline():
+def test_other_endpoints_and_long_custom_ids_decline_and_labels_match_at_their_edges():
     def parsed(url: str = "/v1/chat/completions", custom_id: str = "a") -> list:
         line = {"custom_id": custom_id, "method": "POST", "url": url,
                 "body": {"messages": [{"role": "user", "content": "hi"}]}}
@@ -194,6 +194,12 @@ def test_other_endpoints_and_long_custom_ids_decline():
     assert tr.vertex_fast_lines(parsed(custom_id="é" * 256)) is not None  # 512 bytes: 17 labels
     assert tr.vertex_fast_lines(parsed(custom_id="é" * 256 + "x")) is None
     assert tr.vertex_fast_lines(parsed() + parsed(custom_id="x" * 513)) is None  # one line declines the block
+    # The labels at the edges of their pieces: one label up to 31 bytes, then one more per 31.
+    for custom_id in ("x", "x" * 30, "x" * 31, "x" * 32, "é" * 15 + "x", "é" * 16, "x" * 62, "x" * 63, "é" * 256):
+        line = {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions",
+                "body": {"messages": [{"role": "user", "content": "hi"}]}}
+        out = tr.vertex_fast_lines(decode_chat_lines(json.dumps(line).encode()))
+        assert out is not None and jsonl.dumps_lines(out) == jsonl.dumps(tr.input_line(line)) + b"\n", custom_id
 
 
 def test_the_upload_check_with_conversion_keeps_the_per_line_way(app):
