@@ -359,9 +359,11 @@ def _fast_candidates() -> list[Callable | None]:
     fast_requests = _function("anthropic", "fast_batch_requests")
     fast_records = _function("bedrock", "fast_records")
     fast_lines = _function("gemini", "fast_batch_lines")
+    vertex = _vertex()
     return [
         fast_requests and (lambda lines: fast_requests(lines, default_max_tokens=MAX_TOKENS)),
         fast_lines,
+        getattr(vertex, "vertex_fast_lines", None),
         *(fast_records and (lambda lines, claude=claude: fast_records(
             lines, record_ids=["R0000000001"] * len(lines), claude=claude, default_max_tokens=MAX_TOKENS))
           for claude in (True, False)),

@@ -47,6 +47,8 @@ def test_valid_file_passes_through_unchanged_whatever_the_chunking():
         (line("a", body={"stream": True}), "asks for streaming", "line 1: body.stream"),
         (b'{"prompt": "x"}', "is not a batch request line", "line 1"),
         (line(custom_id=""), "not a non-empty string", "line 1: custom_id"),
+        (line(custom_id=None), "not a non-empty string", "line 1: custom_id"),
+        (line("a") + b"\n" + line(custom_id=None), "Line 2 has an ID that is not", "line 2: custom_id"),
     ],
 )
 def test_broken_rules_name_the_line(content, message, param):
@@ -54,6 +56,15 @@ def test_broken_rules_name_the_line(content, message, param):
         run(content)
     assert message in caught.value.message
     assert caught.value.param == param
+
+
+def test_a_null_id_is_no_id_in_every_format_but_bedrocks():
+    for content, formats in ((b'{"custom_id": null, "params": {}}', (jsonl.ANTHROPIC,)),
+                             (b'{"key": null, "request": {}}', (jsonl.GEMINI,))):
+        with pytest.raises(BadRequest, match="not a non-empty string"):
+            run(content, formats=formats)
+    record = b'{"modelInput": {}}'  # Bedrock's recordId may be left out
+    assert run(record, formats=(jsonl.BEDROCK,)) == record
 
 
 def test_endpoint_is_enforced_when_known():

@@ -261,7 +261,7 @@ class BatchInputCheck:
         if kind == OPENAI:
             self._check_openai(number, obj)
         ident = obj.get("custom_id", obj.get("key", obj.get("recordId")))
-        if ident is not None:
+        if ident is not None or kind != BEDROCK:  # the other formats have the ID key (`line_format`): null is no ID
             if not isinstance(ident, str) or not ident:
                 raise _line_error(number, "has an ID that is not a non-empty string", "custom_id")
             if ident in self._ids:

@@ -31,7 +31,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from flask import current_app
 
@@ -149,6 +149,34 @@ class _InputCheck(jsonl.BatchInputCheck):
         return obj
 
     check_block = None  # type: ignore[assignment]  # every line is converted: no block fast path
+
+    def plan_block(self, parsed: Sequence[jsonl.TypedLine]) -> Callable[[], None] | None:
+        """The rules of `__call__` over a typed block (`jsonl.translated_blocks`), recording nothing until the
+        returned commit runs: the shared rules (`_plan`) and the one-model rule. None, so that the block goes
+        line by line and the 400 names the line, when the block breaks either, and whenever the conversion is
+        tried here (`converts`: the caller's fast translator does that at create)."""
+        if self.converts:
+            return None
+        commit = self._plan(parsed)
+        if commit is None:
+            return None
+        model = self.model
+        if not self.model_given:
+            for line in parsed:
+                named = line.body.model  # type: ignore[attr-defined]  # a typed_lines.ChatBody
+                if type(named) is str:
+                    if model is None:
+                        model = named
+                    elif named != model:
+                        return None
+        if model is self.model:
+            return commit
+
+        def commit_with_model() -> None:
+            commit()
+            self.model = model
+
+        return commit_with_model
 
 
 def create_file(new: NewFile, upload: Upload) -> dict:
@@ -430,7 +458,8 @@ def create_batch(new: NewBatch) -> dict:
     check = _InputCheck(model_given=model is not None, converts=False, endpoint=new.endpoint)
     lines = jsonl.split_lines(client.download(bucket, name, missing=f"No such file: {new.input_file_id!r}.",
                                               param="input_file_id"))
-    client.upload(bucket, converted, jsonl.translated_lines(lines, tr.input_line, check), content_type=JSONL)
+    client.upload(bucket, converted, jsonl.translated_lines(lines, tr.input_line, check, fast=tr.vertex_fast_lines),
+                  content_type=JSONL)
     written = [converted]
     try:
         if model is None:
