@@ -15,7 +15,7 @@ import copy
 import functools
 import itertools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
@@ -399,7 +399,19 @@ def _collected(lines: Iterable[bytes]) -> tuple[list[bytes], str | None]:
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.text(alphabet="ab \r\n", max_size=60).map(str.encode), max_size=8), st.integers(1, 30))
-def test_blocks_hold_the_lines_split_lines_gives_with_the_same_too_long_errors(chunks: list[bytes], max_line: int):
-    expected = _collected(jsonl.split_lines(chunks, max_line))
-    blocks = (line for block in batch_output._line_blocks(chunks, max_line) for line in block)
-    assert _collected(blocks) == expected
+def test_line_blocks_give_the_lines_of_the_whole_text_with_the_same_too_long_errors(chunks: list[bytes],
+                                                                                     max_line: int):
+    """`jsonl.line_blocks` (which `split_lines` and the results fast path read) against the whole text
+    split at once: the same lines, `\r` ends dropped, and the 400 at the first line past `max_line`."""
+
+    def whole() -> Iterator[bytes]:
+        lines = b"".join(chunks).split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()  # the text ended with its line end
+        for number, line in enumerate(lines, start=1):
+            if len(line) > max_line:
+                raise jsonl.line_too_long(number, max_line)
+            yield line[:-1] if line.endswith(b"\r") else line
+
+    blocks = (line for block in jsonl.line_blocks(chunks, max_line) for line in block)
+    assert _collected(blocks) == _collected(whole())

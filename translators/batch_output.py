@@ -229,7 +229,7 @@ def converted_chunks(
     through `converted_lines` line by line, exactly as without a fast path.
     """
     numbers = itertools.count(1) if numbers is None else numbers
-    for block in _line_blocks(chunks, max_line):
+    for block in jsonl.line_blocks(chunks, max_line):
         lines = [raw for raw in block if raw.strip()]
         data = fast(lines) if fast is not None and lines else None
         if data is not None:
@@ -244,49 +244,6 @@ def converted_chunks(
         elif lines:
             yield from converted_lines([(n, raw) for raw, n in zip(lines, numbers, strict=False)], convert, identify,
                                        provider=provider)
-
-
-def _line_blocks(chunks: Iterable[bytes], max_line: int) -> Iterator[list[bytes]]:
-    """The lines of each chunk that end in it (the last unended line joins the next chunk's block):
-    the lines `jsonl.split_lines` gives, in the same order and with the same errors, in blocks."""
-    parts: list[bytes] = []  # the pieces of the line not yet ended
-    pending = 0
-    number = 0  # lines so far, blank ones included (for the line-too-long error)
-    for chunk in chunks:
-        if not chunk:
-            continue
-        if b"\n" not in chunk:
-            parts.append(chunk)
-            pending += len(chunk)
-            if pending > max_line:
-                raise jsonl.line_too_long(number + 1, max_line)
-            continue
-        lines = chunk.split(b"\n")
-        rest = lines.pop()
-        if parts:
-            parts.append(lines[0])
-            lines[0] = b"".join(parts)
-            parts.clear()
-        first = lines[0]
-        if len(first) <= max_line and len(chunk) <= max_line and b"\r" not in chunk and not first.endswith(b"\r"):
-            number += len(lines)
-            yield lines
-        else:
-            block: list[bytes] = []
-            for line in lines:
-                number += 1
-                if len(line) > max_line:
-                    if block:
-                        yield block
-                    raise jsonl.line_too_long(number, max_line)
-                block.append(line[:-1] if line.endswith(b"\r") else line)
-            yield block
-        if rest:
-            parts.append(rest)
-        pending = len(rest)
-    if parts:
-        line = b"".join(parts)
-        yield [line[:-1] if line.endswith(b"\r") else line]
 
 
 def jsonl_chunks(lines: Iterable[dict | Encoded], *, successes: bool, chunk_size: int = CHUNK) -> Iterator[bytes]:

@@ -87,9 +87,17 @@ def split_lines(chunks: Iterable[bytes], max_line: int = MAX_LINE_BYTES) -> Iter
     Splits on `\\n` only (never `str.splitlines()`, which would cut a JSON string holding U+2028).
     A line longer than `max_line` is a 400 naming it.
     """
+    for block in line_blocks(chunks, max_line):
+        yield from block
+
+
+def line_blocks(chunks: Iterable[bytes], max_line: int) -> Iterator[list[bytes]]:
+    """`split_lines`, a block at a time: the lines that end in each chunk (the last unended line joins
+    the next chunk's block), in order; a line past `max_line` ends the stream with its 400 after the
+    lines before it."""
     parts: list[bytes] = []  # the pieces of the line not yet ended
     pending = 0
-    number = 0
+    number = 0  # lines so far, blank ones included (for the line-too-long error)
     for chunk in chunks:
         if not chunk:
             continue
@@ -107,22 +115,26 @@ def split_lines(chunks: Iterable[bytes], max_line: int = MAX_LINE_BYTES) -> Iter
             parts.clear()
         first = lines[0]
         if len(first) <= max_line and len(chunk) <= max_line and b"\r" not in chunk and not first.endswith(b"\r"):
-            # The common chunk: no line in it can be too long and none ends in \r, so the lines
-            # pass as they are, without a check per line.
             number += len(lines)
-            yield from lines
+            yield lines
         else:
+            block: list[bytes] = []
             for line in lines:
                 number += 1
                 if len(line) > max_line:
+                    if block:
+                        yield block
                     raise line_too_long(number, max_line)
-                yield line[:-1] if line.endswith(b"\r") else line
+                block.append(line[:-1] if line.endswith(b"\r") else line)
+            yield block
         if rest:
             parts.append(rest)
         pending = len(rest)
     if parts:
         line = b"".join(parts)
-        yield line[:-1] if line.endswith(b"\r") else line
+        if len(line) > max_line:  # a last line that came with a line end in its chunk was not measured yet
+            raise line_too_long(number + 1, max_line)
+        yield [line[:-1] if line.endswith(b"\r") else line]
 
 
 def line_too_long(number: int, max_line: int) -> BadRequest:
